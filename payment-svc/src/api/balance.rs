@@ -1,0 +1,82 @@
+//! `/balance`: a shopper's balance and deposits.
+
+use poem_openapi::param::{Header, Path};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::UserAuth;
+use shop_kit::contract::payment::Account;
+use shop_kit::idempotency::IdempotencyKey;
+use shop_kit::{ApiError, ApiResult};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::domain::Amount;
+use crate::store::{DepositOutcome, PaymentStore};
+
+pub struct BalanceApi {
+    pub store: PaymentStore,
+}
+
+/// A deposit.
+#[derive(Object, Debug)]
+struct DepositRequest {
+    /// Amount in cents, 1..=10^12.
+    amount: i64,
+}
+
+#[derive(ApiResponse)]
+enum BalanceResponse {
+    /// The balance: available funds, and funds held by orders in flight.
+    #[oai(status = 200)]
+    Ok(Json<Account>),
+}
+
+#[OpenApi(tag = "Tag::Balance")]
+impl BalanceApi {
+    /// The caller's balance.
+    #[oai(path = "/balance", method = "get", operation_id = "get_balance")]
+    async fn balance(&self, auth: UserAuth) -> ApiResult<BalanceResponse> {
+        let user_id = auth.0.user_id;
+        let account = self.store.account(user_id).await.map_err(|e| ApiError::unavailable(&e))?;
+        Ok(BalanceResponse::Ok(Json(account.unwrap_or(Account { user_id, balance: 0, reserved: 0 }))))
+    }
+
+    /// Adds money to the caller's balance. With an `Idempotency-Key` (1..=255 characters, kept
+    /// at least 24 h), a repeat with the same amount returns the first answer and deposits
+    /// nothing; the same key with another amount is 422.
+    #[oai(path = "/balance/deposit", method = "post", operation_id = "deposit")]
+    async fn deposit(
+        &self,
+        auth: UserAuth,
+        body: Json<DepositRequest>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+    ) -> ApiResult<BalanceResponse> {
+        let amount = Amount::deposit(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
+        let key = key
+            .0
+            .as_deref()
+            .map(IdempotencyKey::parse)
+            .transpose()
+            .map_err(|m| ApiError::invalid_field("Idempotency-Key", m))?;
+        let outcome = self
+            .store
+            .deposit(auth.0.user_id, amount.cents(), key.as_ref().map(IdempotencyKey::as_str))
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        match outcome {
+            DepositOutcome::Done(account) => Ok(BalanceResponse::Ok(Json(account))),
+            DepositOutcome::KeyReused => {
+                Err(ApiError::invalid_field("Idempotency-Key", "was used before with a different amount"))
+            }
+            DepositOutcome::Overflow => Err(ApiError::invalid_field("amount", "the balance would exceed its limit")),
+        }
+    }
+
+    /// Any user's balance (admins only).
+    #[oai(path = "/balance/:user_id", method = "get", operation_id = "get_user_balance")]
+    async fn user_balance(&self, auth: UserAuth, user_id: Path<Uuid>) -> ApiResult<BalanceResponse> {
+        auth.0.require_admin()?;
+        let account = self.store.account(user_id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        account.map(|a| BalanceResponse::Ok(Json(a))).ok_or_else(|| ApiError::not_found("no account for this user"))
+    }
+}

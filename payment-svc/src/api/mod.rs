@@ -1,0 +1,19 @@
+//! payment-svc's HTTP API.
+
+mod balance;
+mod internal;
+
+use crate::store::PaymentStore;
+
+/// Every operation of payment-svc.
+pub fn apis(store: PaymentStore) -> impl poem_openapi::OpenApi {
+    (balance::BalanceApi { store: store.clone() }, internal::InternalApi { store })
+}
+
+#[derive(poem_openapi::Tags)]
+enum Tag {
+    /// A shopper's balance.
+    Balance,
+    /// Service-to-service calls of the order saga.
+    Internal,
+}

@@ -1,0 +1,38 @@
+//! Payment domain values, parsed once at the edge.
+
+/// The largest single deposit, in cents (10^12).
+pub const MAX_DEPOSIT: i64 = 1_000_000_000_000;
+
+/// A positive amount of money in cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Amount(i64);
+
+impl Amount {
+    /// A deposit amount: 1..=10^12 cents.
+    pub fn deposit(cents: i64) -> Result<Self, &'static str> {
+        if (1..=MAX_DEPOSIT).contains(&cents) { Ok(Self(cents)) } else { Err("must be between 1 and 1000000000000") }
+    }
+
+    /// A reservation amount: at least 1 cent.
+    pub fn reservation(cents: i64) -> Result<Self, &'static str> {
+        if cents >= 1 { Ok(Self(cents)) } else { Err("must be at least 1") }
+    }
+
+    /// The amount in cents.
+    pub fn cents(self) -> i64 {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deposit_amount_is_bounded() {
+        assert!(Amount::deposit(0).is_err());
+        assert!(Amount::deposit(-5).is_err());
+        assert!(Amount::deposit(MAX_DEPOSIT + 1).is_err());
+        assert_eq!(Amount::deposit(MAX_DEPOSIT).map(Amount::cents), Ok(MAX_DEPOSIT));
+    }
+}

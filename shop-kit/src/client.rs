@@ -1,0 +1,162 @@
+//! The HTTP client services use to call each other: reqwest-middleware with tracing, retries
+//! of transient failures (connect errors, timeouts, 5xx, 429) with capped exponential backoff
+//! and jitter, a per-call timeout, and the internal token.
+
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use reqwest_retry::RetryTransientMiddleware;
+use reqwest_retry::policies::ExponentialBackoff;
+use reqwest_tracing::TracingMiddleware;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::config::Secret;
+
+/// How a client retries and times out.
+#[derive(Debug, Clone, Copy)]
+pub struct RetrySettings {
+    /// Timeout of one attempt.
+    pub attempt_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// First backoff.
+    pub min_backoff: Duration,
+    /// Backoff cap.
+    pub max_backoff: Duration,
+}
+
+impl Default for RetrySettings {
+    fn default() -> Self {
+        Self {
+            attempt_timeout: Duration::from_secs(2),
+            max_retries: 3,
+            min_backoff: Duration::from_millis(50),
+            max_backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Builds the middleware client.
+pub fn http_client(settings: RetrySettings) -> ClientWithMiddleware {
+    let policy = ExponentialBackoff::builder()
+        .retry_bounds(settings.min_backoff, settings.max_backoff)
+        .build_with_max_retries(settings.max_retries);
+    let inner = reqwest::Client::builder()
+        .timeout(settings.attempt_timeout)
+        .connect_timeout(settings.attempt_timeout)
+        .pool_idle_timeout(Duration::from_secs(30))
+        .build()
+        .unwrap_or_default();
+    ClientBuilder::new(inner)
+        .with(TracingMiddleware::default())
+        .with(RetryTransientMiddleware::new_with_policy(policy))
+        .build()
+}
+
+/// Why a call got no usable answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// The service could not be reached or kept failing (after retries).
+    #[error("{service} unreachable: {source}")]
+    Unreachable {
+        /// Which service.
+        service: &'static str,
+        /// The transport error.
+        #[source]
+        source: reqwest_middleware::Error,
+    },
+    /// The service answered with a status the caller does not expect.
+    #[error("{service} answered {status}: {body}")]
+    Unexpected {
+        /// Which service.
+        service: &'static str,
+        /// The status.
+        status: StatusCode,
+        /// The body, for the log.
+        body: String,
+    },
+    /// The service answered with a body that does not parse.
+    #[error("{service} answered an unparsable body: {source}")]
+    BadBody {
+        /// Which service.
+        service: &'static str,
+        /// The parse error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl CallError {
+    /// Whether the failure may go away on its own (unreachable, 5xx, 429): worth retrying later.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable { .. } => true,
+            Self::Unexpected { status, .. } => status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS,
+            Self::BadBody { .. } => false,
+        }
+    }
+}
+
+/// An answer: its status and raw body.
+#[derive(Debug)]
+pub struct Reply {
+    /// Which service answered.
+    pub service: &'static str,
+    /// The status.
+    pub status: StatusCode,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// Parses the body as JSON.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
+        serde_json::from_slice(&self.body).map_err(|source| CallError::BadBody { service: self.service, source })
+    }
+
+    /// The error for a status the caller did not expect.
+    pub fn unexpected(&self) -> CallError {
+        CallError::Unexpected {
+            service: self.service,
+            status: self.status,
+            body: String::from_utf8_lossy(&self.body).chars().take(500).collect(),
+        }
+    }
+}
+
+/// A client of one service's `/internal/` API (and its public reads).
+#[derive(Clone)]
+pub struct ServiceClient {
+    service: &'static str,
+    http: ClientWithMiddleware,
+    base_url: String,
+    token: Secret,
+}
+
+impl ServiceClient {
+    /// A client of `service` at `base_url` (e.g. `http://127.0.0.1:8083`).
+    pub fn new(service: &'static str, http: ClientWithMiddleware, base_url: &str, token: Secret) -> Self {
+        Self { service, http, base_url: base_url.trim_end_matches('/').to_owned(), token }
+    }
+
+    /// Sends `method path` with an optional JSON body and the internal token.
+    pub async fn send<B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Reply, CallError> {
+        let mut req = self
+            .http
+            .request(method, format!("{}{}", self.base_url, path))
+            .bearer_auth(self.token.expose());
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = req.send().await.map_err(|source| CallError::Unreachable { service: self.service, source })?;
+        let status = resp.status();
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| CallError::Unreachable { service: self.service, source: e.into() })?
+            .to_vec();
+        Ok(Reply { service: self.service, status, body })
+    }
+}

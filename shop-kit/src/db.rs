@@ -1,0 +1,64 @@
+//! Database connection helpers: the embedded SQLite default and PostgreSQL behind one URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm_migration::MigratorTrait;
+
+use crate::server::ReadinessCheck;
+
+/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with pool settings suited to
+/// each engine.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
+    if url.starts_with("sqlite:") {
+        // One writer at a time is SQLite's model: a single pooled connection serialises the
+        // transactions instead of failing them with SQLITE_BUSY on lock upgrades.
+        opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(Duration::from_secs(10))
+                .foreign_keys(true)
+        });
+    } else {
+        opts.max_connections(10).min_connections(1);
+    }
+    Database::connect(opts).await
+}
+
+/// Connects and applies every pending migration of `M`.
+pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
+    M::up(&db, None).await?;
+    Ok(db)
+}
+
+/// Ready when the database answers and no migration of `M` is pending.
+pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> ReadinessCheck {
+    Arc::new(move || {
+        let db = db.clone();
+        Box::pin(async move {
+            db.ping().await.is_ok()
+                && M::get_pending_migrations(&db).await.is_ok_and(|pending| pending.is_empty())
+        })
+    })
+}
+
+/// Whether `err` is a unique or primary-key violation.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The current time, truncated to microseconds so that it round-trips through both engines.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}
+
+/// Runs a statement that must succeed on both engines (used by tests and tools).
+pub async fn execute(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    db.execute_unprepared(sql).await.map(|_| ())
+}

@@ -1,0 +1,19 @@
+//! Plumbing shared by every shop service: server bootstrap (bind, health, metrics, docs),
+//! telemetry, problem+json errors, bearer and internal-token authentication, the HTTP client
+//! used between services, database connection helpers, pagination, and the wire contracts of
+//! the `/internal/` calls. It holds no entity, no migration and no domain rule.
+#![forbid(unsafe_code)]
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod contract;
+pub mod db;
+pub mod metrics;
+pub mod idempotency;
+pub mod page;
+pub mod problem;
+pub mod server;
+pub mod telemetry;
+
+pub use problem::{ApiError, ApiResult, FieldError, Problem};

@@ -1,0 +1,248 @@
+//! RFC 9457 problem details: the one error body every service answers with.
+
+use poem::http::{StatusCode, header};
+use poem::{Endpoint, IntoResponse, Response};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// The media type of every error body.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// One invalid field of a request.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    /// The field's name, as in the request.
+    pub field: String,
+    /// What is wrong with it.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error for `field`.
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An `application/problem+json` body (RFC 9457).
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem; `about:blank` when the status says it all.
+    #[oai(rename = "type")]
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// A short summary of the kind of problem.
+    pub title: String,
+    /// The HTTP status code.
+    pub status: u16,
+    /// What went wrong with this request.
+    pub detail: String,
+    /// The order concerned, for saga outcomes.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    /// Why the order was cancelled: `insufficient_funds`, `out_of_stock` or `no_courier`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+    /// Field-level validation errors.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<FieldError>>,
+}
+
+impl Problem {
+    /// A problem of `status` with `detail`; the title is the status's reason phrase.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self {
+            kind: "about:blank".into(),
+            title: status.canonical_reason().unwrap_or("Error").into(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            order_id: None,
+            failure_reason: None,
+            errors: None,
+        }
+    }
+}
+
+/// Every error a shop endpoint can answer, each a problem+json body. Operations return
+/// `Result<TheirResponse, ApiError>`, so every spec documents these statuses.
+#[derive(ApiResponse, Debug)]
+pub enum ApiError {
+    /// The request could not be parsed: malformed JSON, wrong types, missing fields or parameters.
+    #[oai(status = 400, content_type = "application/problem+json")]
+    BadRequest(Json<Problem>),
+    /// Missing, invalid or expired bearer token.
+    #[oai(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Json<Problem>),
+    /// Not enough funds.
+    #[oai(status = 402, content_type = "application/problem+json")]
+    PaymentRequired(Json<Problem>),
+    /// Authenticated, but not allowed (admin-only endpoint).
+    #[oai(status = 403, content_type = "application/problem+json")]
+    Forbidden(Json<Problem>),
+    /// No such resource, or it belongs to someone else.
+    #[oai(status = 404, content_type = "application/problem+json")]
+    NotFound(Json<Problem>),
+    /// The request conflicts with the current state (duplicate, out of stock, no courier, …).
+    #[oai(status = 409, content_type = "application/problem+json")]
+    Conflict(Json<Problem>),
+    /// The request body is larger than 1 MiB.
+    #[oai(status = 413, content_type = "application/problem+json")]
+    PayloadTooLarge(Json<Problem>),
+    /// The request body is not `application/json`.
+    #[oai(status = 415, content_type = "application/problem+json")]
+    UnsupportedMediaType(Json<Problem>),
+    /// Well-formed but invalid: out-of-range numbers, bad formats, past dates, unknown values.
+    #[oai(status = 422, content_type = "application/problem+json")]
+    Unprocessable(Json<Problem>),
+    /// Too many attempts; retry after the number of seconds in `Retry-After`.
+    #[oai(status = 429, content_type = "application/problem+json")]
+    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    /// A dependency (database or another service) is unavailable; retry later.
+    #[oai(status = 503, content_type = "application/problem+json")]
+    Unavailable(Json<Problem>),
+}
+
+/// The result type of every operation.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    /// Wraps a problem in the variant of its status (unknown statuses become 503).
+    pub fn from_problem(problem: Problem) -> Self {
+        let body = Json(problem);
+        match body.0.status {
+            400 => Self::BadRequest(body),
+            401 => Self::Unauthorized(body),
+            402 => Self::PaymentRequired(body),
+            403 => Self::Forbidden(body),
+            404 => Self::NotFound(body),
+            409 => Self::Conflict(body),
+            413 => Self::PayloadTooLarge(body),
+            415 => Self::UnsupportedMediaType(body),
+            422 => Self::Unprocessable(body),
+            429 => Self::TooManyRequests(body, 1),
+            _ => Self::Unavailable(body),
+        }
+    }
+
+    /// An error of `status` with `detail`.
+    pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
+        Self::from_problem(Problem::new(status, detail))
+    }
+
+    /// 401 with `detail`.
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, detail)
+    }
+
+    /// 403 with `detail`.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, detail)
+    }
+
+    /// 404 with `detail`.
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, detail)
+    }
+
+    /// 409 with `detail`.
+    pub fn conflict(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, detail)
+    }
+
+    /// 422 with field-level errors.
+    pub fn invalid(errors: Vec<FieldError>) -> Self {
+        let detail = errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let mut problem = Problem::new(StatusCode::UNPROCESSABLE_ENTITY, detail);
+        problem.errors = Some(errors);
+        Self::from_problem(problem)
+    }
+
+    /// 422 for one field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// 429 asking the client to wait `retry_after_secs`.
+    pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        Self::TooManyRequests(
+            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, detail)),
+            retry_after_secs.max(1),
+        )
+    }
+
+    /// 503 for an internal failure. The cause is logged here with its chain and never sent.
+    pub fn unavailable(cause: &(dyn std::error::Error + 'static)) -> Self {
+        tracing::error!(error = %ErrorChain(cause), "request failed on an internal error");
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "a dependency is unavailable; retry later")
+    }
+
+    /// The problem body.
+    pub fn problem(&self) -> &Problem {
+        match self {
+            Self::BadRequest(p)
+            | Self::Unauthorized(p)
+            | Self::PaymentRequired(p)
+            | Self::Forbidden(p)
+            | Self::NotFound(p)
+            | Self::Conflict(p)
+            | Self::PayloadTooLarge(p)
+            | Self::UnsupportedMediaType(p)
+            | Self::Unprocessable(p)
+            | Self::TooManyRequests(p, _)
+            | Self::Unavailable(p) => &p.0,
+        }
+    }
+}
+
+/// Displays an error with its whole `source()` chain.
+pub struct ErrorChain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            write!(f, ": {cause}")?;
+            source = cause.source();
+        }
+        Ok(())
+    }
+}
+
+/// Turns every error that reaches the edge of a service (unknown route, wrong method, body too
+/// large, unparsable body, failed authentication, …) into a problem+json response with the
+/// same status. Responses that already are problem+json pass unchanged.
+pub async fn problem_for_error(err: poem::Error) -> Response {
+    let status = err.status();
+    let message = err.to_string();
+    let resp = err.into_response();
+    let is_problem = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
+    if is_problem {
+        return resp;
+    }
+    let status = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
+        tracing::error!(%status, error = %message, "unhandled server error");
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        status
+    };
+    let detail = if status.is_server_error() { "internal error; retry later".into() } else { message };
+    ApiError::new(status, detail).into_response()
+}
+
+/// Wraps an endpoint so that every error leaves as problem+json.
+pub fn with_problem_errors<E: Endpoint + 'static>(ep: E) -> impl Endpoint<Output = Response> {
+    poem::EndpointExt::catch_all_error(poem::EndpointExt::map_to_response(ep), problem_for_error)
+}

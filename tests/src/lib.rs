@@ -1,0 +1,1 @@
+//! Test harness lives in the suites.

@@ -6,7 +6,7 @@ pub mod config;
 pub mod domain;
 pub mod store;
 
-use shop_kit::server::{Service, ServiceParts};
+use shop_kit::server::Service;
 
 pub use config::Config;
 
@@ -16,9 +16,9 @@ pub struct App;
 impl App {
     /// Connects to the database, applies migrations and binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        let db = shop_kit::db::connect_and_migrate::<store::Migrator>(config.common.database_url.expose()).await?;
-        let parts = ServiceParts::new("payment-svc", "payment", &config.common, shop_kit::db::readiness::<store::Migrator>(db.clone()));
-        let api = api::apis(store::PaymentStore::new(db));
-        Service::bind(parts.name, &config.common.host, config.common.port, shop_kit::server::endpoint(api, &parts)).await
+        shop_kit::server::build_service::<store::Migrator, _>("payment-svc", "payment", &config.common, |db, _| {
+            api::apis(store::PaymentStore::new(db))
+        })
+        .await
     }
 }

@@ -11,9 +11,10 @@ pub mod contract;
 pub mod db;
 pub mod metrics;
 pub mod idempotency;
+pub mod ledger;
 pub mod page;
 pub mod problem;
 pub mod server;
 pub mod telemetry;
 
-pub use problem::{ApiError, ApiResult, FieldError, Problem};
+pub use problem::{ApiError, ApiResult, FieldError, FieldErrors, Problem};

@@ -196,3 +196,23 @@ pub async fn shutdown_signal() {
     let term = std::future::pending::<()>();
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
+
+/// Builds a service the common way: connect to its database and apply the migrations of `M`,
+/// build its API from the connection, and bind its port.
+pub async fn build_service<M, A>(
+    name: &'static str,
+    docs: &'static str,
+    config: &crate::config::CommonConfig,
+    api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> A,
+) -> anyhow::Result<Service>
+where
+    M: sea_orm_migration::MigratorTrait + 'static,
+    A: OpenApi + 'static,
+{
+    let db = crate::db::connect_and_migrate::<M>(config.database_url.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
+    let parts = ServiceParts::new(name, docs, config, crate::db::readiness::<M>(db.clone()));
+    let api = api(db, &parts);
+    Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
+}

@@ -1,20 +1,21 @@
 //! The only place payment-svc touches its database.
 
 mod entities;
+mod funds;
 mod migration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
 use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
-use shop_kit::contract::{Decision, Outcome, ReservationState};
+use shop_kit::contract::Outcome;
+use shop_kit::ledger;
 use shop_kit::db::{is_unique_violation, now};
 use uuid::Uuid;
 
 pub use entities::{account, deposit, reservation};
 pub use migration::Migrator;
+
+use funds::FundsLedger;
 
 /// How often a transaction that lost a race on a unique key is tried again.
 const RACE_RETRIES: usize = 3;
@@ -115,120 +116,19 @@ impl PaymentStore {
     /// Holds funds for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
     pub async fn reserve(&self, req: &ReserveFunds) -> Result<Outcome<FundsReservation>, DbErr> {
-        for _ in 0..RACE_RETRIES {
-            let held = find(&self.db, req.order_id).await?;
-            let same = |r: &reservation::Model| r.user_id == Some(req.user_id) && r.amount == req.amount;
-            match Decision::on_reserve(held.as_ref().map(|r| (state_of(r), same(r)))) {
-                Decision::Apply => {}
-                Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
-                _ => return Ok(held.map(to_reservation).map_or(Outcome::Missing, Outcome::Done)),
-            }
-            let txn = self.db.begin().await?;
-            let row = reservation::ActiveModel {
-                order_id: Set(req.order_id),
-                user_id: Set(Some(req.user_id)),
-                amount: Set(req.amount),
-                state: Set(ReservationState::Reserved.as_str().into()),
-                created_at: Set(now()),
-                updated_at: Set(now()),
-            };
-            match reservation::Entity::insert(row).exec_without_returning(&txn).await {
-                Err(e) if is_unique_violation(&e) => continue, // raced with a repeat or a release
-                Err(e) => return Err(e),
-                Ok(_) => {}
-            }
-            let held = account::Entity::update_many()
-                .col_expr(account::Column::Balance, Expr::col(account::Column::Balance).sub(req.amount))
-                .col_expr(account::Column::Reserved, Expr::col(account::Column::Reserved).add(req.amount))
-                .col_expr(account::Column::UpdatedAt, Expr::value(now()))
-                .filter(account::Column::UserId.eq(req.user_id))
-                .filter(account::Column::Balance.gte(req.amount))
-                .exec(&txn)
-                .await?;
-            if held.rows_affected == 0 {
-                return Ok(Outcome::Short); // the transaction rolls back: nothing recorded
-            }
-            txn.commit().await?;
-            return Ok(Outcome::Done(FundsReservation {
-                order_id: req.order_id,
-                user_id: req.user_id,
-                amount: req.amount,
-                state: ReservationState::Reserved,
-            }));
-        }
-        Err(DbErr::Custom("reservation kept losing races".into()))
+        ledger::reserve(&FundsLedger, &self.db, req).await
     }
 
     /// Captures the funds held for an order.
     #[tracing::instrument(skip(self))]
     pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        for _ in 0..RACE_RETRIES {
-            let held = find(&self.db, order_id).await?;
-            match Decision::on_confirm(held.as_ref().map(state_of)) {
-                Decision::Apply => {}
-                Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
-                Decision::Missing => return Ok(Outcome::Missing),
-                _ => return Ok(held.map(to_reservation).map_or(Outcome::Missing, Outcome::Done)),
-            }
-            let Some(r) = held else { continue };
-            let txn = self.db.begin().await?;
-            if !move_state(&txn, order_id, ReservationState::Reserved, ReservationState::Confirmed).await? {
-                continue; // a parallel confirm or release moved it first: decide again
-            }
-            account::Entity::update_many()
-                .col_expr(account::Column::Reserved, Expr::col(account::Column::Reserved).sub(r.amount))
-                .col_expr(account::Column::Captured, Expr::col(account::Column::Captured).add(r.amount))
-                .col_expr(account::Column::UpdatedAt, Expr::value(now()))
-                .filter(account::Column::UserId.eq(r.user_id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-            return Ok(Outcome::Done(to_reservation(reservation::Model { state: "confirmed".into(), ..r })));
-        }
-        Err(DbErr::Custom("confirmation kept losing races".into()))
+        ledger::confirm(&FundsLedger, &self.db, order_id).await
     }
 
     /// Gives the funds held for an order back; with nothing held, leaves a released mark.
     #[tracing::instrument(skip(self))]
     pub async fn release(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        for _ in 0..RACE_RETRIES {
-            let held = find(&self.db, order_id).await?;
-            match Decision::on_release(held.as_ref().map(state_of)) {
-                Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
-                Decision::MarkReleased => {
-                    let mark = reservation::ActiveModel {
-                        order_id: Set(order_id),
-                        user_id: Set(None),
-                        amount: Set(0),
-                        state: Set(ReservationState::Released.as_str().into()),
-                        created_at: Set(now()),
-                        updated_at: Set(now()),
-                    };
-                    match reservation::Entity::insert(mark).exec_without_returning(&self.db).await {
-                        Err(e) if is_unique_violation(&e) => continue,
-                        Err(e) => return Err(e),
-                        Ok(_) => return Ok(Outcome::Marked),
-                    }
-                }
-                Decision::Apply => {}
-                _ => return Ok(released(held)),
-            }
-            let Some(r) = held else { continue };
-            let txn = self.db.begin().await?;
-            if !move_state(&txn, order_id, ReservationState::Reserved, ReservationState::Released).await? {
-                continue;
-            }
-            account::Entity::update_many()
-                .col_expr(account::Column::Balance, Expr::col(account::Column::Balance).add(r.amount))
-                .col_expr(account::Column::Reserved, Expr::col(account::Column::Reserved).sub(r.amount))
-                .col_expr(account::Column::UpdatedAt, Expr::value(now()))
-                .filter(account::Column::UserId.eq(r.user_id))
-                .exec(&txn)
-                .await?;
-            txn.commit().await?;
-            return Ok(released(Some(reservation::Model { state: "released".into(), ..r })));
-        }
-        Err(DbErr::Custom("release kept losing races".into()))
+        ledger::release(&FundsLedger, &self.db, order_id).await
     }
 
     /// Every reservation (for audits and tests).
@@ -242,14 +142,7 @@ impl PaymentStore {
     }
 }
 
-fn released(held: Option<reservation::Model>) -> Outcome<FundsReservation> {
-    match held {
-        Some(r) if r.user_id.is_some() => Outcome::Done(to_reservation(r)),
-        _ => Outcome::Marked,
-    }
-}
-
-async fn ensure_account(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+pub(crate) async fn ensure_account(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
     let row = account::ActiveModel {
         user_id: Set(user_id),
         balance: Set(0),
@@ -264,39 +157,6 @@ async fn ensure_account(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> Re
         .exec_without_returning(db)
         .await
         .map(|_| ())
-}
-
-async fn find(db: &DatabaseConnection, order_id: Uuid) -> Result<Option<reservation::Model>, DbErr> {
-    reservation::Entity::find_by_id(order_id).one(db).await
-}
-
-async fn move_state(
-    txn: &DatabaseTransaction,
-    order_id: Uuid,
-    from: ReservationState,
-    to: ReservationState,
-) -> Result<bool, DbErr> {
-    let res = reservation::Entity::update_many()
-        .col_expr(reservation::Column::State, Expr::value(to.as_str()))
-        .col_expr(reservation::Column::UpdatedAt, Expr::value(now()))
-        .filter(reservation::Column::OrderId.eq(order_id))
-        .filter(reservation::Column::State.eq(from.as_str()))
-        .exec(txn)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
-fn state_of(r: &reservation::Model) -> ReservationState {
-    ReservationState::parse(&r.state).unwrap_or(ReservationState::Released)
-}
-
-fn to_reservation(r: reservation::Model) -> FundsReservation {
-    FundsReservation {
-        order_id: r.order_id,
-        user_id: r.user_id.unwrap_or_default(),
-        amount: r.amount,
-        state: state_of(&r),
-    }
 }
 
 fn to_account(a: account::Model) -> Account {

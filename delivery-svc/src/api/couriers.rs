@@ -1,0 +1,107 @@
+//! `/couriers`: courier administration (admins only).
+
+use chrono::{DateTime, Utc};
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::UserAuth;
+use shop_kit::page::{Page, PageRequest};
+use shop_kit::{ApiError, ApiResult, FieldErrors};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::domain;
+use crate::store::{DeliveryStore, courier};
+
+pub struct CouriersApi {
+    pub store: DeliveryStore,
+}
+
+/// A courier.
+#[derive(Object, Debug, Clone)]
+struct Courier {
+    id: Uuid,
+    name: String,
+    /// Deliveries per day.
+    daily_capacity: i32,
+    created_at: DateTime<Utc>,
+}
+
+impl From<courier::Model> for Courier {
+    fn from(c: courier::Model) -> Self {
+        Self { id: c.id, name: c.name, daily_capacity: c.daily_capacity, created_at: c.created_at }
+    }
+}
+
+/// A new courier.
+#[derive(Object, Debug)]
+struct NewCourier {
+    /// 1..=100 characters.
+    name: String,
+    /// Deliveries per day, 0..=10000.
+    daily_capacity: i32,
+}
+
+/// Changes to a courier; absent fields stay as they are.
+#[derive(Object, Debug)]
+struct CourierChanges {
+    /// 1..=100 characters.
+    name: Option<String>,
+    /// Deliveries per day, 0..=10000.
+    daily_capacity: Option<i32>,
+}
+
+#[derive(ApiResponse)]
+enum CourierResponse {
+    /// The courier.
+    #[oai(status = 200)]
+    Ok(Json<Courier>),
+    /// The courier was added.
+    #[oai(status = 201)]
+    Created(Json<Courier>),
+}
+
+#[derive(ApiResponse)]
+enum CourierPage {
+    /// A page of couriers, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Page<Courier>>),
+}
+
+#[OpenApi(tag = "Tag::Couriers")]
+impl CouriersApi {
+    /// Adds a courier.
+    #[oai(path = "/couriers", method = "post", operation_id = "create_courier")]
+    async fn create(&self, auth: UserAuth, body: Json<NewCourier>) -> ApiResult<CourierResponse> {
+        auth.0.require_admin()?;
+        let mut errors = FieldErrors::default();
+        let name = errors.check("name", domain::name(&body.name));
+        let capacity = errors.check("daily_capacity", domain::daily_capacity(body.daily_capacity));
+        errors.finish()?;
+        let (Some(name), Some(capacity)) = (name, capacity) else { return Err(ApiError::invalid_field("body", "invalid")) };
+        let c = self.store.create_courier(name, capacity).await.map_err(|e| ApiError::unavailable(&e))?;
+        Ok(CourierResponse::Created(Json(c.into())))
+    }
+
+    /// The couriers, newest first; cursor pagination.
+    #[oai(path = "/couriers", method = "get", operation_id = "list_couriers")]
+    async fn list(&self, auth: UserAuth, limit: Query<Option<i64>>, cursor: Query<Option<String>>) -> ApiResult<CourierPage> {
+        auth.0.require_admin()?;
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = self.store.couriers(page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = rows.into_iter().map(Courier::from).collect();
+        Ok(CourierPage::Ok(Json(Page::from_rows(rows, page.limit, |c| c.id))))
+    }
+
+    /// Changes a courier's name or capacity.
+    #[oai(path = "/couriers/:id", method = "patch", operation_id = "update_courier")]
+    async fn update(&self, auth: UserAuth, id: Path<Uuid>, body: Json<CourierChanges>) -> ApiResult<CourierResponse> {
+        auth.0.require_admin()?;
+        let mut errors = FieldErrors::default();
+        let name = errors.check_opt("name", body.name.as_deref(), domain::name);
+        let capacity = errors.check_opt("daily_capacity", body.daily_capacity, domain::daily_capacity);
+        errors.finish()?;
+        let c = self.store.update_courier(id.0, name, capacity).await.map_err(|e| ApiError::unavailable(&e))?;
+        c.map(|c| CourierResponse::Ok(Json(c.into()))).ok_or_else(|| ApiError::not_found("no such courier"))
+    }
+}

@@ -1,0 +1,54 @@
+//! `/deliveries`: a shopper's view of a courier booking.
+
+use chrono::NaiveDate;
+use poem_openapi::param::Path;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::UserAuth;
+use shop_kit::contract::ReservationState;
+use shop_kit::{ApiError, ApiResult};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::store::DeliveryStore;
+
+pub struct DeliveriesApi {
+    pub store: DeliveryStore,
+}
+
+/// A delivery booked for an order.
+#[derive(Object, Debug)]
+struct Delivery {
+    order_id: Uuid,
+    courier_id: Uuid,
+    courier_name: String,
+    date: NaiveDate,
+    /// `reserved` or `confirmed`.
+    status: ReservationState,
+}
+
+#[derive(ApiResponse)]
+enum DeliveryResponse {
+    /// The delivery.
+    #[oai(status = 200)]
+    Ok(Json<Delivery>),
+}
+
+#[OpenApi(tag = "Tag::Deliveries")]
+impl DeliveriesApi {
+    /// The delivery of an order: its owner or an admin sees it; a cancelled order's is 404, and
+    /// so is another user's.
+    #[oai(path = "/deliveries/:order_id", method = "get", operation_id = "get_delivery")]
+    async fn get(&self, auth: UserAuth, order_id: Path<Uuid>) -> ApiResult<DeliveryResponse> {
+        let booking = self.store.booking(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        let visible = booking.filter(|b| auth.0.is_admin || b.user_id == auth.0.user_id);
+        let b = visible.ok_or_else(|| ApiError::not_found("no delivery for this order"))?;
+        Ok(DeliveryResponse::Ok(Json(Delivery {
+            order_id: b.order_id,
+            courier_id: b.courier_id,
+            courier_name: b.courier_name,
+            date: b.date,
+            status: b.state,
+        })))
+    }
+}

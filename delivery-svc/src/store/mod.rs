@@ -1,0 +1,114 @@
+//! The only place delivery-svc touches its database.
+
+mod entities;
+mod migration;
+mod seats;
+
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use shop_kit::contract::delivery::{BookCourier, CourierBooking};
+use shop_kit::contract::{Outcome, ReservationState};
+use shop_kit::db::now;
+use shop_kit::ledger::{self, Ledger};
+use shop_kit::page::PageRequest;
+use uuid::Uuid;
+
+pub use entities::{booking, courier, courier_day};
+pub use migration::Migrator;
+use seats::SeatsLedger;
+
+/// Couriers and courier bookings.
+#[derive(Clone)]
+pub struct DeliveryStore {
+    db: DatabaseConnection,
+}
+
+impl DeliveryStore {
+    /// A store on `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Adds a courier.
+    #[tracing::instrument(skip(self))]
+    pub async fn create_courier(&self, name: String, daily_capacity: i32) -> Result<courier::Model, DbErr> {
+        let row = courier::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(name),
+            daily_capacity: Set(daily_capacity),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+        };
+        courier::Entity::insert(row).exec_with_returning(&self.db).await
+    }
+
+    /// A page of couriers, newest first (`limit + 1` rows).
+    pub async fn couriers(&self, page: PageRequest) -> Result<Vec<courier::Model>, DbErr> {
+        let mut query = courier::Entity::find().order_by_desc(courier::Column::Id).limit(page.limit + 1);
+        if let Some(before) = page.before {
+            query = query.filter(courier::Column::Id.lt(before));
+        }
+        query.all(&self.db).await
+    }
+
+    /// Changes a courier's name or capacity; `None` when it does not exist.
+    #[tracing::instrument(skip(self))]
+    pub async fn update_courier(
+        &self,
+        id: Uuid,
+        name: Option<String>,
+        daily_capacity: Option<i32>,
+    ) -> Result<Option<courier::Model>, DbErr> {
+        let Some(found) = courier::Entity::find_by_id(id).one(&self.db).await? else { return Ok(None) };
+        let mut row: courier::ActiveModel = found.into();
+        if let Some(name) = name {
+            row.name = Set(name);
+        }
+        if let Some(capacity) = daily_capacity {
+            row.daily_capacity = Set(capacity);
+        }
+        row.updated_at = Set(now());
+        Ok(Some(courier::Entity::update(row).exec(&self.db).await?))
+    }
+
+    /// The live (reserved or confirmed) booking of an order.
+    #[tracing::instrument(skip(self))]
+    pub async fn booking(&self, order_id: Uuid) -> Result<Option<CourierBooking>, DbErr> {
+        let row = SeatsLedger.find(&self.db, order_id).await?;
+        Ok(row
+            .filter(|r| !SeatsLedger::is_mark(r) && SeatsLedger::state(r) != ReservationState::Released)
+            .map(|r| {
+                let state = SeatsLedger::state(&r);
+                SeatsLedger::reservation(r, state)
+            }))
+    }
+
+    /// Books a courier for an order (idempotent by `order_id`).
+    #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
+    pub async fn reserve(&self, req: &BookCourier) -> Result<Outcome<CourierBooking>, DbErr> {
+        ledger::reserve(&SeatsLedger, &self.db, req).await
+    }
+
+    /// Confirms an order's booking.
+    #[tracing::instrument(skip(self))]
+    pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
+        ledger::confirm(&SeatsLedger, &self.db, order_id).await
+    }
+
+    /// Cancels an order's booking; with nothing booked, leaves a released mark.
+    #[tracing::instrument(skip(self))]
+    pub async fn release(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
+        ledger::release(&SeatsLedger, &self.db, order_id).await
+    }
+
+    /// Every booking (for audits and tests).
+    pub async fn bookings(&self) -> Result<Vec<booking::Model>, DbErr> {
+        booking::Entity::find().all(&self.db).await
+    }
+
+    /// Every courier-day counter (for audits and tests).
+    pub async fn courier_days(&self) -> Result<Vec<courier_day::Model>, DbErr> {
+        courier_day::Entity::find().all(&self.db).await
+    }
+}

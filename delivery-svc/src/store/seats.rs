@@ -1,0 +1,159 @@
+//! Courier bookings as a [`Ledger`]: a booking takes one place in a courier's capacity on its
+//! date (`courier_days.booked`), and a release gives it back.
+
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+    QueryOrder,
+};
+use shop_kit::contract::ReservationState;
+use shop_kit::contract::delivery::{BookCourier, CourierBooking};
+use shop_kit::db::now;
+use shop_kit::ledger::{Ledger, Take};
+use uuid::Uuid;
+
+use super::{booking, courier, courier_day};
+
+/// The `bookings` table against couriers' daily capacity.
+pub struct SeatsLedger;
+
+fn mark(order_id: Uuid) -> booking::Model {
+    booking::Model {
+        order_id,
+        user_id: None,
+        courier_id: None,
+        courier_name: String::new(),
+        date: None,
+        state: ReservationState::Released.as_str().into(),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+async fn shift(txn: &DatabaseTransaction, row: &booking::Model, delta: i32) -> Result<(), DbErr> {
+    let (Some(courier_id), Some(date)) = (row.courier_id, row.date) else { return Ok(()) };
+    courier_day::Entity::update_many()
+        .col_expr(courier_day::Column::Booked, Expr::col(courier_day::Column::Booked).add(delta))
+        .filter(courier_day::Column::CourierId.eq(courier_id))
+        .filter(courier_day::Column::Date.eq(date))
+        .exec(txn)
+        .await
+        .map(|_| ())
+}
+
+#[async_trait::async_trait]
+impl Ledger for SeatsLedger {
+    type Request = BookCourier;
+    type Row = booking::Model;
+    type Reservation = CourierBooking;
+
+    fn order_id(req: &BookCourier) -> Uuid {
+        req.order_id
+    }
+
+    fn state(row: &booking::Model) -> ReservationState {
+        ReservationState::parse(&row.state).unwrap_or(ReservationState::Released)
+    }
+
+    fn matches(row: &booking::Model, req: &BookCourier) -> bool {
+        row.user_id == Some(req.user_id) && row.date == Some(req.date)
+    }
+
+    fn is_mark(row: &booking::Model) -> bool {
+        row.courier_id.is_none()
+    }
+
+    fn reservation(row: booking::Model, state: ReservationState) -> CourierBooking {
+        CourierBooking {
+            order_id: row.order_id,
+            user_id: row.user_id.unwrap_or_default(),
+            courier_id: row.courier_id.unwrap_or_default(),
+            courier_name: row.courier_name,
+            date: row.date.unwrap_or_default(),
+            state,
+        }
+    }
+
+    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<booking::Model>, DbErr> {
+        booking::Entity::find_by_id(order_id).one(db).await
+    }
+
+    /// Tries the couriers with free capacity that date, least booked first.
+    async fn take(&self, txn: &DatabaseTransaction, req: &BookCourier) -> Result<Take<booking::Model>, DbErr> {
+        let couriers = courier::Entity::find()
+            .filter(courier::Column::DailyCapacity.gt(0))
+            .order_by_asc(courier::Column::Id)
+            .all(txn)
+            .await?;
+        let days = courier_day::Entity::find().filter(courier_day::Column::Date.eq(req.date)).all(txn).await?;
+        let booked = |id: Uuid| days.iter().find(|d| d.courier_id == id).map_or(0, |d| d.booked);
+        let mut candidates: Vec<_> = couriers.into_iter().filter(|c| booked(c.id) < c.daily_capacity).collect();
+        candidates.sort_by_key(|c| booked(c.id));
+        for c in candidates {
+            let day = courier_day::ActiveModel { courier_id: Set(c.id), date: Set(req.date), booked: Set(0) };
+            courier_day::Entity::insert(day)
+                .on_conflict(
+                    OnConflict::columns([courier_day::Column::CourierId, courier_day::Column::Date])
+                        .do_nothing()
+                        .to_owned(),
+                )
+                .exec_without_returning(txn)
+                .await?;
+            let took = courier_day::Entity::update_many()
+                .col_expr(courier_day::Column::Booked, Expr::col(courier_day::Column::Booked).add(1))
+                .filter(courier_day::Column::CourierId.eq(c.id))
+                .filter(courier_day::Column::Date.eq(req.date))
+                .filter(courier_day::Column::Booked.lt(c.daily_capacity))
+                .exec(txn)
+                .await?;
+            if took.rows_affected == 1 {
+                return Ok(Take::Taken(booking::Model {
+                    order_id: req.order_id,
+                    user_id: Some(req.user_id),
+                    courier_id: Some(c.id),
+                    courier_name: c.name,
+                    date: Some(req.date),
+                    state: ReservationState::Reserved.as_str().into(),
+                    created_at: now(),
+                    updated_at: now(),
+                }));
+            }
+        }
+        Ok(Take::Short)
+    }
+
+    async fn insert(&self, txn: &DatabaseTransaction, r: &booking::Model) -> Result<(), DbErr> {
+        let am: booking::ActiveModel = r.clone().into();
+        booking::Entity::insert(am).exec_without_returning(txn).await.map(|_| ())
+    }
+
+    async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
+        let am: booking::ActiveModel = mark(order_id).into();
+        booking::Entity::insert(am).exec_without_returning(db).await.map(|_| ())
+    }
+
+    async fn set_state(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: Uuid,
+        from: ReservationState,
+        to: ReservationState,
+    ) -> Result<bool, DbErr> {
+        let res = booking::Entity::update_many()
+            .col_expr(booking::Column::State, Expr::value(to.as_str()))
+            .col_expr(booking::Column::UpdatedAt, Expr::value(now()))
+            .filter(booking::Column::OrderId.eq(order_id))
+            .filter(booking::Column::State.eq(from.as_str()))
+            .exec(txn)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    async fn capture(&self, _txn: &DatabaseTransaction, _row: &booking::Model) -> Result<(), DbErr> {
+        Ok(()) // a confirmed booking keeps its place in the courier's day
+    }
+
+    async fn give_back(&self, txn: &DatabaseTransaction, row: &booking::Model) -> Result<(), DbErr> {
+        shift(txn, row, -1).await
+    }
+}

@@ -1,0 +1,160 @@
+//! The participant protocol run against a service's own tables. payment, stock and delivery
+//! each describe their reservation rows and how to take, capture and give back what they hold
+//! ([`Ledger`]); the reserve, confirm and release drivers here keep the protocol of
+//! [`Decision`] identical in all three, race-safe on SQLite and PostgreSQL alike: resources move
+//! only by conditional updates, and the order id is a primary key, so two racing requests for
+//! one order can never both apply.
+
+use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use uuid::Uuid;
+
+use crate::contract::{Decision, Outcome, ReservationState};
+use crate::db::is_unique_violation;
+
+/// How often a step that lost a race is decided again.
+const RACE_RETRIES: usize = 5;
+
+/// What taking a resource for a reservation found.
+pub enum Take<Row> {
+    /// Taken; this row is to be recorded.
+    Taken(Row),
+    /// The resource exists but has not enough.
+    Short,
+    /// The resource does not exist.
+    Missing,
+}
+
+/// A participant's reservation table and the resource it holds.
+#[async_trait::async_trait]
+pub trait Ledger: Send + Sync {
+    /// The reserve request.
+    type Request: Send + Sync;
+    /// A reservation row.
+    type Row: Send + Sync + Clone;
+    /// The reservation as the wire contract shows it.
+    type Reservation;
+
+    /// The order a request is for.
+    fn order_id(req: &Self::Request) -> Uuid;
+    /// A row's state.
+    fn state(row: &Self::Row) -> ReservationState;
+    /// Whether a row holds exactly what the request asks.
+    fn matches(row: &Self::Row, req: &Self::Request) -> bool;
+    /// Whether a row is a released mark (nothing was ever held).
+    fn is_mark(row: &Self::Row) -> bool;
+    /// The row as the contract shows it, in `state`.
+    fn reservation(row: Self::Row, state: ReservationState) -> Self::Reservation;
+
+    /// The row of an order.
+    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<Self::Row>, DbErr>;
+    /// Takes the resource for a request (conditional update) and returns the row to record.
+    async fn take(&self, txn: &DatabaseTransaction, req: &Self::Request) -> Result<Take<Self::Row>, DbErr>;
+    /// Records a row (a unique violation means a racing request recorded it first).
+    async fn insert(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    /// Records a released mark for an order that holds nothing.
+    async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr>;
+    /// Moves a row from `from` to `to`; `false` when it was not in `from`.
+    async fn set_state(
+        &self,
+        txn: &DatabaseTransaction,
+        order_id: Uuid,
+        from: ReservationState,
+        to: ReservationState,
+    ) -> Result<bool, DbErr>;
+    /// Moves what a row holds from reserved to captured (sold, delivered).
+    async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    /// Gives what a row holds back.
+    async fn give_back(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+}
+
+fn lost_races(step: &str) -> DbErr {
+    DbErr::Custom(format!("{step} kept losing races"))
+}
+
+/// Reserves for a request; idempotent by order id.
+pub async fn reserve<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    req: &L::Request,
+) -> Result<Outcome<L::Reservation>, DbErr> {
+    let order_id = L::order_id(req);
+    for _ in 0..RACE_RETRIES {
+        let held = ledger.find(db, order_id).await?;
+        match Decision::on_reserve(held.as_ref().map(|r| (L::state(r), L::matches(r, req)))) {
+            Decision::Apply => {}
+            Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
+            _ => return Ok(held.map_or(Outcome::Missing, |r| Outcome::Done(L::reservation(r.clone(), L::state(&r))))),
+        }
+        let txn = db.begin().await?;
+        let row = match ledger.take(&txn, req).await? {
+            Take::Taken(row) => row,
+            Take::Short => return Ok(Outcome::Short), // dropping the transaction rolls back
+            Take::Missing => return Ok(Outcome::Missing),
+        };
+        match ledger.insert(&txn, &row).await {
+            Err(e) if is_unique_violation(&e) => continue, // a racing repeat or release won
+            Err(e) => return Err(e),
+            Ok(()) => {}
+        }
+        txn.commit().await?;
+        return Ok(Outcome::Done(L::reservation(row, ReservationState::Reserved)));
+    }
+    Err(lost_races("reserve"))
+}
+
+/// Confirms an order's reservation: what it holds is captured.
+pub async fn confirm<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+) -> Result<Outcome<L::Reservation>, DbErr> {
+    for _ in 0..RACE_RETRIES {
+        let held = ledger.find(db, order_id).await?;
+        let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
+            (Decision::Apply, Some(row)) => row,
+            (Decision::Repeat, Some(row)) => return Ok(Outcome::Done(L::reservation(row, ReservationState::Confirmed))),
+            (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
+            _ => return Ok(Outcome::Missing),
+        };
+        let txn = db.begin().await?;
+        if !ledger.set_state(&txn, order_id, ReservationState::Reserved, ReservationState::Confirmed).await? {
+            continue; // a racing confirm or release moved it first: decide again
+        }
+        ledger.capture(&txn, &row).await?;
+        txn.commit().await?;
+        return Ok(Outcome::Done(L::reservation(row, ReservationState::Confirmed)));
+    }
+    Err(lost_races("confirm"))
+}
+
+/// Releases an order's reservation; with nothing held, leaves a mark that refuses a late one.
+pub async fn release<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+) -> Result<Outcome<L::Reservation>, DbErr> {
+    for _ in 0..RACE_RETRIES {
+        let held = ledger.find(db, order_id).await?;
+        let row = match (Decision::on_release(held.as_ref().map(L::state)), held) {
+            (Decision::Apply, Some(row)) => row,
+            (Decision::MarkReleased, _) => match ledger.insert_mark(db, order_id).await {
+                Err(e) if is_unique_violation(&e) => continue,
+                Err(e) => return Err(e),
+                Ok(()) => return Ok(Outcome::Marked),
+            },
+            (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
+            (_, Some(row)) if !L::is_mark(&row) => {
+                return Ok(Outcome::Done(L::reservation(row, ReservationState::Released)));
+            }
+            _ => return Ok(Outcome::Marked),
+        };
+        let txn = db.begin().await?;
+        if !ledger.set_state(&txn, order_id, ReservationState::Reserved, ReservationState::Released).await? {
+            continue;
+        }
+        ledger.give_back(&txn, &row).await?;
+        txn.commit().await?;
+        return Ok(Outcome::Done(L::reservation(row, ReservationState::Released)));
+    }
+    Err(lost_races("release"))
+}

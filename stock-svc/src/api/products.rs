@@ -1,0 +1,117 @@
+//! `/products`: the public catalogue, and its administration.
+
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::UserAuth;
+use shop_kit::contract::stock::Product;
+use shop_kit::page::{Page, PageRequest};
+use shop_kit::{ApiError, ApiResult, FieldErrors};
+use uuid::Uuid;
+
+use super::Tag;
+use crate::domain;
+use crate::store::StockStore;
+
+pub struct ProductsApi {
+    pub store: StockStore,
+}
+
+/// A new product.
+#[derive(Object, Debug)]
+struct NewProduct {
+    /// 1..=200 characters.
+    name: String,
+    /// Unit price in cents, 1..=10^10.
+    price: i64,
+    /// Units in stock, 0..=10^9.
+    quantity: i64,
+}
+
+/// Changes to a product; absent fields stay as they are.
+#[derive(Object, Debug)]
+struct ProductChanges {
+    /// 1..=200 characters.
+    name: Option<String>,
+    /// Unit price in cents, 1..=10^10.
+    price: Option<i64>,
+}
+
+/// Units to add.
+#[derive(Object, Debug)]
+struct Restock {
+    /// 1..=10^9.
+    quantity: i64,
+}
+
+#[derive(ApiResponse)]
+enum ProductResponse {
+    /// The product.
+    #[oai(status = 200)]
+    Ok(Json<Product>),
+    /// The product was created.
+    #[oai(status = 201)]
+    Created(Json<Product>),
+}
+
+#[derive(ApiResponse)]
+enum ProductPage {
+    /// A page of products, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Page<Product>>),
+}
+
+#[OpenApi(tag = "Tag::Products")]
+impl ProductsApi {
+    /// The catalogue, newest first; cursor pagination.
+    #[oai(path = "/products", method = "get", operation_id = "list_products")]
+    async fn list(&self, limit: Query<Option<i64>>, cursor: Query<Option<String>>) -> ApiResult<ProductPage> {
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = self.store.products(page).await.map_err(|e| ApiError::unavailable(&e))?;
+        Ok(ProductPage::Ok(Json(Page::from_rows(rows, page.limit, |p| p.id))))
+    }
+
+    /// One product.
+    #[oai(path = "/products/:id", method = "get", operation_id = "get_product")]
+    async fn get(&self, id: Path<Uuid>) -> ApiResult<ProductResponse> {
+        let product = self.store.product(id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+    }
+
+    /// Adds a product (admins only).
+    #[oai(path = "/products", method = "post", operation_id = "create_product")]
+    async fn create(&self, auth: UserAuth, body: Json<NewProduct>) -> ApiResult<ProductResponse> {
+        auth.0.require_admin()?;
+        let mut errors = FieldErrors::default();
+        let name = errors.check("name", domain::name(&body.name));
+        let price = errors.check("price", domain::price(body.price));
+        let quantity = errors.check("quantity", domain::initial_quantity(body.quantity));
+        errors.finish()?;
+        let (Some(name), Some(price), Some(quantity)) = (name, price, quantity) else {
+            return Err(ApiError::invalid_field("body", "invalid"));
+        };
+        let product = self.store.create(name, price, quantity).await.map_err(|e| ApiError::unavailable(&e))?;
+        Ok(ProductResponse::Created(Json(product)))
+    }
+
+    /// Changes a product's name or price (admins only).
+    #[oai(path = "/products/:id", method = "patch", operation_id = "update_product")]
+    async fn update(&self, auth: UserAuth, id: Path<Uuid>, body: Json<ProductChanges>) -> ApiResult<ProductResponse> {
+        auth.0.require_admin()?;
+        let mut errors = FieldErrors::default();
+        let name = errors.check_opt("name", body.name.as_deref(), domain::name);
+        let price = errors.check_opt("price", body.price, domain::price);
+        errors.finish()?;
+        let product = self.store.update(id.0, name, price).await.map_err(|e| ApiError::unavailable(&e))?;
+        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+    }
+
+    /// Adds units to a product's stock (admins only).
+    #[oai(path = "/products/:id/restock", method = "post", operation_id = "restock_product")]
+    async fn restock(&self, auth: UserAuth, id: Path<Uuid>, body: Json<Restock>) -> ApiResult<ProductResponse> {
+        auth.0.require_admin()?;
+        let quantity = domain::moved_quantity(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?;
+        let product = self.store.restock(id.0, quantity).await.map_err(|e| ApiError::unavailable(&e))?;
+        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+    }
+}

@@ -1,0 +1,129 @@
+//! The only place stock-svc touches its database.
+
+mod entities;
+mod migration;
+mod units;
+
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use shop_kit::contract::Outcome;
+use shop_kit::contract::stock::{Product, ReserveStock, StockReservation};
+use shop_kit::db::now;
+use shop_kit::ledger;
+use shop_kit::page::PageRequest;
+use uuid::Uuid;
+
+pub use entities::{product, reservation};
+pub use migration::Migrator;
+use units::UnitsLedger;
+
+/// The catalogue and stock reservations.
+#[derive(Clone)]
+pub struct StockStore {
+    db: DatabaseConnection,
+}
+
+impl StockStore {
+    /// A store on `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    /// Adds a product with `quantity` units in stock.
+    #[tracing::instrument(skip(self))]
+    pub async fn create(&self, name: String, price: i64, quantity: i64) -> Result<Product, DbErr> {
+        let row = product::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            name: Set(name),
+            price: Set(price),
+            available: Set(quantity),
+            reserved: Set(0),
+            sold: Set(0),
+            stocked: Set(quantity),
+            created_at: Set(now()),
+            updated_at: Set(now()),
+        };
+        Ok(to_product(product::Entity::insert(row).exec_with_returning(&self.db).await?))
+    }
+
+    /// One product.
+    #[tracing::instrument(skip(self))]
+    pub async fn product(&self, id: Uuid) -> Result<Option<Product>, DbErr> {
+        Ok(product::Entity::find_by_id(id).one(&self.db).await?.map(to_product))
+    }
+
+    /// A page of the catalogue, newest first (`limit + 1` rows to tell whether more follow).
+    pub async fn products(&self, page: PageRequest) -> Result<Vec<Product>, DbErr> {
+        let mut query = product::Entity::find().order_by_desc(product::Column::Id).limit(page.limit + 1);
+        if let Some(before) = page.before {
+            query = query.filter(product::Column::Id.lt(before));
+        }
+        Ok(query.all(&self.db).await?.into_iter().map(to_product).collect())
+    }
+
+    /// Changes a product's name or price; `None` when it does not exist.
+    #[tracing::instrument(skip(self))]
+    pub async fn update(&self, id: Uuid, name: Option<String>, price: Option<i64>) -> Result<Option<Product>, DbErr> {
+        let Some(found) = product::Entity::find_by_id(id).one(&self.db).await? else { return Ok(None) };
+        let mut row: product::ActiveModel = found.into();
+        if let Some(name) = name {
+            row.name = Set(name);
+        }
+        if let Some(price) = price {
+            row.price = Set(price);
+        }
+        row.updated_at = Set(now());
+        Ok(Some(to_product(product::Entity::update(row).exec(&self.db).await?)))
+    }
+
+    /// Adds `quantity` units; `None` when the product does not exist or would overflow.
+    #[tracing::instrument(skip(self))]
+    pub async fn restock(&self, id: Uuid, quantity: i64) -> Result<Option<Product>, DbErr> {
+        let res = product::Entity::update_many()
+            .col_expr(product::Column::Available, Expr::col(product::Column::Available).add(quantity))
+            .col_expr(product::Column::Stocked, Expr::col(product::Column::Stocked).add(quantity))
+            .col_expr(product::Column::UpdatedAt, Expr::value(now()))
+            .filter(product::Column::Id.eq(id))
+            .filter(product::Column::Stocked.lte(i64::MAX - quantity))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected == 0 {
+            return Ok(None);
+        }
+        self.product(id).await
+    }
+
+    /// Holds stock for an order (idempotent by `order_id`).
+    #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
+    pub async fn reserve(&self, req: &ReserveStock) -> Result<Outcome<StockReservation>, DbErr> {
+        ledger::reserve(&UnitsLedger, &self.db, req).await
+    }
+
+    /// Marks the stock held for an order as sold.
+    #[tracing::instrument(skip(self))]
+    pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
+        ledger::confirm(&UnitsLedger, &self.db, order_id).await
+    }
+
+    /// Puts the stock held for an order back; with nothing held, leaves a released mark.
+    #[tracing::instrument(skip(self))]
+    pub async fn release(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
+        ledger::release(&UnitsLedger, &self.db, order_id).await
+    }
+
+    /// Every product with its counters (for audits and tests).
+    pub async fn all_products(&self) -> Result<Vec<product::Model>, DbErr> {
+        product::Entity::find().all(&self.db).await
+    }
+
+    /// Every reservation (for audits and tests).
+    pub async fn reservations(&self) -> Result<Vec<reservation::Model>, DbErr> {
+        reservation::Entity::find().all(&self.db).await
+    }
+}
+
+fn to_product(p: product::Model) -> Product {
+    Product { id: p.id, name: p.name, price: p.price, available: p.available }
+}

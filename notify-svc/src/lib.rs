@@ -1,1 +1,23 @@
+//! notify-svc: the messages sent to users.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod store;
+
+use shop_kit::server::Service;
+
+pub use config::Config;
+
+/// The service's entry point.
+pub struct App;
+
+impl App {
+    /// Connects to the database, applies migrations and binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
+        shop_kit::server::build_service::<store::Migrator, _>("notify-svc", "notify", &config.common, |db, _| {
+            api::apis(store::NotifyStore::new(db))
+        })
+        .await
+    }
+}

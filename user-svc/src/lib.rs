@@ -1,1 +1,43 @@
+//! user-svc: registration, login with argon2id passwords, bearer tokens, the admin role.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod config;
+pub mod domain;
+pub mod password;
+pub mod store;
+pub mod throttle;
+
+use shop_kit::client::{RetrySettings, ServiceClient, http_client};
+use shop_kit::server::Service;
+
+pub use config::Config;
+
+/// The admin account's username.
+pub const ADMIN_USERNAME: &str = "admin";
+
+/// The service's entry point.
+pub struct App;
+
+impl App {
+    /// Connects to the database, applies migrations, makes sure the admin exists, binds the port.
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
+        let payment = ServiceClient::new(
+            "payment-svc",
+            http_client(RetrySettings::default()),
+            &config.payment_url,
+            config.common.internal_token.clone(),
+        );
+        let mut users = None;
+        let service = shop_kit::server::build_service::<store::Migrator, _>("user-svc", "user", &config.common, |db, parts| {
+            let store = store::UserStore::new(db);
+            users = Some(store.clone());
+            api::apis(store, parts.keys.clone(), payment)
+        })
+        .await?;
+        if let (Some(users), Some(password)) = (users, &config.admin_password) {
+            api::ensure_admin(&users, password.expose()).await?;
+        }
+        Ok(service)
+    }
+}

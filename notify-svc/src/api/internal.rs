@@ -1,0 +1,40 @@
+//! `/internal/messages`: delivery of messages by other services.
+
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::auth::InternalAuth;
+use shop_kit::contract::notify::SendMessage;
+use shop_kit::{ApiError, ApiResult};
+
+use super::{Message, Tag};
+use crate::store::{NotifyStore, Stored};
+
+pub struct InternalApi {
+    pub store: NotifyStore,
+}
+
+#[derive(ApiResponse)]
+enum SendResponse {
+    /// Delivered before: the same message is not stored twice.
+    #[oai(status = 200)]
+    Ok(Json<Message>),
+    /// Delivered.
+    #[oai(status = 201)]
+    Created(Json<Message>),
+}
+
+#[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
+impl InternalApi {
+    /// Delivers a message to a user, once per message id; another message under a used id is 409.
+    #[oai(path = "/messages", method = "post", operation_id = "send_message")]
+    async fn send(&self, _auth: InternalAuth, body: Json<SendMessage>) -> ApiResult<SendResponse> {
+        if body.text.trim().is_empty() {
+            return Err(ApiError::invalid_field("text", "must not be blank"));
+        }
+        match self.store.store(&body).await.map_err(|e| ApiError::unavailable(&e))? {
+            Stored::New(m) => Ok(SendResponse::Created(Json(m.into()))),
+            Stored::Repeat(m) => Ok(SendResponse::Ok(Json(m.into()))),
+            Stored::Conflict => Err(ApiError::conflict("another message was sent under this id")),
+        }
+    }
+}

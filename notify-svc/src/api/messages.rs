@@ -1,0 +1,41 @@
+//! `/messages`: a shopper's messages.
+
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::auth::UserAuth;
+use shop_kit::page::{Page, PageRequest};
+use shop_kit::{ApiError, ApiResult};
+use uuid::Uuid;
+
+use super::{Message, Tag};
+use crate::store::NotifyStore;
+
+pub struct MessagesApi {
+    pub store: NotifyStore,
+}
+
+#[derive(ApiResponse)]
+enum MessagePage {
+    /// A page of the caller's messages, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Page<Message>>),
+}
+
+#[OpenApi(tag = "Tag::Messages")]
+impl MessagesApi {
+    /// The caller's messages, newest first, optionally about one order; cursor pagination.
+    #[oai(path = "/messages", method = "get", operation_id = "list_messages")]
+    async fn list(
+        &self,
+        auth: UserAuth,
+        order_id: Query<Option<Uuid>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<MessagePage> {
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let rows = self.store.messages(auth.0.user_id, order_id.0, page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = rows.into_iter().map(Message::from).collect();
+        Ok(MessagePage::Ok(Json(Page::from_rows(rows, page.limit, |m| m.id))))
+    }
+}

@@ -1,0 +1,54 @@
+//! notify-svc's schema.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+/// Applies notify-svc's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M20261121CreateMessages)]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Messages {
+    Table,
+    Id,
+    UserId,
+    OrderId,
+    Text,
+    CreatedAt,
+}
+
+struct M20261121CreateMessages;
+
+impl MigrationName for M20261121CreateMessages {
+    fn name(&self) -> &str {
+        "m20261121_000001_create_messages"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261121CreateMessages {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Messages::Table)
+                .if_not_exists()
+                .col(pk_uuid(Messages::Id))
+                .col(uuid(Messages::UserId))
+                .col(uuid_null(Messages::OrderId))
+                .col(text(Messages::Text))
+                .col(timestamp_with_time_zone(Messages::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("messages_user").table(Messages::Table).col(Messages::UserId).col(Messages::Id).to_owned(),
+        )
+        .await
+    }
+}

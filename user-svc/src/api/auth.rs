@@ -1,0 +1,80 @@
+//! `/auth/login`: bearer tokens for username (or email) and password.
+
+use std::sync::Arc;
+
+use poem::web::RemoteAddr;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::TokenKeys;
+use shop_kit::{ApiError, ApiResult};
+
+use super::Tag;
+use crate::password;
+use crate::store::UserStore;
+use crate::throttle::Throttle;
+
+pub struct AuthApi {
+    pub store: UserStore,
+    pub keys: Arc<TokenKeys>,
+    pub per_user: Throttle,
+    pub per_address: Throttle,
+}
+
+/// Credentials.
+#[derive(Object)]
+struct Login {
+    /// Username or email.
+    #[oai(validator(max_length = 254))]
+    username: String,
+    /// Password.
+    #[oai(validator(max_length = 128))]
+    password: String,
+}
+
+/// An access token.
+#[derive(Object)]
+struct Token {
+    /// The bearer token (a JWS-compact JWT).
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: String,
+    /// Seconds until it expires.
+    expires_in: u64,
+}
+
+#[derive(ApiResponse)]
+enum LoginResponse {
+    /// Logged in.
+    #[oai(status = 200)]
+    Ok(Json<Token>),
+}
+
+#[OpenApi(tag = "Tag::Auth")]
+impl AuthApi {
+    /// Logs in with a username or email. Wrong credentials are 401, the same whether or not the
+    /// user exists. After 10 failures for one username within 15 minutes (or 100 from one
+    /// address), attempts are refused with 429 and `Retry-After`, even with the right password.
+    #[oai(path = "/auth/login", method = "post", operation_id = "login")]
+    async fn login(&self, body: Json<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
+        let user_key = body.username.to_lowercase();
+        let address_key = remote.to_string();
+        let address_key = address_key.rsplit_once(':').map_or(address_key.as_str(), |(ip, _)| ip);
+        if let Some(wait) = self.per_user.locked_for(&user_key).or_else(|| self.per_address.locked_for(address_key)) {
+            return Err(ApiError::too_many("too many failed logins; retry later", wait));
+        }
+        let user = self.store.by_login(&body.username).await.map_err(|e| ApiError::unavailable(&e))?;
+        let phc = user.as_ref().map(|u| u.password_hash.clone());
+        if !password::verify(body.password.clone(), phc).await {
+            self.per_user.fail(&user_key);
+            self.per_address.fail(address_key);
+            return Err(ApiError::unauthorized("wrong username or password"));
+        }
+        let Some(user) = user else { return Err(ApiError::unauthorized("wrong username or password")) };
+        let token = self.keys.issue(user.id, user.is_admin).map_err(|e| ApiError::unavailable(&e))?;
+        Ok(LoginResponse::Ok(Json(Token {
+            access_token: token,
+            token_type: "Bearer".into(),
+            expires_in: self.keys.ttl_secs(),
+        })))
+    }
+}

@@ -1,0 +1,94 @@
+//! user-svc's HTTP API.
+
+mod auth;
+mod users;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use poem_openapi::Object;
+use shop_kit::auth::TokenKeys;
+use shop_kit::client::ServiceClient;
+use uuid::Uuid;
+
+use crate::store::{NewUser, UserStore, WriteError, user};
+use crate::throttle::Throttle;
+
+/// Every operation of user-svc.
+pub fn apis(store: UserStore, keys: Arc<TokenKeys>, payment: ServiceClient) -> impl poem_openapi::OpenApi {
+    let window = Duration::from_secs(15 * 60);
+    (
+        users::UsersApi { store: store.clone(), payment },
+        auth::AuthApi {
+            store,
+            keys,
+            per_user: Throttle::new(10, window),
+            per_address: Throttle::new(100, window),
+        },
+    )
+}
+
+/// Creates the admin account with `password` unless it exists.
+pub async fn ensure_admin(store: &UserStore, password: &str) -> anyhow::Result<()> {
+    if store.by_login(crate::ADMIN_USERNAME).await?.is_some() {
+        return Ok(());
+    }
+    let new = NewUser {
+        username: crate::ADMIN_USERNAME.into(),
+        email: "admin@shop.localhost".into(),
+        password_hash: crate::password::hash(password.to_owned()).await?,
+        first_name: "Shop".into(),
+        last_name: "Admin".into(),
+        phone: "+10000000000".into(),
+        is_admin: true,
+    };
+    match store.create(new).await {
+        Ok(_) | Err(WriteError::Taken) => Ok(()),
+        Err(WriteError::Db(e)) => Err(e.into()),
+    }
+}
+
+#[derive(poem_openapi::Tags)]
+enum Tag {
+    /// Registration and profiles.
+    Users,
+    /// Login.
+    Auth,
+}
+
+/// A user as the API shows it (never the password or its hash).
+#[derive(Object, Debug, Clone)]
+pub struct User {
+    /// The user's id.
+    pub id: Uuid,
+    /// Username.
+    pub username: String,
+    /// Email.
+    pub email: String,
+    /// First name.
+    pub first_name: String,
+    /// Last name.
+    pub last_name: String,
+    /// Phone.
+    pub phone: String,
+    /// Whether the user is an admin.
+    pub is_admin: bool,
+    /// When the user registered.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<user::Model> for User {
+    fn from(u: user::Model) -> Self {
+        Self {
+            id: u.id,
+            username: u.username,
+            email: u.email,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            phone: u.phone,
+            is_admin: u.is_admin,
+            created_at: u.created_at,
+        }
+    }
+}

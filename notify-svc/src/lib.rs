@@ -16,7 +16,7 @@ impl App {
     /// Connects to the database, applies migrations and binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         shop_kit::server::build_service::<store::Migrator, _>("notify-svc", "notify", &config.common, |db, _| {
-            api::apis(store::NotifyStore::new(db))
+            Ok(api::apis(store::NotifyStore::new(db)))
         })
         .await
     }

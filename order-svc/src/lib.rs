@@ -1,1 +1,68 @@
+//! order-svc: the saga orchestrator. An order runs: record it → reserve funds → reserve stock →
+//! book a courier → confirm all three → completed; a refusal compensates what was done, in
+//! reverse, and cancels the order. Every outcome sends the user a message through an outbox.
 #![forbid(unsafe_code)]
+
+pub mod api;
+pub mod background;
+pub mod client;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod saga;
+pub mod store;
+
+use std::sync::Arc;
+
+use shop_kit::client::{RetrySettings, ServiceClient, http_client};
+use shop_kit::server::{BackgroundTask, Service};
+use tokio::sync::Notify;
+
+pub use config::{Config, ServiceUrls};
+
+/// The service's entry point.
+pub struct App;
+
+impl App {
+    /// Connects to the database, applies migrations, binds the port, and sets up the outbox
+    /// sender and the recovery driver to run beside the server.
+    pub async fn build(config: Config) -> anyhow::Result<Service> {
+        let http = http_client(RetrySettings {
+            attempt_timeout: config.call_timeout,
+            max_retries: config.call_retries,
+            ..RetrySettings::default()
+        });
+        let token = config.common.internal_token.clone();
+        let client = |name, url: &str| ServiceClient::new(name, http.clone(), url, token.clone());
+        let participants = client::Participants {
+            payment: client("payment-svc", &config.urls.payment),
+            stock: client("stock-svc", &config.urls.stock),
+            delivery: client("delivery-svc", &config.urls.delivery),
+        };
+        let notifier = client::Notifier { notify: client("notify-svc", &config.urls.notify) };
+        let wake = Arc::new(Notify::new());
+        let mut runner = None;
+        let service = shop_kit::server::build_service::<store::Migrator, _>("order-svc", "order", &config.common, |db, parts| {
+            let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
+            let r = saga::SagaRunner {
+                store: store::OrderStore::new(db),
+                participants,
+                owner: uuid::Uuid::now_v7(),
+                lease_ttl: config.lease_ttl,
+                metrics,
+                outbox_wake: wake.clone(),
+            };
+            runner = Some(r.clone());
+            Ok(api::apis(r, config.request_deadline))
+        })
+        .await?;
+        let runner = runner.ok_or_else(|| anyhow::anyhow!("order-svc: saga runner missing"))?;
+        let sender: BackgroundTask = {
+            let runner = runner.clone();
+            Box::new(move |stop| Box::pin(background::send_messages(runner, notifier, wake, stop)))
+        };
+        let interval = config.recovery_interval;
+        let driver: BackgroundTask = Box::new(move |stop| Box::pin(background::recover_orders(runner, interval, stop)));
+        Ok(service.with_background(sender).with_background(driver))
+    }
+}

@@ -203,7 +203,7 @@ pub async fn build_service<M, A>(
     name: &'static str,
     docs: &'static str,
     config: &crate::config::CommonConfig,
-    api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> A,
+    api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> anyhow::Result<A>,
 ) -> anyhow::Result<Service>
 where
     M: sea_orm_migration::MigratorTrait + 'static,
@@ -213,6 +213,6 @@ where
         .await
         .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
     let parts = ServiceParts::new(name, docs, config, crate::db::readiness::<M>(db.clone()));
-    let api = api(db, &parts);
+    let api = api(db, &parts)?;
     Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
 }

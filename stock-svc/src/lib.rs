@@ -17,7 +17,7 @@ impl App {
     /// Connects to the database, applies migrations and binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         shop_kit::server::build_service::<store::Migrator, _>("stock-svc", "stock", &config.common, |db, _| {
-            api::apis(store::StockStore::new(db))
+            Ok(api::apis(store::StockStore::new(db)))
         })
         .await
     }

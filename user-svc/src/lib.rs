@@ -32,7 +32,7 @@ impl App {
         let service = shop_kit::server::build_service::<store::Migrator, _>("user-svc", "user", &config.common, |db, parts| {
             let store = store::UserStore::new(db);
             users = Some(store.clone());
-            api::apis(store, parts.keys.clone(), payment)
+            Ok(api::apis(store, parts.keys.clone(), payment))
         })
         .await?;
         if let (Some(users), Some(password)) = (users, &config.admin_password) {

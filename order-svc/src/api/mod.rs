@@ -1,0 +1,83 @@
+//! order-svc's HTTP API.
+
+mod admin;
+mod orders;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use poem_openapi::Object;
+use shop_kit::ApiError;
+use uuid::Uuid;
+
+use crate::domain::OrderStatus;
+use crate::saga::SagaRunner;
+use crate::store::order;
+
+/// Every operation of order-svc.
+pub fn apis(runner: SagaRunner, request_deadline: Duration) -> impl poem_openapi::OpenApi {
+    (orders::OrdersApi { runner: runner.clone(), request_deadline }, admin::AdminApi { runner })
+}
+
+#[derive(poem_openapi::Tags)]
+enum Tag {
+    /// A shopper's orders.
+    Orders,
+    /// All orders (admins only).
+    Admin,
+}
+
+/// An order.
+#[derive(Object, Debug, Clone)]
+pub struct Order {
+    /// The order's id.
+    pub id: Uuid,
+    /// Who ordered.
+    pub user_id: Uuid,
+    /// What.
+    pub product_id: Uuid,
+    /// How many.
+    pub quantity: i64,
+    /// Price per unit in cents, from the catalogue when ordered.
+    pub unit_price: i64,
+    /// `unit_price × quantity`, in cents.
+    pub total: i64,
+    /// When it is delivered.
+    pub delivery_date: NaiveDate,
+    /// `pending`, `completed` or `cancelled`.
+    pub status: String,
+    /// Why it was cancelled.
+    #[oai(skip_serializing_if_is_none)]
+    pub failure_reason: Option<String>,
+    /// The courier booked.
+    pub courier_id: Option<Uuid>,
+    /// When it was ordered.
+    pub created_at: DateTime<Utc>,
+    /// When it last changed.
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<order::Model> for Order {
+    fn from(o: order::Model) -> Self {
+        Self {
+            id: o.id,
+            user_id: o.user_id,
+            product_id: o.product_id,
+            quantity: o.quantity,
+            unit_price: o.unit_price,
+            total: o.total,
+            delivery_date: o.delivery_date,
+            status: o.status,
+            failure_reason: o.failure_reason,
+            courier_id: o.courier_id,
+            created_at: o.created_at,
+            updated_at: o.updated_at,
+        }
+    }
+}
+
+/// Parses an optional `?status=` filter: 422 for an unknown status.
+fn parse_status(raw: Option<&str>) -> Result<Option<OrderStatus>, ApiError> {
+    raw.map(|s| OrderStatus::parse(s).ok_or_else(|| ApiError::invalid_field("status", "must be pending, completed or cancelled")))
+        .transpose()
+}

@@ -1,0 +1,229 @@
+//! `/orders`: placing an order (the saga) and reading one's orders.
+
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use poem::http::StatusCode;
+use poem_openapi::param::{Header, Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::auth::{Caller, UserAuth};
+use shop_kit::idempotency::{IdempotencyKey, fingerprint};
+use shop_kit::page::{Page, PageRequest};
+use shop_kit::{ApiError, ApiResult, FieldErrors, Problem};
+use uuid::Uuid;
+
+use super::{Order, Tag, parse_status};
+use crate::domain::{DeliveryDate, FailureReason, OrderStatus, Quantity, total};
+use crate::saga::{Drive, SagaRunner};
+use crate::store::{KeyClaim, NewOrder, OrderFilter, order};
+
+pub struct OrdersApi {
+    pub runner: SagaRunner,
+    pub request_deadline: Duration,
+}
+
+/// An order to place. The price comes from the catalogue, never from the client.
+#[derive(Object, Debug, serde::Serialize)]
+struct PlaceOrder {
+    /// The product.
+    product_id: Uuid,
+    /// 1..=1000.
+    quantity: i64,
+    /// Today (UTC) or later; tomorrow when absent.
+    delivery_date: Option<NaiveDate>,
+}
+
+#[derive(ApiResponse)]
+enum PlaceResponse {
+    /// Completed: paid, stock sold, courier booked.
+    #[oai(status = 201)]
+    Created(Json<Order>),
+    /// Still running (a participant is slow or unreachable); it finishes in the background.
+    #[oai(status = 202)]
+    Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+enum OrderResponse {
+    /// The order.
+    #[oai(status = 200)]
+    Ok(Json<Order>),
+}
+
+#[derive(ApiResponse)]
+enum OrderPage {
+    /// A page of the caller's orders, newest first.
+    #[oai(status = 200)]
+    Ok(Json<Page<Order>>),
+}
+
+/// The answer for a cancelled order: 402 or 409 (or 503) with the order and the reason.
+fn cancelled(o: &order::Model) -> ApiError {
+    let reason = o.failure_reason.as_deref().and_then(FailureReason::parse).unwrap_or(FailureReason::Rejected);
+    let status = StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
+    let mut problem = Problem::new(status, format!("order {} is cancelled: {}", o.id, reason.as_str().replace('_', " ")));
+    problem.kind = format!("/problems/{}", reason.as_str().replace('_', "-"));
+    problem.order_id = Some(o.id);
+    problem.failure_reason = Some(reason.as_str().into());
+    ApiError::from_problem(problem)
+}
+
+fn answer_for(o: order::Model) -> ApiResult<PlaceResponse> {
+    match OrderStatus::parse(&o.status) {
+        Some(OrderStatus::Completed) => Ok(PlaceResponse::Created(Json(o.into()))),
+        Some(OrderStatus::Cancelled) => Err(cancelled(&o)),
+        _ => {
+            let location = format!("/orders/{}", o.id);
+            Ok(PlaceResponse::Accepted(Json(o.into()), location))
+        }
+    }
+}
+
+/// The answer as stored under an idempotency key: status and JSON body.
+fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
+    match answer {
+        Ok(PlaceResponse::Created(o)) => (201, o.0.to_json_string()),
+        Ok(PlaceResponse::Accepted(o, _)) => (202, o.0.to_json_string()),
+        Err(e) => (e.problem().status, serde_json::to_string(e.problem()).unwrap_or_default()),
+    }
+}
+
+/// Rebuilds a stored answer.
+fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
+    let order = || {
+        let value = serde_json::from_str(body).ok();
+        Order::parse_from_json(value).map_err(|_| ApiError::conflict("the stored answer is unreadable"))
+    };
+    match status {
+        201 => Ok(PlaceResponse::Created(Json(order()?))),
+        202 => {
+            let o = order()?;
+            let location = format!("/orders/{}", o.id);
+            Ok(PlaceResponse::Accepted(Json(o), location))
+        }
+        _ => Err(serde_json::from_str::<Problem>(body)
+            .map(ApiError::from_problem)
+            .unwrap_or_else(|_| ApiError::conflict("the stored answer is unreadable"))),
+    }
+}
+
+impl OrdersApi {
+    /// Prices the order, records it and runs its saga up to the request deadline.
+    async fn place(&self, caller: Caller, product_id: Uuid, quantity: Quantity, date: DeliveryDate) -> ApiResult<PlaceResponse> {
+        let runner = &self.runner;
+        let product = runner.participants.product(product_id).await.map_err(|e| ApiError::unavailable(&e))?;
+        let product = product.ok_or_else(|| ApiError::invalid_field("product_id", "no such product"))?;
+        let total = total(product.price, quantity).ok_or_else(|| ApiError::invalid_field("quantity", "the total is too large"))?;
+        let new = NewOrder {
+            user_id: caller.user_id,
+            product_id,
+            quantity: quantity.get(),
+            unit_price: product.price,
+            total,
+            delivery_date: date.get(),
+        };
+        let lease_until = shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
+        let order = runner.store.create(new, runner.owner, lease_until).await.map_err(|e| ApiError::unavailable(&e))?;
+        let id = order.id;
+        let fallback = order.clone();
+        let mut saga = tokio::spawn({
+            let runner = runner.clone();
+            async move { runner.drive(order).await }
+        });
+        let current = match tokio::time::timeout(self.request_deadline, &mut saga).await {
+            Ok(Ok(Ok(Drive::Finished(o) | Drive::Paused(o)))) => o,
+            Ok(Ok(Err(e))) => {
+                // The order is recorded; its lease runs out and the recovery driver finishes it.
+                tracing::error!(order_id = %id, error = %e, "saga interrupted by a database error");
+                fallback
+            }
+            Ok(_) => fallback,
+            Err(_) => fallback, // still running; it goes on in the background
+        };
+        let current = match OrderStatus::parse(&current.status) {
+            Some(OrderStatus::Pending) => runner.store.order(id).await.ok().flatten().unwrap_or(current),
+            _ => current,
+        };
+        answer_for(current)
+    }
+}
+
+#[OpenApi(tag = "Tag::Orders")]
+impl OrdersApi {
+    /// Places an order: reserves funds, stock and a courier, then confirms all three. A refusal
+    /// cancels the order (402 insufficient funds, 409 out of stock or no courier) after giving
+    /// back what was held; when a participant is unreachable past the request deadline, 202 and
+    /// the saga finishes in the background. An unknown product is 422 and records no order.
+    /// With an `Idempotency-Key` (1..=255 characters, per user, kept at least 24 h) a repeat
+    /// returns the first answer; the same key with another body is 422; while the first
+    /// request runs, 409.
+    #[oai(path = "/orders", method = "post", operation_id = "place_order")]
+    async fn place_order(
+        &self,
+        auth: UserAuth,
+        body: Json<PlaceOrder>,
+        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+    ) -> ApiResult<PlaceResponse> {
+        let caller = auth.0;
+        let mut errors = FieldErrors::default();
+        let quantity = errors.check("quantity", Quantity::parse(body.quantity));
+        let today = chrono::Utc::now().date_naive();
+        let date = errors.check("delivery_date", DeliveryDate::parse(body.delivery_date, today));
+        let key = errors.check_opt("Idempotency-Key", key.0.as_deref(), IdempotencyKey::parse);
+        errors.finish()?;
+        let (Some(quantity), Some(date)) = (quantity, date) else {
+            return Err(ApiError::invalid_field("body", "invalid"));
+        };
+        let store = &self.runner.store;
+        if let Some(key) = &key {
+            let claim = store.claim_key(caller.user_id, key.as_str(), &fingerprint(&body.0)).await;
+            match claim.map_err(|e| ApiError::unavailable(&e))? {
+                KeyClaim::New => {}
+                KeyClaim::Replay { status, body } => return replay(status, &body),
+                KeyClaim::Mismatch => {
+                    return Err(ApiError::invalid_field("Idempotency-Key", "was used before with a different request"));
+                }
+                KeyClaim::InFlight => return Err(ApiError::conflict("a request with this Idempotency-Key is still running")),
+            }
+        }
+        let answer = self.place(caller, body.product_id, quantity, date).await;
+        if let Some(key) = &key {
+            let (status, stored) = stored_answer(&answer);
+            let result = if status == 503 {
+                store.forget_key(caller.user_id, key.as_str()).await // nothing happened: retry freely
+            } else {
+                store.store_answer(caller.user_id, key.as_str(), status, &stored).await
+            };
+            if let Err(e) = result {
+                tracing::error!(error = %e, "storing the idempotent answer failed");
+            }
+        }
+        answer
+    }
+
+    /// The caller's orders, newest first, optionally of one status; cursor pagination.
+    #[oai(path = "/orders", method = "get", operation_id = "list_orders")]
+    async fn list(
+        &self,
+        auth: UserAuth,
+        status: Query<Option<String>>,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<OrderPage> {
+        let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
+        let filter = OrderFilter { user_id: Some(auth.0.user_id), status: parse_status(status.0.as_deref())? };
+        let rows = self.runner.store.orders(filter, page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = rows.into_iter().map(Order::from).collect();
+        Ok(OrderPage::Ok(Json(Page::from_rows(rows, page.limit, |o| o.id))))
+    }
+
+    /// One order: its owner or an admin sees it; another user's is 404.
+    #[oai(path = "/orders/:id", method = "get", operation_id = "get_order")]
+    async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<OrderResponse> {
+        let found = self.runner.store.order(id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        let visible = found.filter(|o| auth.0.is_admin || o.user_id == auth.0.user_id);
+        visible.map(|o| OrderResponse::Ok(Json(o.into()))).ok_or_else(|| ApiError::not_found("no such order"))
+    }
+}

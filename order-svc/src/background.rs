@@ -1,0 +1,80 @@
+//! order-svc's background work: the outbox sender, and the recovery driver that finishes or
+//! compensates every order whose lease ran out (after a crash, a timeout or an outage).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shop_kit::contract::notify::SendMessage;
+use shop_kit::idempotency::KEY_RETENTION_HOURS;
+use tokio::sync::{Notify, watch};
+
+use crate::client::Notifier;
+use crate::saga::{Drive, SagaRunner};
+
+/// Sends queued messages to notify-svc until `stop` turns true; failed deliveries are retried
+/// with capped exponential backoff.
+pub async fn send_messages(runner: SagaRunner, notifier: Notifier, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+    loop {
+        match runner.store.due_messages(50).await {
+            Ok(batch) => {
+                for m in batch {
+                    let msg = SendMessage { id: m.id, user_id: m.user_id, order_id: Some(m.order_id), text: m.text.clone() };
+                    let result = match notifier.send(&msg).await {
+                        Ok(()) => runner.store.mark_delivered(m.id).await.map(|_| "delivered"),
+                        Err(e) => {
+                            tracing::warn!(error = %e, message_id = %m.id, "message delivery failed; retrying later");
+                            let attempts = m.attempts.saturating_add(1);
+                            let backoff = Duration::from_millis(200u64.saturating_mul(1 << attempts.clamp(0, 9)));
+                            let next = shop_kit::db::now() + chrono::TimeDelta::from_std(backoff.min(Duration::from_secs(60))).unwrap_or_default();
+                            runner.store.retry_later(m.id, attempts, next).await.map(|_| "failed")
+                        }
+                    };
+                    match result {
+                        Ok(label) => runner.metrics.deliveries.with_label_values(&[label]).inc(),
+                        Err(e) => tracing::error!(error = %e, "outbox update failed"),
+                    }
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "reading the outbox failed"),
+        }
+        tokio::select! {
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Claims every pending order whose lease ran out and drives it on, every `interval`, until
+/// `stop` turns true. Also sweeps idempotency keys older than their retention.
+pub async fn recover_orders(runner: SagaRunner, interval: Duration, mut stop: watch::Receiver<bool>) {
+    loop {
+        let lease_until = shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
+        match runner.store.claim_stale(runner.owner, lease_until, 50).await {
+            Ok(orders) => {
+                let mut drives = tokio::task::JoinSet::new();
+                for o in orders {
+                    let runner = runner.clone();
+                    drives.spawn(async move {
+                        let id = o.id;
+                        match runner.drive(o).await {
+                            Ok(Drive::Finished(_)) => tracing::info!(order_id = %id, "recovered order finished"),
+                            Ok(Drive::Paused(_) | Drive::LeaseLost) => {}
+                            Err(e) => tracing::error!(order_id = %id, error = %e, "driving a recovered order failed"),
+                        }
+                    });
+                }
+                drives.join_all().await;
+            }
+            Err(e) => tracing::error!(error = %e, "claiming stale orders failed"),
+        }
+        let cutoff = shop_kit::db::now() - chrono::TimeDelta::hours(KEY_RETENTION_HOURS);
+        if let Err(e) = runner.store.sweep_keys(cutoff).await {
+            tracing::error!(error = %e, "sweeping idempotency keys failed");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

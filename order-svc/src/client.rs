@@ -1,0 +1,126 @@
+//! order-svc's calls to the other services: one typed method per remote call.
+
+use reqwest::{Method, StatusCode};
+use shop_kit::client::{CallError, Reply, ServiceClient};
+use shop_kit::contract::delivery::{BookCourier, CourierBooking};
+use shop_kit::contract::notify::SendMessage;
+use shop_kit::contract::payment::ReserveFunds;
+use shop_kit::contract::stock::{Product, ReserveStock};
+use uuid::Uuid;
+
+use crate::domain::Participant;
+use crate::store::order;
+
+/// What a saga call came back with.
+#[derive(Debug)]
+pub enum Answer<T> {
+    /// Done (now or before).
+    Done(T),
+    /// Refused by the participant with this status (402, 404, 409, 422): final, never retried.
+    Refused(StatusCode),
+    /// No usable answer after the client's retries: may go away, may have taken effect.
+    Unreachable(CallError),
+}
+
+fn answer<T>(reply: Result<Reply, CallError>, ok: &[StatusCode], done: impl FnOnce(&Reply) -> Result<T, CallError>) -> Answer<T> {
+    match reply {
+        Ok(r) if ok.contains(&r.status) => match done(&r) {
+            Ok(v) => Answer::Done(v),
+            Err(e) => Answer::Unreachable(e),
+        },
+        Ok(r) if r.status.is_client_error() && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) => {
+            Answer::Refused(r.status)
+        }
+        Ok(r) => Answer::Unreachable(r.unexpected()),
+        Err(e) => Answer::Unreachable(e),
+    }
+}
+
+/// The saga's participants and the catalogue.
+#[derive(Clone)]
+pub struct Participants {
+    /// payment-svc.
+    pub payment: ServiceClient,
+    /// stock-svc.
+    pub stock: ServiceClient,
+    /// delivery-svc.
+    pub delivery: ServiceClient,
+}
+
+impl Participants {
+    fn client(&self, p: Participant) -> &ServiceClient {
+        match p {
+            Participant::Payment => &self.payment,
+            Participant::Stock => &self.stock,
+            Participant::Delivery => &self.delivery,
+        }
+    }
+
+    /// A product from the catalogue; `None` when it does not exist.
+    #[tracing::instrument(skip(self))]
+    pub async fn product(&self, id: Uuid) -> Result<Option<Product>, CallError> {
+        let reply = self.stock.send::<()>(Method::GET, &format!("/products/{id}"), None).await?;
+        match reply.status {
+            StatusCode::OK => reply.json().map(Some),
+            StatusCode::NOT_FOUND => Ok(None),
+            _ => Err(reply.unexpected()),
+        }
+    }
+
+    /// Reserves with a participant for an order; for delivery, answers the courier booked.
+    #[tracing::instrument(skip(self, o), fields(order_id = %o.id))]
+    pub async fn reserve(&self, p: Participant, o: &order::Model) -> Answer<Option<Uuid>> {
+        let path = "/internal/reservations";
+        let client = self.client(p);
+        let reply = match p {
+            Participant::Payment => {
+                let body = ReserveFunds { order_id: o.id, user_id: o.user_id, amount: o.total };
+                client.send(Method::POST, path, Some(&body)).await
+            }
+            Participant::Stock => {
+                let body = ReserveStock { order_id: o.id, product_id: o.product_id, quantity: o.quantity };
+                client.send(Method::POST, path, Some(&body)).await
+            }
+            Participant::Delivery => {
+                let body = BookCourier { order_id: o.id, user_id: o.user_id, date: o.delivery_date };
+                client.send(Method::POST, path, Some(&body)).await
+            }
+        };
+        answer(reply, &[StatusCode::CREATED], |r| match p {
+            Participant::Delivery => r.json::<CourierBooking>().map(|b| Some(b.courier_id)),
+            _ => Ok(None),
+        })
+    }
+
+    /// Confirms an order's reservation with a participant.
+    #[tracing::instrument(skip(self))]
+    pub async fn confirm(&self, p: Participant, order_id: Uuid) -> Answer<()> {
+        let path = format!("/internal/reservations/{order_id}/confirm");
+        let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
+        answer(reply, &[StatusCode::OK], |_| Ok(()))
+    }
+
+    /// Releases an order's reservation with a participant (or leaves the release mark).
+    #[tracing::instrument(skip(self))]
+    pub async fn release(&self, p: Participant, order_id: Uuid) -> Answer<()> {
+        let path = format!("/internal/reservations/{order_id}");
+        let reply = self.client(p).send::<()>(Method::DELETE, &path, None).await;
+        answer(reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| Ok(()))
+    }
+}
+
+/// notify-svc.
+#[derive(Clone)]
+pub struct Notifier {
+    /// The client.
+    pub notify: ServiceClient,
+}
+
+impl Notifier {
+    /// Delivers a message (idempotent by its id).
+    #[tracing::instrument(skip(self, msg), fields(message_id = %msg.id))]
+    pub async fn send(&self, msg: &SendMessage) -> Result<(), CallError> {
+        let reply = self.notify.send(Method::POST, "/internal/messages", Some(msg)).await?;
+        if reply.status.is_success() { Ok(()) } else { Err(reply.unexpected()) }
+    }
+}

@@ -1,0 +1,86 @@
+//! order-svc's configuration.
+
+use std::time::Duration;
+
+use shop_kit::config::{CommonConfig, env_opt, env_parse};
+
+/// Default port.
+pub const DEFAULT_PORT: u16 = 8082;
+
+/// Base URLs of the services order-svc calls.
+#[derive(Clone, Debug)]
+pub struct ServiceUrls {
+    /// payment-svc.
+    pub payment: String,
+    /// stock-svc.
+    pub stock: String,
+    /// delivery-svc.
+    pub delivery: String,
+    /// notify-svc.
+    pub notify: String,
+}
+
+impl ServiceUrls {
+    /// The default ports on `127.0.0.1`, or `SHOP_{PAYMENT,STOCK,DELIVERY,NOTIFY}_URL`.
+    pub fn from_env() -> Self {
+        let url = |name: &str, port: u16| env_opt(name).unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        Self {
+            payment: url("SHOP_PAYMENT_URL", 8083),
+            stock: url("SHOP_STOCK_URL", 8084),
+            delivery: url("SHOP_DELIVERY_URL", 8085),
+            notify: url("SHOP_NOTIFY_URL", 8086),
+        }
+    }
+}
+
+/// Everything order-svc reads at start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Listen address, database, token and internal secrets.
+    pub common: CommonConfig,
+    /// Where the participants are.
+    pub urls: ServiceUrls,
+    /// How long `POST /orders` waits for the saga before answering 202.
+    pub request_deadline: Duration,
+    /// How often the recovery driver looks for orders to drive on.
+    pub recovery_interval: Duration,
+    /// How long an instance's claim on an order lasts without being renewed.
+    pub lease_ttl: Duration,
+    /// Timeout of one call attempt to a participant.
+    pub call_timeout: Duration,
+    /// Retries of a call after its first attempt.
+    pub call_retries: u32,
+}
+
+impl Config {
+    /// Defaults around `common` and `urls`: 5 s request deadline, 2 s recovery interval, 15 s
+    /// lease, 2 s call timeout, 3 retries.
+    pub fn new(common: CommonConfig, urls: ServiceUrls) -> Self {
+        Self {
+            common,
+            urls,
+            request_deadline: Duration::from_secs(5),
+            recovery_interval: Duration::from_secs(2),
+            lease_ttl: Duration::from_secs(15),
+            call_timeout: Duration::from_secs(2),
+            call_retries: 3,
+        }
+    }
+
+    /// Reads `ORDER_SVC_*` (`_REQUEST_DEADLINE_MS`, `_RECOVERY_INTERVAL_MS`, `_LEASE_TTL_MS`,
+    /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`), the service URLs and the shared `SHOP_*` variables.
+    pub fn from_env() -> anyhow::Result<Self> {
+        let defaults = Self::new(CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?, ServiceUrls::from_env());
+        let ms = |name: &str, d: Duration| -> anyhow::Result<Duration> {
+            Ok(Duration::from_millis(env_parse(name, u64::try_from(d.as_millis()).unwrap_or(u64::MAX))?))
+        };
+        Ok(Self {
+            request_deadline: ms("ORDER_SVC_REQUEST_DEADLINE_MS", defaults.request_deadline)?,
+            recovery_interval: ms("ORDER_SVC_RECOVERY_INTERVAL_MS", defaults.recovery_interval)?,
+            lease_ttl: ms("ORDER_SVC_LEASE_TTL_MS", defaults.lease_ttl)?,
+            call_timeout: ms("ORDER_SVC_CALL_TIMEOUT_MS", defaults.call_timeout)?,
+            call_retries: env_parse("ORDER_SVC_CALL_RETRIES", defaults.call_retries)?,
+            ..defaults
+        })
+    }
+}

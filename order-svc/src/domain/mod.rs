@@ -1,0 +1,7 @@
+//! Order domain: the values an order is made of and the saga's state machine. Pure: no I/O.
+
+mod order;
+mod saga;
+
+pub use order::{DeliveryDate, FailureReason, OrderStatus, Quantity, message_text, total};
+pub use saga::{Participant, SagaState, Step};

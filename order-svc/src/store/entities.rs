@@ -1,0 +1,84 @@
+//! order-svc's tables.
+
+/// Orders with their saga state.
+pub mod order {
+    use sea_orm::entity::prelude::*;
+
+    /// An order. `step`, `held` and `failure_reason` are the saga's durable state; `lease_owner`
+    /// and `lease_until` say which order-svc instance drives it, and until when.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "orders")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub product_id: Uuid,
+        pub quantity: i64,
+        pub unit_price: i64,
+        pub total: i64,
+        pub delivery_date: Date,
+        pub status: String,
+        pub step: String,
+        pub held: i32,
+        pub failure_reason: Option<String>,
+        pub courier_id: Option<Uuid>,
+        pub lease_owner: Option<Uuid>,
+        pub lease_until: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub updated_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Messages to users, written with the order's outcome and sent by the outbox sender.
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    /// One message waiting for (or done with) delivery to notify-svc.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub user_id: Uuid,
+        pub order_id: Uuid,
+        pub text: String,
+        pub attempts: i32,
+        pub next_attempt_at: DateTimeUtc,
+        pub delivered_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Client idempotency keys of `POST /orders`, with the first answer.
+pub mod idempotency_key {
+    use sea_orm::entity::prelude::*;
+
+    /// A key, the fingerprint of its request, and the stored answer once there is one.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "idempotency_keys")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub user_id: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub key: String,
+        pub fingerprint: String,
+        pub response_status: Option<i32>,
+        pub response_body: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

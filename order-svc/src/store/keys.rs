@@ -1,0 +1,82 @@
+//! Client idempotency keys of `POST /orders`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::ActiveValue::Set;
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use shop_kit::db::{is_unique_violation, now};
+
+use super::{OrderStore, idempotency_key};
+
+/// What a key says about a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyClaim {
+    /// First use: go ahead, then store the answer.
+    New,
+    /// Used before for the same request: here is the first answer.
+    Replay {
+        /// Its status.
+        status: u16,
+        /// Its JSON body.
+        body: String,
+    },
+    /// Used before for a different request.
+    Mismatch,
+    /// The first request with this key is still running.
+    InFlight,
+}
+
+impl OrderStore {
+    /// Claims `key` for `user_id`'s request with `fingerprint`.
+    #[tracing::instrument(skip(self, key, fingerprint))]
+    pub async fn claim_key(&self, user_id: Uuid, key: &str, fingerprint: &str) -> Result<KeyClaim, DbErr> {
+        let row = idempotency_key::ActiveModel {
+            user_id: Set(user_id),
+            key: Set(key.to_owned()),
+            fingerprint: Set(fingerprint.to_owned()),
+            response_status: Set(None),
+            response_body: Set(None),
+            created_at: Set(now()),
+        };
+        match idempotency_key::Entity::insert(row).exec_without_returning(&self.db).await {
+            Ok(_) => return Ok(KeyClaim::New),
+            Err(e) if is_unique_violation(&e) => {}
+            Err(e) => return Err(e),
+        }
+        let found = idempotency_key::Entity::find_by_id((user_id, key.to_owned())).one(&self.db).await?;
+        Ok(match found {
+            None => KeyClaim::InFlight, // swept between the insert and the read: ask to retry
+            Some(k) if k.fingerprint != fingerprint => KeyClaim::Mismatch,
+            Some(idempotency_key::Model { response_status: Some(status), response_body: Some(body), .. }) => {
+                KeyClaim::Replay { status: u16::try_from(status).unwrap_or(500), body }
+            }
+            Some(_) => KeyClaim::InFlight,
+        })
+    }
+
+    /// Stores the answer given under a key.
+    pub async fn store_answer(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> Result<(), DbErr> {
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::ResponseStatus, Expr::value(i32::from(status)))
+            .col_expr(idempotency_key::Column::ResponseBody, Expr::value(body))
+            .filter(idempotency_key::Column::UserId.eq(user_id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// Forgets a key whose request failed before any answer worth keeping (so it can be retried).
+    pub async fn forget_key(&self, user_id: Uuid, key: &str) -> Result<(), DbErr> {
+        idempotency_key::Entity::delete_by_id((user_id, key.to_owned())).exec(&self.db).await.map(|_| ())
+    }
+
+    /// Deletes keys created before `cutoff`; returns how many.
+    pub async fn sweep_keys(&self, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
+        let res = idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected)
+    }
+}

@@ -1,0 +1,137 @@
+//! order-svc's schema.
+
+use sea_orm_migration::prelude::*;
+use sea_orm_migration::schema::*;
+
+/// Applies order-svc's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(M20261121CreateOrders)]
+    }
+}
+
+#[derive(DeriveIden)]
+enum Orders {
+    Table,
+    Id,
+    UserId,
+    ProductId,
+    Quantity,
+    UnitPrice,
+    Total,
+    DeliveryDate,
+    Status,
+    Step,
+    Held,
+    FailureReason,
+    CourierId,
+    LeaseOwner,
+    LeaseUntil,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Outbox {
+    Table,
+    Id,
+    UserId,
+    OrderId,
+    Text,
+    Attempts,
+    NextAttemptAt,
+    DeliveredAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum IdempotencyKeys {
+    Table,
+    UserId,
+    Key,
+    Fingerprint,
+    ResponseStatus,
+    ResponseBody,
+    CreatedAt,
+}
+
+struct M20261121CreateOrders;
+
+impl MigrationName for M20261121CreateOrders {
+    fn name(&self) -> &str {
+        "m20261121_000001_create_orders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261121CreateOrders {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(Orders::Table)
+                .if_not_exists()
+                .col(pk_uuid(Orders::Id))
+                .col(uuid(Orders::UserId))
+                .col(uuid(Orders::ProductId))
+                .col(big_integer(Orders::Quantity))
+                .col(big_integer(Orders::UnitPrice))
+                .col(big_integer(Orders::Total))
+                .col(date(Orders::DeliveryDate))
+                .col(string_len(Orders::Status, 16))
+                .col(string_len(Orders::Step, 16))
+                .col(integer(Orders::Held))
+                .col(string_len_null(Orders::FailureReason, 32))
+                .col(uuid_null(Orders::CourierId))
+                .col(uuid_null(Orders::LeaseOwner))
+                .col(timestamp_with_time_zone_null(Orders::LeaseUntil))
+                .col(timestamp_with_time_zone(Orders::CreatedAt))
+                .col(timestamp_with_time_zone(Orders::UpdatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("orders_user").table(Orders::Table).col(Orders::UserId).col(Orders::Id).to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("orders_status_lease").table(Orders::Table).col(Orders::Status).col(Orders::LeaseUntil).to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(Outbox::Table)
+                .if_not_exists()
+                .col(pk_uuid(Outbox::Id))
+                .col(uuid(Outbox::UserId))
+                .col(uuid(Outbox::OrderId))
+                .col(text(Outbox::Text))
+                .col(integer(Outbox::Attempts))
+                .col(timestamp_with_time_zone(Outbox::NextAttemptAt))
+                .col(timestamp_with_time_zone_null(Outbox::DeliveredAt))
+                .col(timestamp_with_time_zone(Outbox::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create().name("outbox_due").table(Outbox::Table).col(Outbox::DeliveredAt).col(Outbox::NextAttemptAt).to_owned(),
+        )
+        .await?;
+        m.create_table(
+            Table::create()
+                .table(IdempotencyKeys::Table)
+                .if_not_exists()
+                .col(uuid(IdempotencyKeys::UserId))
+                .col(string_len(IdempotencyKeys::Key, 255))
+                .col(string_len(IdempotencyKeys::Fingerprint, 64))
+                .col(integer_null(IdempotencyKeys::ResponseStatus))
+                .col(text_null(IdempotencyKeys::ResponseBody))
+                .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
+                .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                .to_owned(),
+        )
+        .await
+    }
+}

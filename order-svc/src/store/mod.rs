@@ -1,0 +1,27 @@
+//! The only place order-svc touches its database.
+
+mod entities;
+mod keys;
+mod migration;
+mod orders;
+mod outbox_store;
+
+pub use entities::{idempotency_key, order, outbox};
+pub use keys::KeyClaim;
+pub use migration::Migrator;
+pub use orders::{NewOrder, OrderFilter};
+
+use sea_orm::DatabaseConnection;
+
+/// Orders, their saga state, the outbox and idempotency keys.
+#[derive(Clone)]
+pub struct OrderStore {
+    db: DatabaseConnection,
+}
+
+impl OrderStore {
+    /// A store on `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}

@@ -1,1 +1,129 @@
-fn main() {}
+//! `shop`: all six services in one process on the embedded default (one SQLite file per
+//! service under the data directory), or on PostgreSQL (one database per service).
+#![forbid(unsafe_code)]
+
+mod secrets;
+
+use std::path::PathBuf;
+
+use clap::Parser;
+use shop_kit::auth::AuthConfig;
+use shop_kit::config::{CommonConfig, Secret, env_opt};
+use shop_kit::server::Service;
+use tokio::sync::watch;
+
+/// Runs the whole shop in one process.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// Where the SQLite databases and the generated secrets live.
+    #[arg(long, env = "SHOP_DATA_DIR", default_value = "./shop-data")]
+    data_dir: PathBuf,
+    /// Address every service binds.
+    #[arg(long, env = "SHOP_HOST", default_value = "127.0.0.1")]
+    host: String,
+    /// A PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432`) to use instead of SQLite;
+    /// the databases `shop_user`, `shop_order`, … are created on it when missing.
+    #[arg(long, env = "SHOP_POSTGRES_URL")]
+    postgres: Option<String>,
+}
+
+const SERVICES: [(&str, &str, u16); 6] = [
+    ("user", "user-svc", 8081),
+    ("order", "order-svc", 8082),
+    ("payment", "payment-svc", 8083),
+    ("stock", "stock-svc", 8084),
+    ("delivery", "delivery-svc", 8085),
+    ("notify", "notify-svc", 8086),
+];
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    shop_kit::telemetry::init();
+    let args = Args::parse();
+    std::fs::create_dir_all(&args.data_dir)
+        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", args.data_dir.display()))?;
+    let (jwt_secret, _) = secrets::load_or_create(&args.data_dir, "jwt-secret")?;
+    let (internal_token, _) = secrets::load_or_create(&args.data_dir, "internal-token")?;
+    let admin_password = match env_opt("SHOP_ADMIN_PASSWORD") {
+        Some(p) => Secret::new(p),
+        None => {
+            let (password, created) = secrets::load_or_create(&args.data_dir, "admin-password")?;
+            let path = args.data_dir.join("admin-password");
+            let verb = if created { "generated" } else { "kept" };
+            println!("admin password {verb} in {} (user: admin)", path.display());
+            password
+        }
+    };
+    let mut commons = Vec::new();
+    for (short, _, port) in SERVICES {
+        let database_url = match &args.postgres {
+            Some(server) => shop_kit::db::ensure_postgres_database(server, &format!("shop_{short}")).await?,
+            None => format!("sqlite://{}?mode=rwc", args.data_dir.join(format!("{short}.sqlite")).display()),
+        };
+        commons.push(CommonConfig {
+            host: args.host.clone(),
+            port,
+            database_url: Secret::new(database_url),
+            auth: AuthConfig { jwt_secret: jwt_secret.clone(), token_ttl_secs: 900 },
+            internal_token: internal_token.clone(),
+        });
+    }
+    let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] =
+        commons.try_into().map_err(|_| anyhow::anyhow!("six service configurations"))?;
+    let local = |port: u16| format!("http://127.0.0.1:{port}");
+    let urls = order_svc::ServiceUrls {
+        payment: local(payment.port),
+        stock: local(stock.port),
+        delivery: local(delivery.port),
+        notify: local(notify.port),
+    };
+    let services: Vec<Service> = vec![
+        user_svc::App::build(user_svc::Config {
+            common: user,
+            payment_url: local(payment.port),
+            admin_password: Some(admin_password),
+        })
+        .await?,
+        payment_svc::App::build(payment_svc::Config { common: payment }).await?,
+        stock_svc::App::build(stock_svc::Config { common: stock }).await?,
+        delivery_svc::App::build(delivery_svc::Config { common: delivery }).await?,
+        notify_svc::App::build(notify_svc::Config { common: notify }).await?,
+        order_svc::App::build(order_svc::Config::new(order, urls)).await?,
+    ];
+    run(services, &args.host).await
+}
+
+/// Runs every service until Ctrl-C or SIGTERM, then shuts them all down.
+async fn run(services: Vec<Service>, host: &str) -> anyhow::Result<()> {
+    let shown = if host == "0.0.0.0" { "127.0.0.1" } else { host };
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+    for service in services {
+        let docs = service.name();
+        let url = format!("http://{shown}:{}", service.port());
+        println!("{:<13} {url}  Swagger UI: {url}/{}/docs", service.name(), docs_prefix(docs));
+        let mut stop = stop_rx.clone();
+        tasks.spawn(async move {
+            let name = service.name();
+            let result = service.run_until(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            });
+            (name, result.await)
+        });
+    }
+    println!("shop is running; Ctrl-C stops it");
+    shop_kit::server::shutdown_signal().await;
+    println!("stopping…");
+    let _ = stop_tx.send(true);
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((name, Err(e))) = done {
+            eprintln!("{name} stopped with an error: {e}");
+        }
+    }
+    Ok(())
+}
+
+fn docs_prefix(service_name: &str) -> &str {
+    service_name.strip_suffix("-svc").unwrap_or(service_name)
+}

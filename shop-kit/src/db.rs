@@ -62,3 +62,62 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 pub async fn execute(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
     db.execute_unprepared(sql).await.map(|_| ())
 }
+
+/// Creates database `name` on the PostgreSQL server of `server_url` unless it exists, and
+/// returns the URL of that database.
+pub async fn ensure_postgres_database(server_url: &str, name: &str) -> Result<String, DbErr> {
+    if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(DbErr::Custom(format!("invalid database name {name:?}")));
+    }
+    let admin = connect_server(server_url).await?;
+    let exists = admin
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Postgres,
+            format!("SELECT 1 FROM pg_database WHERE datname = '{name}'"),
+        ))
+        .await?
+        .is_some();
+    if !exists {
+        match admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await {
+            Ok(_) => {}
+            // Another process created it between the check and the create.
+            Err(e) if e.to_string().contains("already exists") => {}
+            Err(e) => return Err(e),
+        }
+    }
+    admin.close().await?;
+    Ok(database_url(server_url, name))
+}
+
+/// Connects to the server's maintenance database with a single connection.
+pub async fn connect_server(server_url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(database_url(server_url, "postgres"));
+    opts.sqlx_logging(false).max_connections(1).min_connections(0);
+    Database::connect(opts).await
+}
+
+/// The URL of database `name` on the server of `server_url` (any path of it is replaced).
+pub fn database_url(server_url: &str, name: &str) -> String {
+    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let authority_end = base.find("://").map_or(0, |i| i + 3);
+    let base = match base[authority_end..].find('/') {
+        Some(slash) => &base[..authority_end + slash],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::database_url;
+
+    #[test]
+    fn database_url_replaces_the_path() {
+        assert_eq!(database_url("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
+        assert_eq!(database_url("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
+        assert_eq!(database_url("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+    }
+}

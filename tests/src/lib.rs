@@ -1,1 +1,14 @@
-//! Test harness lives in the suites.
+//! The test harness: spawns the whole shop in-process, every service on port 0 with a fresh
+//! database of its own (SQLite in a temporary directory, or PostgreSQL when
+//! `SHOP_TEST_DATABASE_URL` names a server), leaves first and order-svc last, and returns typed
+//! handles. It also checks the shop's invariants after a test.
+#![forbid(unsafe_code)]
+#![allow(clippy::unwrap_used)]
+
+mod client;
+mod databases;
+mod invariants;
+mod shop;
+
+pub use client::{Api, Shopper};
+pub use shop::{Running, TestShop};

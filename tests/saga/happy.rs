@@ -1,0 +1,71 @@
+use reqwest::Method;
+
+use crate::World;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
+    let w = World::new(1000, 10, 100, 5).await;
+    let api = &w.shop.api;
+    let date = chrono::Utc::now().date_naive() + chrono::Days::new(3);
+    let (status, order) = api.order(&w.ann, w.product, 1, Some(date)).await;
+    assert_eq!(status, 201, "{order}");
+    assert_eq!(order["status"], "completed");
+    assert_eq!(order["user_id"], w.ann.id.to_string());
+    assert_eq!(order["product_id"], w.product.to_string());
+    assert_eq!(order["quantity"], 1);
+    assert_eq!(order["unit_price"], 10);
+    assert_eq!(order["total"], 10);
+    assert_eq!(order["delivery_date"], date.to_string());
+    assert_eq!(order["courier_id"], w.courier.to_string());
+    assert!(order.get("failure_reason").is_none());
+    let id = order["id"].as_str().unwrap();
+
+    assert_eq!(api.balance(&w.ann).await, (990, 0));
+    assert_eq!(api.available(w.product).await, 99);
+    let (status, delivery) = api.call(Method::GET, &format!("{}/deliveries/{id}", api.delivery), Some(&w.ann.token), None).await;
+    assert_eq!(status, 200, "{delivery}");
+    assert_eq!(delivery["status"], "confirmed");
+    assert_eq!(delivery["date"], date.to_string());
+    let (status, fetched) = api.call(Method::GET, &format!("{}/orders/{id}", api.order), Some(&w.ann.token), None).await;
+    assert_eq!(status, 200);
+    assert_eq!(fetched["status"], "completed");
+
+    w.shop.check_invariants().await;
+    let messages = api.messages(&w.ann).await;
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0]["text"], format!("Order {id} is paid and a courier is booked for {date}."));
+    assert_eq!(messages[0]["order_id"], id);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_delivery_date_defaults_to_tomorrow_and_the_past_is_refused() {
+    let w = World::new(1000, 10, 100, 5).await;
+    let api = &w.shop.api;
+    let (status, order) = api.order(&w.ann, w.product, 2, None).await;
+    assert_eq!(status, 201, "{order}");
+    let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
+    assert_eq!(order["delivery_date"], tomorrow.to_string());
+    let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
+    let (status, problem) = api.order(&w.ann, w.product, 1, Some(yesterday)).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "delivery_date");
+    let (status, _) = api.order(&w.ann, w.product, 0, None).await;
+    assert_eq!(status, 422);
+    let (status, _) = api.order(&w.ann, w.product, 1001, None).await;
+    assert_eq!(status, 422);
+    w.shop.check_invariants().await;
+    assert_eq!(api.balance(&w.ann).await, (980, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_product_is_422_and_records_no_order() {
+    let w = World::new(1000, 10, 100, 5).await;
+    let api = &w.shop.api;
+    let (status, problem) = api.order(&w.ann, uuid::Uuid::now_v7(), 1, None).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "product_id");
+    let (_, page) = api.call(Method::GET, &format!("{}/orders", api.order), Some(&w.ann.token), None).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
+    w.shop.check_invariants().await;
+    assert_eq!(api.balance(&w.ann).await, (1000, 0));
+}

@@ -1,0 +1,131 @@
+//! Spawning the shop in-process.
+
+use std::time::Duration;
+
+use shop_kit::auth::AuthConfig;
+use shop_kit::config::{CommonConfig, Secret};
+use shop_kit::server::Service;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::client::Api;
+use crate::databases::Databases;
+
+/// A running service.
+pub struct Running {
+    /// The service's name.
+    pub name: &'static str,
+    /// Its base URL.
+    pub url: String,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// Runs a built service in the background.
+    pub fn start(service: Service) -> Self {
+        let (tx, rx) = oneshot::channel::<()>();
+        let name = service.name();
+        let url = format!("http://127.0.0.1:{}", service.port());
+        let task = tokio::spawn(service.run_until(async move {
+            let _ = rx.await;
+        }));
+        Self { name, url, stop: Some(tx), task }
+    }
+
+    /// Stops it gracefully and waits until it has.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+
+    /// Kills it at once, wherever it is (a crash): in-flight requests and sagas are dropped.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// The whole shop, in-process.
+pub struct TestShop {
+    /// The services' databases.
+    pub dbs: Databases,
+    /// A client of the public and internal APIs.
+    pub api: Api,
+    /// order-svc's configuration, to start it again on the same database.
+    pub order_config: order_svc::Config,
+    /// The running services, order-svc last.
+    pub services: Vec<Running>,
+}
+
+fn random_secret() -> Secret {
+    Secret::new(hex::encode(rand::random::<[u8; 32]>()))
+}
+
+/// The admin's password in every test shop.
+pub const ADMIN_PASSWORD: &str = "admin-password-for-tests";
+
+impl TestShop {
+    /// Spawns the shop with order-svc's test timings.
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Spawns the shop, letting the test adjust order-svc's configuration.
+    pub async fn spawn_with(tune: impl FnOnce(&mut order_svc::Config)) -> Self {
+        let dbs = Databases::fresh().await;
+        let auth = AuthConfig { jwt_secret: random_secret(), token_ttl_secs: 900 };
+        let internal_token = random_secret();
+        let mut common = Vec::new();
+        for name in ["user", "payment", "stock", "delivery", "notify", "order"] {
+            common.push(CommonConfig {
+                host: "127.0.0.1".into(),
+                port: 0,
+                database_url: Secret::new(dbs.url(name).await),
+                auth: auth.clone(),
+                internal_token: internal_token.clone(),
+            });
+        }
+        let mut common = common.into_iter();
+        let mut next = || common.next().expect("six configurations");
+        let (user, payment, stock, delivery, notify, order) = (next(), next(), next(), next(), next(), next());
+        let payment = Running::start(payment_svc::App::build(payment_svc::Config { common: payment }).await.expect("payment-svc"));
+        let user = Running::start(
+            user_svc::App::build(user_svc::Config {
+                common: user,
+                payment_url: payment.url.clone(),
+                admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+            })
+            .await
+            .expect("user-svc"),
+        );
+        let stock = Running::start(stock_svc::App::build(stock_svc::Config { common: stock }).await.expect("stock-svc"));
+        let delivery =
+            Running::start(delivery_svc::App::build(delivery_svc::Config { common: delivery }).await.expect("delivery-svc"));
+        let notify = Running::start(notify_svc::App::build(notify_svc::Config { common: notify }).await.expect("notify-svc"));
+        let urls = order_svc::ServiceUrls {
+            payment: payment.url.clone(),
+            stock: stock.url.clone(),
+            delivery: delivery.url.clone(),
+            notify: notify.url.clone(),
+        };
+        let mut order_config = order_svc::Config::new(order, urls);
+        order_config.recovery_interval = Duration::from_millis(200);
+        order_config.lease_ttl = Duration::from_secs(3);
+        order_config.call_retries = 2;
+        tune(&mut order_config);
+        let order = Running::start(order_svc::App::build(order_config.clone()).await.expect("order-svc"));
+        let api = Api::new(
+            [&user, &order, &payment, &stock, &delivery, &notify].map(|r| r.url.clone()),
+            internal_token,
+        );
+        Self { dbs, api, order_config, services: vec![user, payment, stock, delivery, notify, order] }
+    }
+
+    /// A running service by name (`order-svc`, …).
+    pub fn service(&self, name: &str) -> &Running {
+        self.services.iter().find(|s| s.name == name).expect("a service of the shop")
+    }
+}

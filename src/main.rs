@@ -41,8 +41,12 @@ const SERVICES: [(&str, &str, u16); 6] = [
 async fn main() -> anyhow::Result<()> {
     shop_kit::telemetry::init();
     let args = Args::parse();
-    std::fs::create_dir_all(&args.data_dir)
-        .map_err(|e| anyhow::anyhow!("cannot create the data directory {}: {e}", args.data_dir.display()))?;
+    std::fs::create_dir_all(&args.data_dir).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot create the data directory {}: {e}",
+            args.data_dir.display()
+        )
+    })?;
     let (jwt_secret, _) = secrets::load_or_create(&args.data_dir, "jwt-secret")?;
     let (internal_token, _) = secrets::load_or_create(&args.data_dir, "internal-token")?;
     let admin_password = match env_opt("SHOP_ADMIN_PASSWORD") {
@@ -58,19 +62,28 @@ async fn main() -> anyhow::Result<()> {
     let mut commons = Vec::new();
     for (short, _, port) in SERVICES {
         let database_url = match &args.postgres {
-            Some(server) => shop_kit::db::ensure_postgres_database(server, &format!("shop_{short}")).await?,
-            None => format!("sqlite://{}?mode=rwc", args.data_dir.join(format!("{short}.sqlite")).display()),
+            Some(server) => {
+                shop_kit::db::ensure_postgres_database(server, &format!("shop_{short}")).await?
+            }
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                args.data_dir.join(format!("{short}.sqlite")).display()
+            ),
         };
         commons.push(CommonConfig {
             host: args.host.clone(),
             port,
             database_url: Secret::new(database_url),
-            auth: AuthConfig { jwt_secret: jwt_secret.clone(), token_ttl_secs: 900 },
+            auth: AuthConfig {
+                jwt_secret: jwt_secret.clone(),
+                token_ttl_secs: 900,
+            },
             internal_token: internal_token.clone(),
         });
     }
-    let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] =
-        commons.try_into().map_err(|_| anyhow::anyhow!("six service configurations"))?;
+    let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] = commons
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("six service configurations"))?;
     let local = |port: u16| format!("http://127.0.0.1:{port}");
     let urls = order_svc::ServiceUrls {
         payment: local(payment.port),
@@ -102,7 +115,11 @@ async fn run(services: Vec<Service>, host: &str) -> anyhow::Result<()> {
     for service in services {
         let docs = service.name();
         let url = format!("http://{shown}:{}", service.port());
-        println!("{:<13} {url}  Swagger UI: {url}/{}/docs", service.name(), docs_prefix(docs));
+        println!(
+            "{:<13} {url}  Swagger UI: {url}/{}/docs",
+            service.name(),
+            docs_prefix(docs)
+        );
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
             let name = service.name();

@@ -15,6 +15,8 @@ pub struct Config {
 impl Config {
     /// Reads `DELIVERY_SVC_*` and the shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self { common: CommonConfig::from_env("DELIVERY_SVC", DEFAULT_PORT)? })
+        Ok(Self {
+            common: CommonConfig::from_env("DELIVERY_SVC", DEFAULT_PORT)?,
+        })
     }
 }

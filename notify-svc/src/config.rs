@@ -15,6 +15,8 @@ pub struct Config {
 impl Config {
     /// Reads `NOTIFY_SVC_*` and the shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self { common: CommonConfig::from_env("NOTIFY_SVC", DEFAULT_PORT)? })
+        Ok(Self {
+            common: CommonConfig::from_env("NOTIFY_SVC", DEFAULT_PORT)?,
+        })
     }
 }

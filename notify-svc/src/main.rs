@@ -5,6 +5,8 @@ async fn main() -> anyhow::Result<()> {
     shop_kit::telemetry::init();
     let service = notify_svc::App::build(notify_svc::Config::from_env()?).await?;
     tracing::info!(port = service.port(), "notify-svc listening");
-    service.run_until(shop_kit::server::shutdown_signal()).await?;
+    service
+        .run_until(shop_kit::server::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -13,20 +13,38 @@ use crate::saga::{Drive, SagaRunner};
 
 /// Sends queued messages to notify-svc until `stop` turns true; failed deliveries are retried
 /// with capped exponential backoff.
-pub async fn send_messages(runner: SagaRunner, notifier: Notifier, wake: Arc<Notify>, mut stop: watch::Receiver<bool>) {
+pub async fn send_messages(
+    runner: SagaRunner,
+    notifier: Notifier,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
         match runner.store.due_messages(50).await {
             Ok(batch) => {
                 for m in batch {
-                    let msg = SendMessage { id: m.id, user_id: m.user_id, order_id: Some(m.order_id), text: m.text.clone() };
+                    let msg = SendMessage {
+                        id: m.id,
+                        user_id: m.user_id,
+                        order_id: Some(m.order_id),
+                        text: m.text.clone(),
+                    };
                     let result = match notifier.send(&msg).await {
                         Ok(()) => runner.store.mark_delivered(m.id).await.map(|_| "delivered"),
                         Err(e) => {
                             tracing::warn!(error = %e, message_id = %m.id, "message delivery failed; retrying later");
                             let attempts = m.attempts.saturating_add(1);
-                            let backoff = Duration::from_millis(200u64.saturating_mul(1 << attempts.clamp(0, 9)));
-                            let next = shop_kit::db::now() + chrono::TimeDelta::from_std(backoff.min(Duration::from_secs(60))).unwrap_or_default();
-                            runner.store.retry_later(m.id, attempts, next).await.map(|_| "failed")
+                            let backoff = Duration::from_millis(
+                                200u64.saturating_mul(1 << attempts.clamp(0, 9)),
+                            );
+                            let next = shop_kit::db::now()
+                                + chrono::TimeDelta::from_std(backoff.min(Duration::from_secs(60)))
+                                    .unwrap_or_default();
+                            runner
+                                .store
+                                .retry_later(m.id, attempts, next)
+                                .await
+                                .map(|_| "failed")
                         }
                     };
                     match result {
@@ -47,10 +65,19 @@ pub async fn send_messages(runner: SagaRunner, notifier: Notifier, wake: Arc<Not
 
 /// Claims every pending order whose lease ran out and drives it on, every `interval`, until
 /// `stop` turns true. Also sweeps idempotency keys older than their retention.
-pub async fn recover_orders(runner: SagaRunner, interval: Duration, mut stop: watch::Receiver<bool>) {
+pub async fn recover_orders(
+    runner: SagaRunner,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
     loop {
-        let lease_until = shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
-        match runner.store.claim_stale(runner.owner, lease_until, 50).await {
+        let lease_until =
+            shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
+        match runner
+            .store
+            .claim_stale(runner.owner, lease_until, 50)
+            .await
+        {
             Ok(orders) => {
                 let mut drives = tokio::task::JoinSet::new();
                 for o in orders {

@@ -22,13 +22,20 @@ pub enum Answer<T> {
     Unreachable(CallError),
 }
 
-fn answer<T>(reply: Result<Reply, CallError>, ok: &[StatusCode], done: impl FnOnce(&Reply) -> Result<T, CallError>) -> Answer<T> {
+fn answer<T>(
+    reply: Result<Reply, CallError>,
+    ok: &[StatusCode],
+    done: impl FnOnce(&Reply) -> Result<T, CallError>,
+) -> Answer<T> {
     match reply {
         Ok(r) if ok.contains(&r.status) => match done(&r) {
             Ok(v) => Answer::Done(v),
             Err(e) => Answer::Unreachable(e),
         },
-        Ok(r) if r.status.is_client_error() && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) => {
+        Ok(r)
+            if r.status.is_client_error()
+                && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
+        {
             Answer::Refused(r.status)
         }
         Ok(r) => Answer::Unreachable(r.unexpected()),
@@ -59,7 +66,10 @@ impl Participants {
     /// A product from the catalogue; `None` when it does not exist.
     #[tracing::instrument(skip(self))]
     pub async fn product(&self, id: Uuid) -> Result<Option<Product>, CallError> {
-        let reply = self.stock.send::<()>(Method::GET, &format!("/products/{id}"), None).await?;
+        let reply = self
+            .stock
+            .send::<()>(Method::GET, &format!("/products/{id}"), None)
+            .await?;
         match reply.status {
             StatusCode::OK => reply.json().map(Some),
             StatusCode::NOT_FOUND => Ok(None),
@@ -74,15 +84,27 @@ impl Participants {
         let client = self.client(p);
         let reply = match p {
             Participant::Payment => {
-                let body = ReserveFunds { order_id: o.id, user_id: o.user_id, amount: o.total };
+                let body = ReserveFunds {
+                    order_id: o.id,
+                    user_id: o.user_id,
+                    amount: o.total,
+                };
                 client.send(Method::POST, path, Some(&body)).await
             }
             Participant::Stock => {
-                let body = ReserveStock { order_id: o.id, product_id: o.product_id, quantity: o.quantity };
+                let body = ReserveStock {
+                    order_id: o.id,
+                    product_id: o.product_id,
+                    quantity: o.quantity,
+                };
                 client.send(Method::POST, path, Some(&body)).await
             }
             Participant::Delivery => {
-                let body = BookCourier { order_id: o.id, user_id: o.user_id, date: o.delivery_date };
+                let body = BookCourier {
+                    order_id: o.id,
+                    user_id: o.user_id,
+                    date: o.delivery_date,
+                };
                 client.send(Method::POST, path, Some(&body)).await
             }
         };
@@ -120,7 +142,14 @@ impl Notifier {
     /// Delivers a message (idempotent by its id).
     #[tracing::instrument(skip(self, msg), fields(message_id = %msg.id))]
     pub async fn send(&self, msg: &SendMessage) -> Result<(), CallError> {
-        let reply = self.notify.send(Method::POST, "/internal/messages", Some(msg)).await?;
-        if reply.status.is_success() { Ok(()) } else { Err(reply.unexpected()) }
+        let reply = self
+            .notify
+            .send(Method::POST, "/internal/messages", Some(msg))
+            .await?;
+        if reply.status.is_success() {
+            Ok(())
+        } else {
+            Err(reply.unexpected())
+        }
     }
 }

@@ -23,7 +23,9 @@ pub struct ServiceUrls {
 impl ServiceUrls {
     /// The default ports on `127.0.0.1`, or `SHOP_{PAYMENT,STOCK,DELIVERY,NOTIFY}_URL`.
     pub fn from_env() -> Self {
-        let url = |name: &str, port: u16| env_opt(name).unwrap_or_else(|| format!("http://127.0.0.1:{port}"));
+        let url = |name: &str, port: u16| {
+            env_opt(name).unwrap_or_else(|| format!("http://127.0.0.1:{port}"))
+        };
         Self {
             payment: url("SHOP_PAYMENT_URL", 8083),
             stock: url("SHOP_STOCK_URL", 8084),
@@ -70,9 +72,15 @@ impl Config {
     /// Reads `ORDER_SVC_*` (`_REQUEST_DEADLINE_MS`, `_RECOVERY_INTERVAL_MS`, `_LEASE_TTL_MS`,
     /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`), the service URLs and the shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        let defaults = Self::new(CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?, ServiceUrls::from_env());
+        let defaults = Self::new(
+            CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?,
+            ServiceUrls::from_env(),
+        );
         let ms = |name: &str, d: Duration| -> anyhow::Result<Duration> {
-            Ok(Duration::from_millis(env_parse(name, u64::try_from(d.as_millis()).unwrap_or(u64::MAX))?))
+            Ok(Duration::from_millis(env_parse(
+                name,
+                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
+            )?))
         };
         Ok(Self {
             request_deadline: ms("ORDER_SVC_REQUEST_DEADLINE_MS", defaults.request_deadline)?,

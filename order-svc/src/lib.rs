@@ -39,22 +39,29 @@ impl App {
             stock: client("stock-svc", &config.urls.stock),
             delivery: client("delivery-svc", &config.urls.delivery),
         };
-        let notifier = client::Notifier { notify: client("notify-svc", &config.urls.notify) };
+        let notifier = client::Notifier {
+            notify: client("notify-svc", &config.urls.notify),
+        };
         let wake = Arc::new(Notify::new());
         let mut runner = None;
-        let service = shop_kit::server::build_service::<store::Migrator, _>("order-svc", "order", &config.common, |db, parts| {
-            let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
-            let r = saga::SagaRunner {
-                store: store::OrderStore::new(db),
-                participants,
-                owner: uuid::Uuid::now_v7(),
-                lease_ttl: config.lease_ttl,
-                metrics,
-                outbox_wake: wake.clone(),
-            };
-            runner = Some(r.clone());
-            Ok(api::apis(r, config.request_deadline))
-        })
+        let service = shop_kit::server::build_service::<store::Migrator, _>(
+            "order-svc",
+            "order",
+            &config.common,
+            |db, parts| {
+                let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
+                let r = saga::SagaRunner {
+                    store: store::OrderStore::new(db),
+                    participants,
+                    owner: uuid::Uuid::now_v7(),
+                    lease_ttl: config.lease_ttl,
+                    metrics,
+                    outbox_wake: wake.clone(),
+                };
+                runner = Some(r.clone());
+                Ok(api::apis(r, config.request_deadline))
+            },
+        )
         .await?;
         let runner = runner.ok_or_else(|| anyhow::anyhow!("order-svc: saga runner missing"))?;
         let sender: BackgroundTask = {
@@ -62,7 +69,8 @@ impl App {
             Box::new(move |stop| Box::pin(background::send_messages(runner, notifier, wake, stop)))
         };
         let interval = config.recovery_interval;
-        let driver: BackgroundTask = Box::new(move |stop| Box::pin(background::recover_orders(runner, interval, stop)));
+        let driver: BackgroundTask =
+            Box::new(move |stop| Box::pin(background::recover_orders(runner, interval, stop)));
         Ok(service.with_background(sender).with_background(driver))
     }
 }

@@ -19,27 +19,44 @@ impl SagaMetrics {
     /// Creates and registers the metrics.
     pub fn new(registry: &Registry) -> anyhow::Result<Self> {
         let outcomes = IntCounterVec::new(
-            Opts::new("shop_saga_outcomes_total", "Order sagas finished, by outcome and failure reason."),
+            Opts::new(
+                "shop_saga_outcomes_total",
+                "Order sagas finished, by outcome and failure reason.",
+            ),
             &["outcome", "reason"],
         )?;
         let duration = HistogramVec::new(
-            HistogramOpts::new("shop_saga_duration_seconds", "Time from order to terminal status.")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "shop_saga_duration_seconds",
+                "Time from order to terminal status.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["outcome"],
         )?;
         let steps = HistogramVec::new(
-            HistogramOpts::new("shop_saga_step_duration_seconds", "Duration of each saga call.")
-                .buckets(LATENCY_BUCKETS.to_vec()),
+            HistogramOpts::new(
+                "shop_saga_step_duration_seconds",
+                "Duration of each saga call.",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
             &["participant", "action", "result"],
         )?;
         let deliveries = IntCounterVec::new(
-            Opts::new("shop_outbox_deliveries_total", "Message deliveries to notify-svc, by result."),
+            Opts::new(
+                "shop_outbox_deliveries_total",
+                "Message deliveries to notify-svc, by result.",
+            ),
             &["result"],
         )?;
         registry.register(Box::new(outcomes.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(steps.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
-        Ok(Self { outcomes, duration, steps, deliveries })
+        Ok(Self {
+            outcomes,
+            duration,
+            steps,
+            deliveries,
+        })
     }
 }

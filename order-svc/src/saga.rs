@@ -53,11 +53,19 @@ pub fn state_of(o: &order::Model) -> SagaState {
 
 impl SagaRunner {
     fn lease_until(&self) -> chrono::DateTime<chrono::Utc> {
-        shop_kit::db::now() + chrono::TimeDelta::from_std(self.lease_ttl).unwrap_or(chrono::TimeDelta::seconds(30))
+        shop_kit::db::now()
+            + chrono::TimeDelta::from_std(self.lease_ttl).unwrap_or(chrono::TimeDelta::seconds(30))
     }
 
-    async fn save(&self, o: &order::Model, state: SagaState, courier: Option<Uuid>) -> Result<bool, DbErr> {
-        self.store.save_state(o.id, self.owner, state, courier, self.lease_until()).await
+    async fn save(
+        &self,
+        o: &order::Model,
+        state: SagaState,
+        courier: Option<Uuid>,
+    ) -> Result<bool, DbErr> {
+        self.store
+            .save_state(o.id, self.owner, state, courier, self.lease_until())
+            .await
     }
 
     fn observe<T>(&self, p: Participant, action: &str, started: Instant, answer: &Answer<T>) {
@@ -71,7 +79,10 @@ impl SagaRunner {
             Participant::Stock => "stock",
             Participant::Delivery => "delivery",
         };
-        self.metrics.steps.with_label_values(&[participant, action, result]).observe(started.elapsed().as_secs_f64());
+        self.metrics
+            .steps
+            .with_label_values(&[participant, action, result])
+            .observe(started.elapsed().as_secs_f64());
     }
 
     /// Drives an order this instance holds the lease of until it finishes or has to pause.
@@ -81,7 +92,9 @@ impl SagaRunner {
         loop {
             match state.step {
                 Step::Reserve(i) => {
-                    let Some(p) = Participant::at(i) else { return Err(DbErr::Custom("bad saga step".into())) };
+                    let Some(p) = Participant::at(i) else {
+                        return Err(DbErr::Custom("bad saga step".into()));
+                    };
                     let in_flight = state.reserving();
                     if !self.save(&o, in_flight, None).await? {
                         return Ok(Drive::LeaseLost);
@@ -116,19 +129,27 @@ impl SagaRunner {
                         let started = Instant::now();
                         let answer = self.participants.confirm(p, o.id).await;
                         self.observe(p, "confirm", started, &answer);
-                        if let Some(drive) = self.pause_unless_done(&o, p, "confirm", answer).await? {
+                        if let Some(drive) =
+                            self.pause_unless_done(&o, p, "confirm", answer).await?
+                        {
                             return Ok(drive);
                         }
                     }
-                    return self.finish(&o, state.confirmed(), OrderStatus::Completed).await;
+                    return self
+                        .finish(&o, state.confirmed(), OrderStatus::Completed)
+                        .await;
                 }
                 Step::Compensate => {
                     while state.step == Step::Compensate && state.held > 0 {
-                        let Some(p) = Participant::at(state.held - 1) else { break };
+                        let Some(p) = Participant::at(state.held - 1) else {
+                            break;
+                        };
                         let started = Instant::now();
                         let answer = self.participants.release(p, o.id).await;
                         self.observe(p, "release", started, &answer);
-                        if let Some(drive) = self.pause_unless_done(&o, p, "release", answer).await? {
+                        if let Some(drive) =
+                            self.pause_unless_done(&o, p, "release", answer).await?
+                        {
                             return Ok(drive);
                         }
                         state = state.released_one();
@@ -136,7 +157,11 @@ impl SagaRunner {
                             return Ok(Drive::LeaseLost);
                         }
                     }
-                    let done = SagaState { step: Step::Done, held: 0, reason: state.reason };
+                    let done = SagaState {
+                        step: Step::Done,
+                        held: 0,
+                        reason: state.reason,
+                    };
                     return self.finish(&o, done, OrderStatus::Cancelled).await;
                 }
                 Step::Done => {
@@ -172,16 +197,33 @@ impl SagaRunner {
         }
     }
 
-    async fn finish(&self, o: &order::Model, state: SagaState, status: OrderStatus) -> Result<Drive, DbErr> {
+    async fn finish(
+        &self,
+        o: &order::Model,
+        state: SagaState,
+        status: OrderStatus,
+    ) -> Result<Drive, DbErr> {
         let text = message_text(o.id, o.delivery_date, state.reason);
-        if !self.store.finish(o, self.owner, state, status, text).await? {
+        if !self
+            .store
+            .finish(o, self.owner, state, status, text)
+            .await?
+        {
             return Ok(Drive::LeaseLost);
         }
         self.outbox_wake.notify_one();
         let reason = state.reason.map_or("", |r| r.as_str());
-        self.metrics.outcomes.with_label_values(&[status.as_str(), reason]).inc();
-        let age = (shop_kit::db::now() - o.created_at).to_std().unwrap_or_default();
-        self.metrics.duration.with_label_values(&[status.as_str()]).observe(age.as_secs_f64());
+        self.metrics
+            .outcomes
+            .with_label_values(&[status.as_str(), reason])
+            .inc();
+        let age = (shop_kit::db::now() - o.created_at)
+            .to_std()
+            .unwrap_or_default();
+        self.metrics
+            .duration
+            .with_label_values(&[status.as_str()])
+            .observe(age.as_secs_f64());
         let current = self.store.order(o.id).await?;
         Ok(Drive::Finished(current.unwrap_or_else(|| o.clone())))
     }

@@ -15,6 +15,8 @@ pub struct Config {
 impl Config {
     /// Reads `PAYMENT_SVC_*` and the shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        Ok(Self { common: CommonConfig::from_env("PAYMENT_SVC", DEFAULT_PORT)? })
+        Ok(Self {
+            common: CommonConfig::from_env("PAYMENT_SVC", DEFAULT_PORT)?,
+        })
     }
 }

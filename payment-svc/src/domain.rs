@@ -10,12 +10,20 @@ pub struct Amount(i64);
 impl Amount {
     /// A deposit amount: 1..=10^12 cents.
     pub fn deposit(cents: i64) -> Result<Self, &'static str> {
-        if (1..=MAX_DEPOSIT).contains(&cents) { Ok(Self(cents)) } else { Err("must be between 1 and 1000000000000") }
+        if (1..=MAX_DEPOSIT).contains(&cents) {
+            Ok(Self(cents))
+        } else {
+            Err("must be between 1 and 1000000000000")
+        }
     }
 
     /// A reservation amount: at least 1 cent.
     pub fn reservation(cents: i64) -> Result<Self, &'static str> {
-        if cents >= 1 { Ok(Self(cents)) } else { Err("must be at least 1") }
+        if cents >= 1 {
+            Ok(Self(cents))
+        } else {
+            Err("must be at least 1")
+        }
     }
 
     /// The amount in cents.
@@ -33,6 +41,9 @@ mod tests {
         assert!(Amount::deposit(0).is_err());
         assert!(Amount::deposit(-5).is_err());
         assert!(Amount::deposit(MAX_DEPOSIT + 1).is_err());
-        assert_eq!(Amount::deposit(MAX_DEPOSIT).map(Amount::cents), Ok(MAX_DEPOSIT));
+        assert_eq!(
+            Amount::deposit(MAX_DEPOSIT).map(Amount::cents),
+            Ok(MAX_DEPOSIT)
+        );
     }
 }

@@ -16,9 +16,12 @@ pub struct App;
 impl App {
     /// Connects to the database, applies migrations and binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        shop_kit::server::build_service::<store::Migrator, _>("payment-svc", "payment", &config.common, |db, _| {
-            Ok(api::apis(store::PaymentStore::new(db)))
-        })
+        shop_kit::server::build_service::<store::Migrator, _>(
+            "payment-svc",
+            "payment",
+            &config.common,
+            |db, _| Ok(api::apis(store::PaymentStore::new(db))),
+        )
         .await
     }
 }

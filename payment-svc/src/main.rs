@@ -5,6 +5,8 @@ async fn main() -> anyhow::Result<()> {
     shop_kit::telemetry::init();
     let service = payment_svc::App::build(payment_svc::Config::from_env()?).await?;
     tracing::info!(port = service.port(), "payment-svc listening");
-    service.run_until(shop_kit::server::shutdown_signal()).await?;
+    service
+        .run_until(shop_kit::server::shutdown_signal())
+        .await?;
     Ok(())
 }

@@ -86,7 +86,11 @@ impl TokenKeys {
     }
 
     /// Issues a token for `user_id`.
-    pub fn issue(&self, user_id: Uuid, is_admin: bool) -> Result<String, jsonwebtoken::errors::Error> {
+    pub fn issue(
+        &self,
+        user_id: Uuid,
+        is_admin: bool,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         let claims = Claims {
             sub: user_id,
@@ -119,7 +123,11 @@ pub struct Caller {
 impl Caller {
     /// `Ok` for admins, 403 for everyone else.
     pub fn require_admin(&self) -> Result<(), ApiError> {
-        if self.is_admin { Ok(()) } else { Err(ApiError::forbidden("this endpoint is for admins only")) }
+        if self.is_admin {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("this endpoint is for admins only"))
+        }
     }
 }
 
@@ -135,7 +143,10 @@ async fn check_user_token(req: &Request, bearer: Bearer) -> poem::Result<Caller>
     let claims = keys
         .verify(&bearer.token)
         .ok_or_else(|| ApiError::unauthorized("the bearer token is missing, invalid or expired"))?;
-    Ok(Caller { user_id: claims.sub, is_admin: claims.adm })
+    Ok(Caller {
+        user_id: claims.sub,
+        is_admin: claims.adm,
+    })
 }
 
 /// The shared secret that authenticates service-to-service calls on `/internal/`.
@@ -145,13 +156,21 @@ pub struct InternalToken(pub Secret);
 impl InternalToken {
     /// Compares in constant time.
     pub fn matches(&self, candidate: &str) -> bool {
-        self.0.expose().as_bytes().ct_eq(candidate.as_bytes()).into()
+        self.0
+            .expose()
+            .as_bytes()
+            .ct_eq(candidate.as_bytes())
+            .into()
     }
 }
 
 /// The internal token, for `/internal/` paths (service-to-service only).
 #[derive(SecurityScheme)]
-#[oai(ty = "bearer", rename = "InternalToken", checker = "check_internal_token")]
+#[oai(
+    ty = "bearer",
+    rename = "InternalToken",
+    checker = "check_internal_token"
+)]
 pub struct InternalAuth(pub ());
 
 async fn check_internal_token(req: &Request, bearer: Bearer) -> poem::Result<()> {

@@ -93,7 +93,9 @@ impl CallError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Unreachable { .. } => true,
-            Self::Unexpected { status, .. } => status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS,
+            Self::Unexpected { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
             Self::BadBody { .. } => false,
         }
     }
@@ -113,7 +115,10 @@ pub struct Reply {
 impl Reply {
     /// Parses the body as JSON.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, CallError> {
-        serde_json::from_slice(&self.body).map_err(|source| CallError::BadBody { service: self.service, source })
+        serde_json::from_slice(&self.body).map_err(|source| CallError::BadBody {
+            service: self.service,
+            source,
+        })
     }
 
     /// The error for a status the caller did not expect.
@@ -121,7 +126,10 @@ impl Reply {
         CallError::Unexpected {
             service: self.service,
             status: self.status,
-            body: String::from_utf8_lossy(&self.body).chars().take(500).collect(),
+            body: String::from_utf8_lossy(&self.body)
+                .chars()
+                .take(500)
+                .collect(),
         }
     }
 }
@@ -137,12 +145,27 @@ pub struct ServiceClient {
 
 impl ServiceClient {
     /// A client of `service` at `base_url` (e.g. `http://127.0.0.1:8083`).
-    pub fn new(service: &'static str, http: ClientWithMiddleware, base_url: &str, token: Secret) -> Self {
-        Self { service, http, base_url: base_url.trim_end_matches('/').to_owned(), token }
+    pub fn new(
+        service: &'static str,
+        http: ClientWithMiddleware,
+        base_url: &str,
+        token: Secret,
+    ) -> Self {
+        Self {
+            service,
+            http,
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token,
+        }
     }
 
     /// Sends `method path` with an optional JSON body and the internal token.
-    pub async fn send<B: Serialize + ?Sized>(&self, method: Method, path: &str, body: Option<&B>) -> Result<Reply, CallError> {
+    pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Reply, CallError> {
         let mut req = self
             .http
             .request(method, format!("{}{}", self.base_url, path))
@@ -150,13 +173,23 @@ impl ServiceClient {
         if let Some(body) = body {
             req = req.json(body);
         }
-        let resp = req.send().await.map_err(|source| CallError::Unreachable { service: self.service, source })?;
+        let resp = req.send().await.map_err(|source| CallError::Unreachable {
+            service: self.service,
+            source,
+        })?;
         let status = resp.status();
         let body = resp
             .bytes()
             .await
-            .map_err(|e| CallError::Unreachable { service: self.service, source: e.into() })?
+            .map_err(|e| CallError::Unreachable {
+                service: self.service,
+                source: e.into(),
+            })?
             .to_vec();
-        Ok(Reply { service: self.service, status, body })
+        Ok(Reply {
+            service: self.service,
+            status,
+            body,
+        })
     }
 }

@@ -198,8 +198,12 @@ impl Decision {
     pub fn on_reserve(held: Option<(ReservationState, bool)>) -> Self {
         match held {
             None => Self::Apply,
-            Some((ReservationState::Released, _)) => Self::Refuse("the order was released; a late reservation is refused"),
-            Some((_, false)) => Self::Refuse("this order already holds a reservation with different values"),
+            Some((ReservationState::Released, _)) => {
+                Self::Refuse("the order was released; a late reservation is refused")
+            }
+            Some((_, false)) => {
+                Self::Refuse("this order already holds a reservation with different values")
+            }
             Some((_, true)) => Self::Repeat,
         }
     }
@@ -210,7 +214,9 @@ impl Decision {
             None => Self::Missing,
             Some(ReservationState::Reserved) => Self::Apply,
             Some(ReservationState::Confirmed) => Self::Repeat,
-            Some(ReservationState::Released) => Self::Refuse("the reservation was released and cannot be confirmed"),
+            Some(ReservationState::Released) => {
+                Self::Refuse("the reservation was released and cannot be confirmed")
+            }
         }
     }
 
@@ -220,7 +226,9 @@ impl Decision {
             None => Self::MarkReleased,
             Some(ReservationState::Reserved) => Self::Apply,
             Some(ReservationState::Released) => Self::Repeat,
-            Some(ReservationState::Confirmed) => Self::Refuse("the reservation was confirmed and cannot be released"),
+            Some(ReservationState::Confirmed) => {
+                Self::Refuse("the reservation was confirmed and cannot be released")
+            }
         }
     }
 }
@@ -233,10 +241,22 @@ mod tests {
     #[test]
     fn reserve_is_idempotent_and_refused_after_release() {
         assert_eq!(Decision::on_reserve(None), Decision::Apply);
-        assert_eq!(Decision::on_reserve(Some((Reserved, true))), Decision::Repeat);
-        assert_eq!(Decision::on_reserve(Some((Confirmed, true))), Decision::Repeat);
-        assert!(matches!(Decision::on_reserve(Some((Reserved, false))), Decision::Refuse(_)));
-        assert!(matches!(Decision::on_reserve(Some((Released, true))), Decision::Refuse(_)));
+        assert_eq!(
+            Decision::on_reserve(Some((Reserved, true))),
+            Decision::Repeat
+        );
+        assert_eq!(
+            Decision::on_reserve(Some((Confirmed, true))),
+            Decision::Repeat
+        );
+        assert!(matches!(
+            Decision::on_reserve(Some((Reserved, false))),
+            Decision::Refuse(_)
+        ));
+        assert!(matches!(
+            Decision::on_reserve(Some((Released, true))),
+            Decision::Refuse(_)
+        ));
     }
 
     #[test]
@@ -244,11 +264,17 @@ mod tests {
         assert_eq!(Decision::on_confirm(None), Decision::Missing);
         assert_eq!(Decision::on_confirm(Some(Reserved)), Decision::Apply);
         assert_eq!(Decision::on_confirm(Some(Confirmed)), Decision::Repeat);
-        assert!(matches!(Decision::on_confirm(Some(Released)), Decision::Refuse(_)));
+        assert!(matches!(
+            Decision::on_confirm(Some(Released)),
+            Decision::Refuse(_)
+        ));
         assert_eq!(Decision::on_release(None), Decision::MarkReleased);
         assert_eq!(Decision::on_release(Some(Reserved)), Decision::Apply);
         assert_eq!(Decision::on_release(Some(Released)), Decision::Repeat);
-        assert!(matches!(Decision::on_release(Some(Confirmed)), Decision::Refuse(_)));
+        assert!(matches!(
+            Decision::on_release(Some(Confirmed)),
+            Decision::Refuse(_)
+        ));
     }
 }
 
@@ -270,9 +296,9 @@ pub enum Outcome<T> {
 /// The server side of the participant protocol: one response type and the mapping of
 /// [`Outcome`]s to statuses, shared by payment, stock and delivery.
 pub mod participant {
+    use poem_openapi::ApiResponse;
     use poem_openapi::payload::Json;
     use poem_openapi::types::{ParseFromJSON, ToJSON};
-    use poem_openapi::ApiResponse;
 
     use super::Outcome;
     use crate::problem::{ApiError, ApiResult};
@@ -311,7 +337,9 @@ pub mod participant {
     }
 
     /// Maps a confirm's outcome: 200, 409 or 404.
-    pub fn confirmed<T: ParseFromJSON + ToJSON + Send + Sync>(outcome: Outcome<T>) -> ApiResult<Reply<T>> {
+    pub fn confirmed<T: ParseFromJSON + ToJSON + Send + Sync>(
+        outcome: Outcome<T>,
+    ) -> ApiResult<Reply<T>> {
         match outcome {
             Outcome::Done(r) => Ok(Reply::Ok(Json(r))),
             other => Err(refusal(other, || ApiError::conflict("cannot confirm"))),
@@ -319,7 +347,9 @@ pub mod participant {
     }
 
     /// Maps a release's outcome: 200, 204 (mark left) or 409.
-    pub fn released<T: ParseFromJSON + ToJSON + Send + Sync>(outcome: Outcome<T>) -> ApiResult<Reply<T>> {
+    pub fn released<T: ParseFromJSON + ToJSON + Send + Sync>(
+        outcome: Outcome<T>,
+    ) -> ApiResult<Reply<T>> {
         match outcome {
             Outcome::Done(r) => Ok(Reply::Ok(Json(r))),
             Outcome::Marked => Ok(Reply::Marked),

@@ -13,16 +13,19 @@ use crate::server::ReadinessCheck;
 /// each engine.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false).acquire_timeout(Duration::from_secs(30));
+    opts.sqlx_logging(false)
+        .acquire_timeout(Duration::from_secs(30));
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's model: a single pooled connection serialises the
         // transactions instead of failing them with SQLITE_BUSY on lock upgrades.
-        opts.max_connections(1).min_connections(1).map_sqlx_sqlite_opts(|o| {
-            o.journal_mode(SqliteJournalMode::Wal)
-                .synchronous(SqliteSynchronous::Normal)
-                .busy_timeout(Duration::from_secs(10))
-                .foreign_keys(true)
-        });
+        opts.max_connections(1)
+            .min_connections(1)
+            .map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(Duration::from_secs(10))
+                    .foreign_keys(true)
+            });
     } else {
         opts.max_connections(10).min_connections(1);
     }
@@ -42,7 +45,9 @@ pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> Readines
         let db = db.clone();
         Box::pin(async move {
             db.ping().await.is_ok()
-                && M::get_pending_migrations(&db).await.is_ok_and(|pending| pending.is_empty())
+                && M::get_pending_migrations(&db)
+                    .await
+                    .is_ok_and(|pending| pending.is_empty())
         })
     })
 }
@@ -78,7 +83,10 @@ pub async fn ensure_postgres_database(server_url: &str, name: &str) -> Result<St
         .await?
         .is_some();
     if !exists {
-        match admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await {
+        match admin
+            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+            .await
+        {
             Ok(_) => {}
             // Another process created it between the check and the create.
             Err(e) if e.to_string().contains("already exists") => {}
@@ -92,13 +100,17 @@ pub async fn ensure_postgres_database(server_url: &str, name: &str) -> Result<St
 /// Connects to the server's maintenance database with a single connection.
 pub async fn connect_server(server_url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(database_url(server_url, "postgres"));
-    opts.sqlx_logging(false).max_connections(1).min_connections(0);
+    opts.sqlx_logging(false)
+        .max_connections(1)
+        .min_connections(0);
     Database::connect(opts).await
 }
 
 /// The URL of database `name` on the server of `server_url` (any path of it is replaced).
 pub fn database_url(server_url: &str, name: &str) -> String {
-    let (base, query) = server_url.split_once('?').map_or((server_url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = server_url
+        .split_once('?')
+        .map_or((server_url, None), |(b, q)| (b, Some(q)));
     let authority_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[authority_end..].find('/') {
         Some(slash) => &base[..authority_end + slash],
@@ -116,8 +128,17 @@ mod tests {
 
     #[test]
     fn database_url_replaces_the_path() {
-        assert_eq!(database_url("postgres://u@h:5432", "x"), "postgres://u@h:5432/x");
-        assert_eq!(database_url("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(database_url("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
+        assert_eq!(
+            database_url("postgres://u@h:5432", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            database_url("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            database_url("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable"
+        );
     }
 }

@@ -12,7 +12,11 @@ pub struct IdempotencyKey(String);
 impl IdempotencyKey {
     /// Parses the header's value.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        if (1..=255).contains(&raw.chars().count()) { Ok(Self(raw.to_owned())) } else { Err("must be 1 to 255 characters") }
+        if (1..=255).contains(&raw.chars().count()) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err("must be 1 to 255 characters")
+        }
     }
 
     /// The key.

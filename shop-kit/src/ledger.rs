@@ -46,9 +46,17 @@ pub trait Ledger: Send + Sync {
     fn reservation(row: Self::Row, state: ReservationState) -> Self::Reservation;
 
     /// The row of an order.
-    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<Self::Row>, DbErr>;
+    async fn find(
+        &self,
+        db: &DatabaseConnection,
+        order_id: Uuid,
+    ) -> Result<Option<Self::Row>, DbErr>;
     /// Takes the resource for a request (conditional update) and returns the row to record.
-    async fn take(&self, txn: &DatabaseTransaction, req: &Self::Request) -> Result<Take<Self::Row>, DbErr>;
+    async fn take(
+        &self,
+        txn: &DatabaseTransaction,
+        req: &Self::Request,
+    ) -> Result<Take<Self::Row>, DbErr>;
     /// Records a row (a unique violation means a racing request recorded it first).
     async fn insert(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
     /// Records a released mark for an order that holds nothing.
@@ -83,7 +91,11 @@ pub async fn reserve<L: Ledger>(
         match Decision::on_reserve(held.as_ref().map(|r| (L::state(r), L::matches(r, req)))) {
             Decision::Apply => {}
             Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
-            _ => return Ok(held.map_or(Outcome::Missing, |r| Outcome::Done(L::reservation(r.clone(), L::state(&r))))),
+            _ => {
+                return Ok(held.map_or(Outcome::Missing, |r| {
+                    Outcome::Done(L::reservation(r.clone(), L::state(&r)))
+                }));
+            }
         }
         let txn = db.begin().await?;
         let row = match ledger.take(&txn, req).await? {
@@ -97,7 +109,10 @@ pub async fn reserve<L: Ledger>(
             Ok(()) => {}
         }
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(row, ReservationState::Reserved)));
+        return Ok(Outcome::Done(L::reservation(
+            row,
+            ReservationState::Reserved,
+        )));
     }
     Err(lost_races("reserve"))
 }
@@ -112,17 +127,33 @@ pub async fn confirm<L: Ledger>(
         let held = ledger.find(db, order_id).await?;
         let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
             (Decision::Apply, Some(row)) => row,
-            (Decision::Repeat, Some(row)) => return Ok(Outcome::Done(L::reservation(row, ReservationState::Confirmed))),
+            (Decision::Repeat, Some(row)) => {
+                return Ok(Outcome::Done(L::reservation(
+                    row,
+                    ReservationState::Confirmed,
+                )));
+            }
             (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
             _ => return Ok(Outcome::Missing),
         };
         let txn = db.begin().await?;
-        if !ledger.set_state(&txn, order_id, ReservationState::Reserved, ReservationState::Confirmed).await? {
+        if !ledger
+            .set_state(
+                &txn,
+                order_id,
+                ReservationState::Reserved,
+                ReservationState::Confirmed,
+            )
+            .await?
+        {
             continue; // a racing confirm or release moved it first: decide again
         }
         ledger.capture(&txn, &row).await?;
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(row, ReservationState::Confirmed)));
+        return Ok(Outcome::Done(L::reservation(
+            row,
+            ReservationState::Confirmed,
+        )));
     }
     Err(lost_races("confirm"))
 }
@@ -144,17 +175,31 @@ pub async fn release<L: Ledger>(
             },
             (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
             (_, Some(row)) if !L::is_mark(&row) => {
-                return Ok(Outcome::Done(L::reservation(row, ReservationState::Released)));
+                return Ok(Outcome::Done(L::reservation(
+                    row,
+                    ReservationState::Released,
+                )));
             }
             _ => return Ok(Outcome::Marked),
         };
         let txn = db.begin().await?;
-        if !ledger.set_state(&txn, order_id, ReservationState::Reserved, ReservationState::Released).await? {
+        if !ledger
+            .set_state(
+                &txn,
+                order_id,
+                ReservationState::Reserved,
+                ReservationState::Released,
+            )
+            .await?
+        {
             continue;
         }
         ledger.give_back(&txn, &row).await?;
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(row, ReservationState::Released)));
+        return Ok(Outcome::Done(L::reservation(
+            row,
+            ReservationState::Released,
+        )));
     }
     Err(lost_races("release"))
 }

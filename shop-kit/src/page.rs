@@ -5,8 +5,8 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::Object;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use uuid::Uuid;
 
 use crate::problem::ApiError;
@@ -31,11 +31,19 @@ impl PageRequest {
         let limit = match limit {
             None => DEFAULT_LIMIT,
             Some(l) if (1..=MAX_LIMIT as i64).contains(&l) => l as u64,
-            Some(_) => return Err(ApiError::invalid_field("limit", "must be between 1 and 100")),
+            Some(_) => {
+                return Err(ApiError::invalid_field(
+                    "limit",
+                    "must be between 1 and 100",
+                ));
+            }
         };
         let before = match cursor {
             None | Some("") => None,
-            Some(c) => Some(decode_cursor(c).ok_or_else(|| ApiError::invalid_field("cursor", "is not a valid cursor"))?),
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| ApiError::invalid_field("cursor", "is not a valid cursor"))?,
+            ),
         };
         Ok(Self { limit, before })
     }
@@ -65,8 +73,15 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, limit: u64, id_of: impl Fn(&T) -> Uuid) -> Self {
         let more = rows.len() as u64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if more { rows.last().map(|r| encode_cursor(id_of(r))) } else { None };
-        Self { items: rows, next_cursor }
+        let next_cursor = if more {
+            rows.last().map(|r| encode_cursor(id_of(r)))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            next_cursor,
+        }
     }
 }
 
@@ -78,8 +93,14 @@ mod tests {
     fn limit_outside_range_is_rejected() {
         assert!(PageRequest::parse(Some(0), None).is_err());
         assert!(PageRequest::parse(Some(101), None).is_err());
-        assert_eq!(PageRequest::parse(None, None).map(|p| p.limit).ok(), Some(20));
-        assert_eq!(PageRequest::parse(Some(100), None).map(|p| p.limit).ok(), Some(100));
+        assert_eq!(
+            PageRequest::parse(None, None).map(|p| p.limit).ok(),
+            Some(20)
+        );
+        assert_eq!(
+            PageRequest::parse(Some(100), None).map(|p| p.limit).ok(),
+            Some(100)
+        );
     }
 
     #[test]

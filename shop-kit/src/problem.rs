@@ -22,7 +22,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error for `field`.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -74,37 +77,37 @@ impl Problem {
 pub enum ApiError {
     /// The request could not be parsed: malformed JSON, wrong types, missing fields or parameters.
     #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Problem>),
+    BadRequest(Json<Box<Problem>>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Problem>),
+    Unauthorized(Json<Box<Problem>>),
     /// Not enough funds.
     #[oai(status = 402, content_type = "application/problem+json")]
-    PaymentRequired(Json<Problem>),
+    PaymentRequired(Json<Box<Problem>>),
     /// Authenticated, but not allowed (admin-only endpoint).
     #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Problem>),
+    Forbidden(Json<Box<Problem>>),
     /// No such resource, or it belongs to someone else.
     #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Problem>),
+    NotFound(Json<Box<Problem>>),
     /// The request conflicts with the current state (duplicate, out of stock, no courier, …).
     #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Problem>),
+    Conflict(Json<Box<Problem>>),
     /// The request body is larger than 1 MiB.
     #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Problem>),
+    PayloadTooLarge(Json<Box<Problem>>),
     /// The request body is not `application/json`.
     #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Problem>),
+    UnsupportedMediaType(Json<Box<Problem>>),
     /// Well-formed but invalid: out-of-range numbers, bad formats, past dates, unknown values.
     #[oai(status = 422, content_type = "application/problem+json")]
-    Unprocessable(Json<Problem>),
+    Unprocessable(Json<Box<Problem>>),
     /// Too many attempts; retry after the number of seconds in `Retry-After`.
     #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Problem>, #[oai(header = "Retry-After")] u64),
+    TooManyRequests(Json<Box<Problem>>, #[oai(header = "Retry-After")] u64),
     /// A dependency (database or another service) is unavailable; retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Problem>),
+    Unavailable(Json<Box<Problem>>),
 }
 
 /// The result type of every operation.
@@ -113,8 +116,9 @@ pub type ApiResult<T> = Result<T, ApiError>;
 impl ApiError {
     /// Wraps a problem in the variant of its status (unknown statuses become 503).
     pub fn from_problem(problem: Problem) -> Self {
-        let body = Json(problem);
-        match body.0.status {
+        let status = problem.status;
+        let body = Json(Box::new(problem));
+        match status {
             400 => Self::BadRequest(body),
             401 => Self::Unauthorized(body),
             402 => Self::PaymentRequired(body),
@@ -174,7 +178,10 @@ impl ApiError {
     /// 429 asking the client to wait `retry_after_secs`.
     pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> Self {
         Self::TooManyRequests(
-            Json(Problem::new(StatusCode::TOO_MANY_REQUESTS, detail)),
+            Json(Box::new(Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                detail,
+            ))),
             retry_after_secs.max(1),
         )
     }
@@ -182,7 +189,10 @@ impl ApiError {
     /// 503 for an internal failure. The cause is logged here with its chain and never sent.
     pub fn unavailable(cause: &(dyn std::error::Error + 'static)) -> Self {
         tracing::error!(error = %ErrorChain(cause), "request failed on an internal error");
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "a dependency is unavailable; retry later")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "a dependency is unavailable; retry later",
+        )
     }
 
     /// The problem body.
@@ -238,7 +248,11 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
     } else {
         status
     };
-    let detail = if status.is_server_error() { "internal error; retry later".into() } else { message };
+    let detail = if status.is_server_error() {
+        "internal error; retry later".into()
+    } else {
+        message
+    };
     ApiError::new(status, detail).into_response()
 }
 
@@ -254,16 +268,27 @@ pub struct FieldErrors(Vec<FieldError>);
 impl FieldErrors {
     /// Keeps the parsed value, or records the field's error.
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, &'static str>) -> Option<T> {
-        parsed.map_err(|m| self.0.push(FieldError::new(field, m))).ok()
+        parsed
+            .map_err(|m| self.0.push(FieldError::new(field, m)))
+            .ok()
     }
 
     /// Like [`FieldErrors::check`] for an optional field.
-    pub fn check_opt<T, U>(&mut self, field: &str, value: Option<T>, parse: impl FnOnce(T) -> Result<U, &'static str>) -> Option<U> {
+    pub fn check_opt<T, U>(
+        &mut self,
+        field: &str,
+        value: Option<T>,
+        parse: impl FnOnce(T) -> Result<U, &'static str>,
+    ) -> Option<U> {
         value.and_then(|v| self.check(field, parse(v)))
     }
 
     /// 422 naming every recorded field, or `Ok` when there is none.
     pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() { Ok(()) } else { Err(ApiError::invalid(self.0)) }
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::invalid(self.0))
+        }
     }
 }

@@ -26,7 +26,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
 
 /// A background task of a service: it runs until the watched flag turns `true`.
-pub type BackgroundTask = Box<dyn FnOnce(watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+pub type BackgroundTask =
+    Box<dyn FnOnce(watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
 
 /// What the bootstrap needs besides the API itself.
 pub struct ServiceParts {
@@ -46,7 +47,12 @@ pub struct ServiceParts {
 
 impl ServiceParts {
     /// The parts of service `name` from its common configuration.
-    pub fn new(name: &'static str, docs: &'static str, config: &crate::config::CommonConfig, ready: ReadinessCheck) -> Self {
+    pub fn new(
+        name: &'static str,
+        docs: &'static str,
+        config: &crate::config::CommonConfig,
+        ready: ReadinessCheck,
+    ) -> Self {
         Self {
             name,
             docs,
@@ -59,7 +65,10 @@ impl ServiceParts {
 }
 
 /// Builds the whole HTTP surface of a service around its API.
-pub fn endpoint<A: OpenApi + 'static>(api: A, parts: &ServiceParts) -> BoxEndpoint<'static, Response> {
+pub fn endpoint<A: OpenApi + 'static>(
+    api: A,
+    parts: &ServiceParts,
+) -> BoxEndpoint<'static, Response> {
     let api_service = OpenApiService::new(api, parts.name, env!("CARGO_PKG_VERSION")).server("/");
     let docs = parts.docs;
     let ready = parts.ready.clone();
@@ -67,17 +76,23 @@ pub fn endpoint<A: OpenApi + 'static>(api: A, parts: &ServiceParts) -> BoxEndpoi
         .nest(format!("/{docs}/docs"), api_service.swagger_ui())
         .at(format!("/{docs}/openapi.json"), api_service.spec_endpoint())
         .at("/health/live", live)
-        .at("/health/ready", poem::endpoint::make(move |_| {
-            let ready = ready.clone();
-            async move {
-                if ready().await {
-                    StatusCode::OK.into_response()
-                } else {
-                    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "database unavailable or migrations pending")
+        .at(
+            "/health/ready",
+            poem::endpoint::make(move |_| {
+                let ready = ready.clone();
+                async move {
+                    if ready().await {
+                        StatusCode::OK.into_response()
+                    } else {
+                        ApiError::new(
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "database unavailable or migrations pending",
+                        )
                         .into_response()
+                    }
                 }
-            }
-        }))
+            }),
+        )
         .at("/metrics", metrics::metrics_endpoint(parts.metrics.clone()))
         .nest("/", api_service);
     let metrics = parts.metrics.clone();
@@ -99,7 +114,12 @@ async fn limit_body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
         .get(poem::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
-    let too_large = || ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "request bodies are limited to 1 MiB");
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request bodies are limited to 1 MiB",
+        )
+    };
     match declared {
         Some(len) if len > MAX_BODY_BYTES => return Err(too_large().into()),
         Some(_) => {}
@@ -107,7 +127,10 @@ async fn limit_body<E: Endpoint>(ep: Arc<E>, mut req: Request) -> poem::Result<R
             // A body without a length (chunked) is read here, within the limit.
             let body = req.take_body();
             if !body.is_empty() {
-                let bytes = body.into_bytes_limit(MAX_BODY_BYTES).await.map_err(|_| too_large())?;
+                let bytes = body
+                    .into_bytes_limit(MAX_BODY_BYTES)
+                    .await
+                    .map_err(|_| too_large())?;
                 req.set_body(bytes);
             }
         }
@@ -141,7 +164,13 @@ impl Service {
             .first()
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .ok_or_else(|| anyhow::anyhow!("{name}: bound listener has no TCP address"))?;
-        Ok(Self { name, acceptor, port, endpoint, background: Vec::new() })
+        Ok(Self {
+            name,
+            acceptor,
+            port,
+            endpoint,
+            background: Vec::new(),
+        })
     }
 
     /// Adds a task that runs beside the server and stops with it.
@@ -162,10 +191,16 @@ impl Service {
 
     /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
     /// (up to 10 s) and stops the background tasks.
-    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
-        let tasks: Vec<JoinHandle<()>> =
-            self.background.into_iter().map(|task| tokio::spawn(task(stop_rx.clone()))).collect();
+        let tasks: Vec<JoinHandle<()>> = self
+            .background
+            .into_iter()
+            .map(|task| tokio::spawn(task(stop_rx.clone())))
+            .collect();
         let result = poem::Server::new_with_acceptor(self.acceptor)
             .run_with_graceful_shutdown(self.endpoint, shutdown, Some(Duration::from_secs(10)))
             .await;

@@ -8,22 +8,38 @@ pub const MAX_QUANTITY: i64 = 1_000_000_000;
 /// A product's name: 1..=200 characters, not blank.
 pub fn name(raw: &str) -> Result<String, &'static str> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || raw.chars().count() > 200 { Err("must be 1 to 200 characters") } else { Ok(trimmed.to_owned()) }
+    if trimmed.is_empty() || raw.chars().count() > 200 {
+        Err("must be 1 to 200 characters")
+    } else {
+        Ok(trimmed.to_owned())
+    }
 }
 
 /// A unit price in cents: 1..=10^10.
 pub fn price(cents: i64) -> Result<i64, &'static str> {
-    if (1..=MAX_PRICE).contains(&cents) { Ok(cents) } else { Err("must be between 1 and 10000000000") }
+    if (1..=MAX_PRICE).contains(&cents) {
+        Ok(cents)
+    } else {
+        Err("must be between 1 and 10000000000")
+    }
 }
 
 /// An initial stock level: 0..=10^9.
 pub fn initial_quantity(units: i64) -> Result<i64, &'static str> {
-    if (0..=MAX_QUANTITY).contains(&units) { Ok(units) } else { Err("must be between 0 and 1000000000") }
+    if (0..=MAX_QUANTITY).contains(&units) {
+        Ok(units)
+    } else {
+        Err("must be between 0 and 1000000000")
+    }
 }
 
 /// A quantity moved by a restock or a reservation: 1..=10^9.
 pub fn moved_quantity(units: i64) -> Result<i64, &'static str> {
-    if (1..=MAX_QUANTITY).contains(&units) { Ok(units) } else { Err("must be between 1 and 1000000000") }
+    if (1..=MAX_QUANTITY).contains(&units) {
+        Ok(units)
+    } else {
+        Err("must be between 1 and 1000000000")
+    }
 }
 
 #[cfg(test)]

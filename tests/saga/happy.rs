@@ -22,18 +22,35 @@ async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
 
     assert_eq!(api.balance(&w.ann).await, (990, 0));
     assert_eq!(api.available(w.product).await, 99);
-    let (status, delivery) = api.call(Method::GET, &format!("{}/deliveries/{id}", api.delivery), Some(&w.ann.token), None).await;
+    let (status, delivery) = api
+        .call(
+            Method::GET,
+            &format!("{}/deliveries/{id}", api.delivery),
+            Some(&w.ann.token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200, "{delivery}");
     assert_eq!(delivery["status"], "confirmed");
     assert_eq!(delivery["date"], date.to_string());
-    let (status, fetched) = api.call(Method::GET, &format!("{}/orders/{id}", api.order), Some(&w.ann.token), None).await;
+    let (status, fetched) = api
+        .call(
+            Method::GET,
+            &format!("{}/orders/{id}", api.order),
+            Some(&w.ann.token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(fetched["status"], "completed");
 
     w.shop.check_invariants().await;
     let messages = api.messages(&w.ann).await;
     assert_eq!(messages.len(), 1);
-    assert_eq!(messages[0]["text"], format!("Order {id} is paid and a courier is booked for {date}."));
+    assert_eq!(
+        messages[0]["text"],
+        format!("Order {id} is paid and a courier is booked for {date}.")
+    );
     assert_eq!(messages[0]["order_id"], id);
 }
 
@@ -64,7 +81,14 @@ async fn an_unknown_product_is_422_and_records_no_order() {
     let (status, problem) = api.order(&w.ann, uuid::Uuid::now_v7(), 1, None).await;
     assert_eq!(status, 422, "{problem}");
     assert_eq!(problem["errors"][0]["field"], "product_id");
-    let (_, page) = api.call(Method::GET, &format!("{}/orders", api.order), Some(&w.ann.token), None).await;
+    let (_, page) = api
+        .call(
+            Method::GET,
+            &format!("{}/orders", api.order),
+            Some(&w.ann.token),
+            None,
+        )
+        .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
     w.shop.check_invariants().await;
     assert_eq!(api.balance(&w.ann).await, (1000, 0));

@@ -33,6 +33,12 @@ impl World {
         }
         let product = shop.api.add_product(&admin, price, units).await;
         let courier = shop.api.add_courier(&admin, capacity).await;
-        Self { shop, admin, ann, product, courier }
+        Self {
+            shop,
+            admin,
+            ann,
+            product,
+            courier,
+        }
     }
 }

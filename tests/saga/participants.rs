@@ -19,21 +19,36 @@ fn participants(w: &World) -> Vec<(&'static str, Participant)> {
     let product = w.product;
     let date = chrono::Utc::now().date_naive() + chrono::Days::new(1);
     vec![
-        ("payment", Participant {
-            url: w.shop.api.payment.clone(),
-            body: Box::new(move |o| json!({"order_id": o, "user_id": ann, "amount": 100})),
-            changed: Box::new(move |o| json!({"order_id": o, "user_id": ann, "amount": 101})),
-        }),
-        ("stock", Participant {
-            url: w.shop.api.stock.clone(),
-            body: Box::new(move |o| json!({"order_id": o, "product_id": product, "quantity": 2})),
-            changed: Box::new(move |o| json!({"order_id": o, "product_id": product, "quantity": 3})),
-        }),
-        ("delivery", Participant {
-            url: w.shop.api.delivery.clone(),
-            body: Box::new(move |o| json!({"order_id": o, "user_id": ann, "date": date})),
-            changed: Box::new(move |o| json!({"order_id": o, "user_id": ann, "date": date + chrono::Days::new(1)})),
-        }),
+        (
+            "payment",
+            Participant {
+                url: w.shop.api.payment.clone(),
+                body: Box::new(move |o| json!({"order_id": o, "user_id": ann, "amount": 100})),
+                changed: Box::new(move |o| json!({"order_id": o, "user_id": ann, "amount": 101})),
+            },
+        ),
+        (
+            "stock",
+            Participant {
+                url: w.shop.api.stock.clone(),
+                body: Box::new(
+                    move |o| json!({"order_id": o, "product_id": product, "quantity": 2}),
+                ),
+                changed: Box::new(
+                    move |o| json!({"order_id": o, "product_id": product, "quantity": 3}),
+                ),
+            },
+        ),
+        (
+            "delivery",
+            Participant {
+                url: w.shop.api.delivery.clone(),
+                body: Box::new(move |o| json!({"order_id": o, "user_id": ann, "date": date})),
+                changed: Box::new(
+                    move |o| json!({"order_id": o, "user_id": ann, "date": date + chrono::Days::new(1)}),
+                ),
+            },
+        ),
     ]
 }
 
@@ -48,27 +63,111 @@ async fn every_internal_call_is_idempotent_and_conflicts_are_refused() {
         let reservations = format!("{}/internal/reservations", p.url);
         // reserve twice, confirm twice: one effect.
         let o = Uuid::now_v7();
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await, 201, "{name} reserve");
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await, 201, "{name} repeated reserve");
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.changed)(o))).await, 409, "{name} reserve with other values");
-        assert_eq!(call(&w, Method::POST, format!("{reservations}/{o}/confirm"), None).await, 200, "{name} confirm");
-        assert_eq!(call(&w, Method::POST, format!("{reservations}/{o}/confirm"), None).await, 200, "{name} repeated confirm");
-        assert_eq!(call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await, 409, "{name} release after confirm");
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            201,
+            "{name} reserve"
+        );
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            201,
+            "{name} repeated reserve"
+        );
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.changed)(o))).await,
+            409,
+            "{name} reserve with other values"
+        );
+        assert_eq!(
+            call(
+                &w,
+                Method::POST,
+                format!("{reservations}/{o}/confirm"),
+                None
+            )
+            .await,
+            200,
+            "{name} confirm"
+        );
+        assert_eq!(
+            call(
+                &w,
+                Method::POST,
+                format!("{reservations}/{o}/confirm"),
+                None
+            )
+            .await,
+            200,
+            "{name} repeated confirm"
+        );
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            409,
+            "{name} release after confirm"
+        );
 
         // reserve, release twice, then confirm: refused.
         let o = Uuid::now_v7();
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await, 201, "{name} reserve");
-        assert_eq!(call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await, 200, "{name} release");
-        assert_eq!(call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await, 200, "{name} repeated release");
-        assert_eq!(call(&w, Method::POST, format!("{reservations}/{o}/confirm"), None).await, 409, "{name} confirm after release");
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await, 409, "{name} reserve after release");
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            201,
+            "{name} reserve"
+        );
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            200,
+            "{name} release"
+        );
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            200,
+            "{name} repeated release"
+        );
+        assert_eq!(
+            call(
+                &w,
+                Method::POST,
+                format!("{reservations}/{o}/confirm"),
+                None
+            )
+            .await,
+            409,
+            "{name} confirm after release"
+        );
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            409,
+            "{name} reserve after release"
+        );
 
         // release first: the late reservation is refused, never applied.
         let o = Uuid::now_v7();
-        assert_eq!(call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await, 204, "{name} early release");
-        assert_eq!(call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await, 409, "{name} late reserve");
-        assert_eq!(call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await, 204, "{name} repeated early release");
-        assert_eq!(call(&w, Method::POST, format!("{reservations}/{}/confirm", Uuid::now_v7()), None).await, 404, "{name} confirm unknown");
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            204,
+            "{name} early release"
+        );
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            409,
+            "{name} late reserve"
+        );
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            204,
+            "{name} repeated early release"
+        );
+        assert_eq!(
+            call(
+                &w,
+                Method::POST,
+                format!("{reservations}/{}/confirm", Uuid::now_v7()),
+                None
+            )
+            .await,
+            404,
+            "{name} confirm unknown"
+        );
     }
     // One capture of 100 cents and two units sold: everything else came back.
     assert_eq!(w.shop.api.balance(&w.ann).await, (900, 0));
@@ -84,9 +183,13 @@ async fn internal_endpoints_need_the_internal_token() {
         let api = &w.shop.api;
         let (status, problem) = api.call(Method::POST, &url, None, body.clone()).await;
         assert_eq!(status, 401, "{name} without a token: {problem}");
-        let (status, _) = api.call(Method::POST, &url, Some(&w.ann.token), body.clone()).await;
+        let (status, _) = api
+            .call(Method::POST, &url, Some(&w.ann.token), body.clone())
+            .await;
         assert_eq!(status, 401, "{name} with a user's token");
-        let (status, _) = api.call(Method::POST, &url, Some(&w.admin.token), body).await;
+        let (status, _) = api
+            .call(Method::POST, &url, Some(&w.admin.token), body)
+            .await;
         assert_eq!(status, 401, "{name} with an admin's token");
     }
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
@@ -99,13 +202,49 @@ async fn a_short_participant_refuses_and_holds_nothing() {
     let date = chrono::Utc::now().date_naive() + chrono::Days::new(1);
     let o = Uuid::now_v7();
     let funds = json!({"order_id": o, "user_id": w.ann.id, "amount": 51});
-    assert_eq!(api.internal(Method::POST, &format!("{}/internal/reservations", api.payment), Some(funds)).await.0, 402);
+    assert_eq!(
+        api.internal(
+            Method::POST,
+            &format!("{}/internal/reservations", api.payment),
+            Some(funds)
+        )
+        .await
+        .0,
+        402
+    );
     let units = json!({"order_id": o, "product_id": w.product, "quantity": 2});
-    assert_eq!(api.internal(Method::POST, &format!("{}/internal/reservations", api.stock), Some(units)).await.0, 409);
+    assert_eq!(
+        api.internal(
+            Method::POST,
+            &format!("{}/internal/reservations", api.stock),
+            Some(units)
+        )
+        .await
+        .0,
+        409
+    );
     let unknown = json!({"order_id": o, "product_id": Uuid::now_v7(), "quantity": 1});
-    assert_eq!(api.internal(Method::POST, &format!("{}/internal/reservations", api.stock), Some(unknown)).await.0, 404);
+    assert_eq!(
+        api.internal(
+            Method::POST,
+            &format!("{}/internal/reservations", api.stock),
+            Some(unknown)
+        )
+        .await
+        .0,
+        404
+    );
     let seat = json!({"order_id": o, "user_id": w.ann.id, "date": date});
-    assert_eq!(api.internal(Method::POST, &format!("{}/internal/reservations", api.delivery), Some(seat)).await.0, 409);
+    assert_eq!(
+        api.internal(
+            Method::POST,
+            &format!("{}/internal/reservations", api.delivery),
+            Some(seat)
+        )
+        .await
+        .0,
+        409
+    );
     assert_eq!(api.balance(&w.ann).await, (50, 0));
     assert_eq!(api.available(w.product).await, 1);
 }

@@ -16,7 +16,11 @@ async fn place_in_parallel(w: &World, orders: usize) -> (usize, usize) {
     let statuses = set.join_all().await;
     let completed = statuses.iter().filter(|s| **s == 201).count();
     let refused = statuses.iter().filter(|s| matches!(**s, 402 | 409)).count();
-    assert_eq!(completed + refused, orders, "every order completes or is refused: {statuses:?}");
+    assert_eq!(
+        completed + refused,
+        orders,
+        "every order completes or is refused: {statuses:?}"
+    );
     (completed, refused)
 }
 

@@ -40,19 +40,40 @@ pub struct Api {
 async fn body(resp: reqwest::Response) -> (StatusCode, Value) {
     let status = resp.status();
     let bytes = resp.bytes().await.unwrap_or_default();
-    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 impl Api {
     /// A client of the services at `[user, order, payment, stock, delivery, notify]`.
     pub fn new(urls: [String; 6], internal_token: Secret) -> Self {
         let [user, order, payment, stock, delivery, notify] = urls;
-        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(30)).build().expect("client");
-        Self { http, user, order, payment, stock, delivery, notify, internal_token }
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .expect("client");
+        Self {
+            http,
+            user,
+            order,
+            payment,
+            stock,
+            delivery,
+            notify,
+            internal_token,
+        }
     }
 
     /// Sends a request with an optional bearer token and JSON body.
-    pub async fn call(&self, method: Method, url: &str, token: Option<&str>, json: Option<Value>) -> (StatusCode, Value) {
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+    ) -> (StatusCode, Value) {
         self.send(method, url, token, json, &[]).await
     }
 
@@ -79,7 +100,12 @@ impl Api {
     }
 
     /// Calls an `/internal/` endpoint with the internal token.
-    pub async fn internal(&self, method: Method, url: &str, json: Option<Value>) -> (StatusCode, Value) {
+    pub async fn internal(
+        &self,
+        method: Method,
+        url: &str,
+        json: Option<Value>,
+    ) -> (StatusCode, Value) {
         let token = self.internal_token.expose().to_owned();
         self.call(method, url, Some(&token), json).await
     }
@@ -87,7 +113,13 @@ impl Api {
     /// Logs in and returns the token.
     pub async fn login(&self, username: &str, password: &str) -> (StatusCode, Value) {
         let url = format!("{}/auth/login", self.user);
-        self.call(Method::POST, &url, None, Some(json!({"username": username, "password": password}))).await
+        self.call(
+            Method::POST,
+            &url,
+            None,
+            Some(json!({"username": username, "password": password})),
+        )
+        .await
     }
 
     /// Registers `username` (password `password-<username>`) and logs in.
@@ -100,12 +132,26 @@ impl Api {
             "last_name": "Shopper",
             "phone": "+4912345678",
         });
-        let (status, user) = self.call(Method::POST, &format!("{}/users", self.user), None, Some(body)).await;
-        assert_eq!(status, StatusCode::CREATED, "registration of {username}: {user}");
+        let (status, user) = self
+            .call(
+                Method::POST,
+                &format!("{}/users", self.user),
+                None,
+                Some(body),
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "registration of {username}: {user}"
+        );
         let (status, token) = self.login(username, &format!("password-{username}")).await;
         assert_eq!(status, StatusCode::OK, "login of {username}: {token}");
         Shopper {
-            id: user["id"].as_str().and_then(|s| s.parse().ok()).expect("user id"),
+            id: user["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("user id"),
             token: token["access_token"].as_str().expect("token").to_owned(),
             username: username.to_owned(),
         }
@@ -116,34 +162,81 @@ impl Api {
         let (status, token) = self.login("admin", crate::shop::ADMIN_PASSWORD).await;
         assert_eq!(status, StatusCode::OK, "admin login: {token}");
         let token = token["access_token"].as_str().expect("token").to_owned();
-        let (_, me) = self.call(Method::GET, &format!("{}/users/me", self.user), Some(&token), None).await;
-        Shopper { id: me["id"].as_str().and_then(|s| s.parse().ok()).expect("admin id"), token, username: "admin".into() }
+        let (_, me) = self
+            .call(
+                Method::GET,
+                &format!("{}/users/me", self.user),
+                Some(&token),
+                None,
+            )
+            .await;
+        Shopper {
+            id: me["id"]
+                .as_str()
+                .and_then(|s| s.parse().ok())
+                .expect("admin id"),
+            token,
+            username: "admin".into(),
+        }
     }
 
     /// Deposits `amount` for a shopper.
     pub async fn deposit(&self, s: &Shopper, amount: i64) -> (StatusCode, Value) {
         let url = format!("{}/balance/deposit", self.payment);
-        self.call(Method::POST, &url, Some(&s.token), Some(json!({"amount": amount}))).await
+        self.call(
+            Method::POST,
+            &url,
+            Some(&s.token),
+            Some(json!({"amount": amount})),
+        )
+        .await
     }
 
     /// A shopper's balance: `(balance, reserved)`.
     pub async fn balance(&self, s: &Shopper) -> (i64, i64) {
-        let (status, b) = self.call(Method::GET, &format!("{}/balance", self.payment), Some(&s.token), None).await;
+        let (status, b) = self
+            .call(
+                Method::GET,
+                &format!("{}/balance", self.payment),
+                Some(&s.token),
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "balance: {b}");
-        (b["balance"].as_i64().expect("balance"), b["reserved"].as_i64().expect("reserved"))
+        (
+            b["balance"].as_i64().expect("balance"),
+            b["reserved"].as_i64().expect("reserved"),
+        )
     }
 
     /// Adds a product as the admin; returns its id.
     pub async fn add_product(&self, admin: &Shopper, price: i64, quantity: i64) -> Uuid {
         let body = json!({"name": "Tea", "price": price, "quantity": quantity});
-        let (status, p) = self.call(Method::POST, &format!("{}/products", self.stock), Some(&admin.token), Some(body)).await;
+        let (status, p) = self
+            .call(
+                Method::POST,
+                &format!("{}/products", self.stock),
+                Some(&admin.token),
+                Some(body),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "product: {p}");
-        p["id"].as_str().and_then(|s| s.parse().ok()).expect("product id")
+        p["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("product id")
     }
 
     /// Units of a product available now.
     pub async fn available(&self, product: Uuid) -> i64 {
-        let (status, p) = self.call(Method::GET, &format!("{}/products/{product}", self.stock), None, None).await;
+        let (status, p) = self
+            .call(
+                Method::GET,
+                &format!("{}/products/{product}", self.stock),
+                None,
+                None,
+            )
+            .await;
         assert_eq!(status, StatusCode::OK, "product: {p}");
         p["available"].as_i64().expect("available")
     }
@@ -151,18 +244,40 @@ impl Api {
     /// Adds a courier as the admin; returns its id.
     pub async fn add_courier(&self, admin: &Shopper, daily_capacity: i64) -> Uuid {
         let body = json!({"name": "Courier", "daily_capacity": daily_capacity});
-        let (status, c) = self.call(Method::POST, &format!("{}/couriers", self.delivery), Some(&admin.token), Some(body)).await;
+        let (status, c) = self
+            .call(
+                Method::POST,
+                &format!("{}/couriers", self.delivery),
+                Some(&admin.token),
+                Some(body),
+            )
+            .await;
         assert_eq!(status, StatusCode::CREATED, "courier: {c}");
-        c["id"].as_str().and_then(|s| s.parse().ok()).expect("courier id")
+        c["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("courier id")
     }
 
     /// Places an order.
-    pub async fn order(&self, s: &Shopper, product: Uuid, quantity: i64, date: Option<NaiveDate>) -> (StatusCode, Value) {
+    pub async fn order(
+        &self,
+        s: &Shopper,
+        product: Uuid,
+        quantity: i64,
+        date: Option<NaiveDate>,
+    ) -> (StatusCode, Value) {
         let mut body = json!({"product_id": product, "quantity": quantity});
         if let Some(date) = date {
             body["delivery_date"] = json!(date);
         }
-        self.call(Method::POST, &format!("{}/orders", self.order), Some(&s.token), Some(body)).await
+        self.call(
+            Method::POST,
+            &format!("{}/orders", self.order),
+            Some(&s.token),
+            Some(body),
+        )
+        .await
     }
 
     /// A shopper's messages, newest first.

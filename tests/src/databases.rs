@@ -20,15 +20,24 @@ async fn sweep(server: &str) {
     SWEPT
         .get_or_init(|| async {
             use sea_orm::ConnectionTrait;
-            let Ok(admin) = shop_kit::db::connect_server(server).await else { return };
+            let Ok(admin) = shop_kit::db::connect_server(server).await else {
+                return;
+            };
             let sql = format!("SELECT datname FROM pg_database WHERE datname LIKE '{PREFIX}%'");
             let rows = admin
-                .query_all_raw(sea_orm::Statement::from_string(sea_orm::DatabaseBackend::Postgres, sql))
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DatabaseBackend::Postgres,
+                    sql,
+                ))
                 .await
                 .unwrap_or_default();
             for row in rows {
                 if let Ok(name) = row.try_get::<String>("", "datname") {
-                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = admin
+                        .execute_unprepared(&format!(
+                            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                        ))
+                        .await;
                 }
             }
         })
@@ -43,7 +52,10 @@ fn run_id() -> &'static str {
 impl Databases {
     /// SQLite unless `SHOP_TEST_DATABASE_URL` is set.
     pub async fn fresh() -> Self {
-        match std::env::var("SHOP_TEST_DATABASE_URL").ok().filter(|v| !v.is_empty()) {
+        match std::env::var("SHOP_TEST_DATABASE_URL")
+            .ok()
+            .filter(|v| !v.is_empty())
+        {
             Some(server) => {
                 sweep(&server).await;
                 let unique = uuid::Uuid::now_v7().simple().to_string();
@@ -57,9 +69,14 @@ impl Databases {
     /// The URL of `service`'s database, created if needed.
     pub async fn url(&self, service: &str) -> String {
         match self {
-            Self::Sqlite(dir) => format!("sqlite://{}?mode=rwc", dir.path().join(format!("{service}.sqlite")).display()),
+            Self::Sqlite(dir) => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join(format!("{service}.sqlite")).display()
+            ),
             Self::Postgres { server, prefix } => {
-                shop_kit::db::ensure_postgres_database(server, &format!("{prefix}_{service}")).await.expect("test database")
+                shop_kit::db::ensure_postgres_database(server, &format!("{prefix}_{service}"))
+                    .await
+                    .expect("test database")
             }
         }
     }

@@ -14,7 +14,9 @@ const SETTLE: Duration = Duration::from_secs(60);
 
 impl TestShop {
     async fn connect(&self, service: &str) -> sea_orm::DatabaseConnection {
-        shop_kit::db::connect(&self.dbs.url(service).await).await.expect("audit connection")
+        shop_kit::db::connect(&self.dbs.url(service).await)
+            .await
+            .expect("audit connection")
     }
 
     /// Waits until every order is terminal and every message is delivered, then checks the
@@ -23,23 +25,54 @@ impl TestShop {
         let orders = order_svc::store::OrderStore::new(self.connect("order").await);
         let started = Instant::now();
         loop {
-            let pending = orders.all_orders().await.expect("orders").iter().filter(|o| o.status == "pending").count();
-            let undelivered = orders.all_messages().await.expect("outbox").iter().filter(|m| m.delivered_at.is_none()).count();
+            let pending = orders
+                .all_orders()
+                .await
+                .expect("orders")
+                .iter()
+                .filter(|o| o.status == "pending")
+                .count();
+            let undelivered = orders
+                .all_messages()
+                .await
+                .expect("outbox")
+                .iter()
+                .filter(|m| m.delivered_at.is_none())
+                .count();
             if pending == 0 && undelivered == 0 {
                 break;
             }
-            assert!(started.elapsed() < SETTLE, "{pending} orders still pending and {undelivered} messages undelivered");
+            assert!(
+                started.elapsed() < SETTLE,
+                "{pending} orders still pending and {undelivered} messages undelivered"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let all = orders.all_orders().await.expect("orders");
-        let completed: HashMap<Uuid, &order_svc::store::order::Model> =
-            all.iter().filter(|o| o.status == "completed").map(|o| (o.id, o)).collect();
+        let completed: HashMap<Uuid, &order_svc::store::order::Model> = all
+            .iter()
+            .filter(|o| o.status == "completed")
+            .map(|o| (o.id, o))
+            .collect();
         for o in &all {
-            assert!(o.status == "completed" || o.status == "cancelled", "order {} is {}", o.id, o.status);
+            assert!(
+                o.status == "completed" || o.status == "cancelled",
+                "order {} is {}",
+                o.id,
+                o.status
+            );
             if o.status == "completed" {
-                assert!(o.courier_id.is_some(), "completed order {} has no courier", o.id);
+                assert!(
+                    o.courier_id.is_some(),
+                    "completed order {} has no courier",
+                    o.id
+                );
             } else {
-                assert!(o.failure_reason.is_some(), "cancelled order {} has no reason", o.id);
+                assert!(
+                    o.failure_reason.is_some(),
+                    "cancelled order {} has no reason",
+                    o.id
+                );
             }
         }
         self.check_money(&completed).await;
@@ -53,19 +86,46 @@ impl TestShop {
         let mut captured: HashMap<Uuid, i64> = HashMap::new();
         let mut confirmed = HashSet::new();
         for r in payment.reservations().await.expect("fund reservations") {
-            assert_ne!(r.state, "reserved", "funds still reserved for order {}", r.order_id);
+            assert_ne!(
+                r.state, "reserved",
+                "funds still reserved for order {}",
+                r.order_id
+            );
             if r.state == "confirmed" {
-                let o = completed.get(&r.order_id).unwrap_or_else(|| panic!("funds captured for order {} that is not completed", r.order_id));
+                let o = completed.get(&r.order_id).unwrap_or_else(|| {
+                    panic!(
+                        "funds captured for order {} that is not completed",
+                        r.order_id
+                    )
+                });
                 assert_eq!(r.amount, o.total, "captured amount of order {}", r.order_id);
                 *captured.entry(r.user_id.expect("user")).or_default() += r.amount;
                 confirmed.insert(r.order_id);
             }
         }
-        assert_eq!(confirmed.len(), completed.len(), "every completed order captured its funds");
+        assert_eq!(
+            confirmed.len(),
+            completed.len(),
+            "every completed order captured its funds"
+        );
         for a in payment.accounts().await.expect("accounts") {
-            assert_eq!(a.reserved, 0, "account {} still has funds reserved", a.user_id);
-            assert_eq!(a.deposited, a.balance + a.reserved + a.captured, "money of account {} is not conserved", a.user_id);
-            assert_eq!(a.captured, captured.get(&a.user_id).copied().unwrap_or(0), "captured funds of {}", a.user_id);
+            assert_eq!(
+                a.reserved, 0,
+                "account {} still has funds reserved",
+                a.user_id
+            );
+            assert_eq!(
+                a.deposited,
+                a.balance + a.reserved + a.captured,
+                "money of account {} is not conserved",
+                a.user_id
+            );
+            assert_eq!(
+                a.captured,
+                captured.get(&a.user_id).copied().unwrap_or(0),
+                "captured funds of {}",
+                a.user_id
+            );
         }
     }
 
@@ -74,19 +134,43 @@ impl TestShop {
         let mut sold: HashMap<Uuid, i64> = HashMap::new();
         let mut confirmed = 0;
         for r in stock.reservations().await.expect("stock reservations") {
-            assert_ne!(r.state, "reserved", "stock still reserved for order {}", r.order_id);
+            assert_ne!(
+                r.state, "reserved",
+                "stock still reserved for order {}",
+                r.order_id
+            );
             if r.state == "confirmed" {
-                let o = completed.get(&r.order_id).unwrap_or_else(|| panic!("stock sold to order {} that is not completed", r.order_id));
-                assert_eq!(r.quantity, o.quantity, "sold quantity of order {}", r.order_id);
+                let o = completed.get(&r.order_id).unwrap_or_else(|| {
+                    panic!("stock sold to order {} that is not completed", r.order_id)
+                });
+                assert_eq!(
+                    r.quantity, o.quantity,
+                    "sold quantity of order {}",
+                    r.order_id
+                );
                 *sold.entry(r.product_id.expect("product")).or_default() += r.quantity;
                 confirmed += 1;
             }
         }
-        assert_eq!(confirmed, completed.len(), "every completed order took its stock");
+        assert_eq!(
+            confirmed,
+            completed.len(),
+            "every completed order took its stock"
+        );
         for p in stock.all_products().await.expect("products") {
             assert_eq!(p.reserved, 0, "product {} still has units reserved", p.id);
-            assert_eq!(p.stocked, p.available + p.reserved + p.sold, "stock of product {} is not conserved", p.id);
-            assert_eq!(p.sold, sold.get(&p.id).copied().unwrap_or(0), "units sold of product {}", p.id);
+            assert_eq!(
+                p.stocked,
+                p.available + p.reserved + p.sold,
+                "stock of product {} is not conserved",
+                p.id
+            );
+            assert_eq!(
+                p.sold,
+                sold.get(&p.id).copied().unwrap_or(0),
+                "units sold of product {}",
+                p.id
+            );
         }
     }
 
@@ -95,18 +179,41 @@ impl TestShop {
         let mut live: HashMap<(Uuid, chrono::NaiveDate), i32> = HashMap::new();
         let mut confirmed = 0;
         for b in delivery.bookings().await.expect("bookings") {
-            assert_ne!(b.state, "reserved", "courier still reserved for order {}", b.order_id);
+            assert_ne!(
+                b.state, "reserved",
+                "courier still reserved for order {}",
+                b.order_id
+            );
             if b.state == "confirmed" {
-                let o = completed.get(&b.order_id).unwrap_or_else(|| panic!("courier booked for order {} that is not completed", b.order_id));
-                assert_eq!(b.courier_id, o.courier_id, "courier of order {}", b.order_id);
-                *live.entry((b.courier_id.expect("courier"), b.date.expect("date"))).or_default() += 1;
+                let o = completed.get(&b.order_id).unwrap_or_else(|| {
+                    panic!(
+                        "courier booked for order {} that is not completed",
+                        b.order_id
+                    )
+                });
+                assert_eq!(
+                    b.courier_id, o.courier_id,
+                    "courier of order {}",
+                    b.order_id
+                );
+                *live
+                    .entry((b.courier_id.expect("courier"), b.date.expect("date")))
+                    .or_default() += 1;
                 confirmed += 1;
             }
         }
-        assert_eq!(confirmed, completed.len(), "every completed order booked its courier");
+        assert_eq!(
+            confirmed,
+            completed.len(),
+            "every completed order booked its courier"
+        );
         for d in delivery.courier_days().await.expect("courier days") {
             let expected = live.get(&(d.courier_id, d.date)).copied().unwrap_or(0);
-            assert_eq!(d.booked, expected, "bookings of courier {} on {}", d.courier_id, d.date);
+            assert_eq!(
+                d.booked, expected,
+                "bookings of courier {} on {}",
+                d.courier_id, d.date
+            );
         }
     }
 
@@ -114,10 +221,17 @@ impl TestShop {
         let notify = notify_svc::store::NotifyStore::new(self.connect("notify").await);
         let mut per_order: HashMap<Uuid, usize> = HashMap::new();
         for m in notify.all().await.expect("messages") {
-            *per_order.entry(m.order_id.expect("order of message")).or_default() += 1;
+            *per_order
+                .entry(m.order_id.expect("order of message"))
+                .or_default() += 1;
         }
         for o in all {
-            assert_eq!(per_order.get(&o.id).copied().unwrap_or(0), 1, "messages about order {}", o.id);
+            assert_eq!(
+                per_order.get(&o.id).copied().unwrap_or(0),
+                1,
+                "messages about order {}",
+                o.id
+            );
         }
         assert_eq!(per_order.len(), all.len(), "messages about unknown orders");
     }

@@ -30,7 +30,12 @@ impl Running {
         let task = tokio::spawn(service.run_until(async move {
             let _ = rx.await;
         }));
-        Self { name, url, stop: Some(tx), task }
+        Self {
+            name,
+            url,
+            stop: Some(tx),
+            task,
+        }
     }
 
     /// Stops it gracefully and waits until it has.
@@ -76,7 +81,10 @@ impl TestShop {
     /// Spawns the shop, letting the test adjust order-svc's configuration.
     pub async fn spawn_with(tune: impl FnOnce(&mut order_svc::Config)) -> Self {
         let dbs = Databases::fresh().await;
-        let auth = AuthConfig { jwt_secret: random_secret(), token_ttl_secs: 900 };
+        let auth = AuthConfig {
+            jwt_secret: random_secret(),
+            token_ttl_secs: 900,
+        };
         let internal_token = random_secret();
         let mut common = Vec::new();
         for name in ["user", "payment", "stock", "delivery", "notify", "order"] {
@@ -90,8 +98,13 @@ impl TestShop {
         }
         let mut common = common.into_iter();
         let mut next = || common.next().expect("six configurations");
-        let (user, payment, stock, delivery, notify, order) = (next(), next(), next(), next(), next(), next());
-        let payment = Running::start(payment_svc::App::build(payment_svc::Config { common: payment }).await.expect("payment-svc"));
+        let (user, payment, stock, delivery, notify, order) =
+            (next(), next(), next(), next(), next(), next());
+        let payment = Running::start(
+            payment_svc::App::build(payment_svc::Config { common: payment })
+                .await
+                .expect("payment-svc"),
+        );
         let user = Running::start(
             user_svc::App::build(user_svc::Config {
                 common: user,
@@ -101,10 +114,21 @@ impl TestShop {
             .await
             .expect("user-svc"),
         );
-        let stock = Running::start(stock_svc::App::build(stock_svc::Config { common: stock }).await.expect("stock-svc"));
-        let delivery =
-            Running::start(delivery_svc::App::build(delivery_svc::Config { common: delivery }).await.expect("delivery-svc"));
-        let notify = Running::start(notify_svc::App::build(notify_svc::Config { common: notify }).await.expect("notify-svc"));
+        let stock = Running::start(
+            stock_svc::App::build(stock_svc::Config { common: stock })
+                .await
+                .expect("stock-svc"),
+        );
+        let delivery = Running::start(
+            delivery_svc::App::build(delivery_svc::Config { common: delivery })
+                .await
+                .expect("delivery-svc"),
+        );
+        let notify = Running::start(
+            notify_svc::App::build(notify_svc::Config { common: notify })
+                .await
+                .expect("notify-svc"),
+        );
         let urls = order_svc::ServiceUrls {
             payment: payment.url.clone(),
             stock: stock.url.clone(),
@@ -116,16 +140,28 @@ impl TestShop {
         order_config.lease_ttl = Duration::from_secs(3);
         order_config.call_retries = 2;
         tune(&mut order_config);
-        let order = Running::start(order_svc::App::build(order_config.clone()).await.expect("order-svc"));
+        let order = Running::start(
+            order_svc::App::build(order_config.clone())
+                .await
+                .expect("order-svc"),
+        );
         let api = Api::new(
             [&user, &order, &payment, &stock, &delivery, &notify].map(|r| r.url.clone()),
             internal_token,
         );
-        Self { dbs, api, order_config, services: vec![user, payment, stock, delivery, notify, order] }
+        Self {
+            dbs,
+            api,
+            order_config,
+            services: vec![user, payment, stock, delivery, notify, order],
+        }
     }
 
     /// A running service by name (`order-svc`, …).
     pub fn service(&self, name: &str) -> &Running {
-        self.services.iter().find(|s| s.name == name).expect("a service of the shop")
+        self.services
+            .iter()
+            .find(|s| s.name == name)
+            .expect("a service of the shop")
     }
 }

@@ -22,7 +22,8 @@ impl Config {
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
             common: CommonConfig::from_env("USER_SVC", DEFAULT_PORT)?,
-            payment_url: env_opt("SHOP_PAYMENT_URL").unwrap_or_else(|| "http://127.0.0.1:8083".into()),
+            payment_url: env_opt("SHOP_PAYMENT_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:8083".into()),
             admin_password: env_opt("SHOP_ADMIN_PASSWORD").map(Secret::new),
         })
     }

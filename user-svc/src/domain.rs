@@ -5,13 +5,23 @@ use email_address::EmailAddress;
 /// A username: 3..=32 of `[a-zA-Z0-9_.-]`.
 pub fn username(raw: &str) -> Result<String, &'static str> {
     let ok_len = (3..=32).contains(&raw.len());
-    let ok_chars = raw.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if ok_len && ok_chars { Ok(raw.to_owned()) } else { Err("must be 3 to 32 of letters, digits, '_', '.' and '-'") }
+    let ok_chars = raw
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if ok_len && ok_chars {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be 3 to 32 of letters, digits, '_', '.' and '-'")
+    }
 }
 
 /// A password: 8..=128 characters.
 pub fn password(raw: &str) -> Result<String, &'static str> {
-    if (8..=128).contains(&raw.chars().count()) { Ok(raw.to_owned()) } else { Err("must be 8 to 128 characters") }
+    if (8..=128).contains(&raw.chars().count()) {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be 8 to 128 characters")
+    }
 }
 
 /// An email address, stored lower-case.
@@ -27,7 +37,11 @@ pub fn email(raw: &str) -> Result<String, &'static str> {
 /// A first or last name: 1..=100 characters, not blank.
 pub fn name(raw: &str) -> Result<String, &'static str> {
     let trimmed = raw.trim();
-    if trimmed.is_empty() || raw.chars().count() > 100 { Err("must be 1 to 100 characters") } else { Ok(trimmed.to_owned()) }
+    if trimmed.is_empty() || raw.chars().count() > 100 {
+        Err("must be 1 to 100 characters")
+    } else {
+        Ok(trimmed.to_owned())
+    }
 }
 
 /// A phone number: `+` then 7..=15 digits.

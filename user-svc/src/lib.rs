@@ -29,11 +29,16 @@ impl App {
             config.common.internal_token.clone(),
         );
         let mut users = None;
-        let service = shop_kit::server::build_service::<store::Migrator, _>("user-svc", "user", &config.common, |db, parts| {
-            let store = store::UserStore::new(db);
-            users = Some(store.clone());
-            Ok(api::apis(store, parts.keys.clone(), payment))
-        })
+        let service = shop_kit::server::build_service::<store::Migrator, _>(
+            "user-svc",
+            "user",
+            &config.common,
+            |db, parts| {
+                let store = store::UserStore::new(db);
+                users = Some(store.clone());
+                Ok(api::apis(store, parts.keys.clone(), payment))
+            },
+        )
         .await?;
         if let (Some(users), Some(password)) = (users, &config.admin_password) {
             api::ensure_admin(&users, password.expose()).await?;

@@ -28,7 +28,9 @@ pub async fn verify(password: String, phc: Option<String>) -> bool {
     let known = phc.is_some();
     let result = tokio::task::spawn_blocking(move || {
         let phc = phc.unwrap_or_else(|| dummy_hash().to_owned());
-        hasher().verify_password(password.as_bytes(), phc.as_str()).is_ok()
+        hasher()
+            .verify_password(password.as_bytes(), phc.as_str())
+            .is_ok()
     })
     .await;
     known && result.unwrap_or(false)

@@ -15,7 +15,11 @@ pub struct Throttle {
 impl Throttle {
     /// At most `limit` failures per key within `window`.
     pub fn new(limit: usize, window: Duration) -> Self {
-        Self { limit, window, failures: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
     }
 
     /// `Some(seconds to wait)` when `key` is locked out now.
@@ -23,14 +27,21 @@ impl Throttle {
         let now = Instant::now();
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
         let entry = map.get_mut(key)?;
-        while entry.front().is_some_and(|t| now.duration_since(*t) >= self.window) {
+        while entry
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= self.window)
+        {
             entry.pop_front();
         }
         if entry.len() < self.limit {
             return None;
         }
         let oldest = *entry.front()?;
-        Some((self.window.saturating_sub(now.duration_since(oldest))).as_secs().max(1))
+        Some(
+            (self.window.saturating_sub(now.duration_since(oldest)))
+                .as_secs()
+                .max(1),
+        )
     }
 
     /// Records a failure for `key`.

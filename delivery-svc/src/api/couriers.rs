@@ -29,7 +29,12 @@ struct Courier {
 
 impl From<courier::Model> for Courier {
     fn from(c: courier::Model) -> Self {
-        Self { id: c.id, name: c.name, daily_capacity: c.daily_capacity, created_at: c.created_at }
+        Self {
+            id: c.id,
+            name: c.name,
+            daily_capacity: c.daily_capacity,
+            created_at: c.created_at,
+        }
     }
 }
 
@@ -76,32 +81,72 @@ impl CouriersApi {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let name = errors.check("name", domain::name(&body.name));
-        let capacity = errors.check("daily_capacity", domain::daily_capacity(body.daily_capacity));
+        let capacity = errors.check(
+            "daily_capacity",
+            domain::daily_capacity(body.daily_capacity),
+        );
         errors.finish()?;
-        let (Some(name), Some(capacity)) = (name, capacity) else { return Err(ApiError::invalid_field("body", "invalid")) };
-        let c = self.store.create_courier(name, capacity).await.map_err(|e| ApiError::unavailable(&e))?;
+        let (Some(name), Some(capacity)) = (name, capacity) else {
+            return Err(ApiError::invalid_field("body", "invalid"));
+        };
+        let c = self
+            .store
+            .create_courier(name, capacity)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         Ok(CourierResponse::Created(Json(c.into())))
     }
 
     /// The couriers, newest first; cursor pagination.
     #[oai(path = "/couriers", method = "get", operation_id = "list_couriers")]
-    async fn list(&self, auth: UserAuth, limit: Query<Option<i64>>, cursor: Query<Option<String>>) -> ApiResult<CourierPage> {
+    async fn list(
+        &self,
+        auth: UserAuth,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<CourierPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self.store.couriers(page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self
+            .store
+            .couriers(page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let rows = rows.into_iter().map(Courier::from).collect();
-        Ok(CourierPage::Ok(Json(Page::from_rows(rows, page.limit, |c| c.id))))
+        Ok(CourierPage::Ok(Json(Page::from_rows(
+            rows,
+            page.limit,
+            |c| c.id,
+        ))))
     }
 
     /// Changes a courier's name or capacity.
-    #[oai(path = "/couriers/:id", method = "patch", operation_id = "update_courier")]
-    async fn update(&self, auth: UserAuth, id: Path<Uuid>, body: Json<CourierChanges>) -> ApiResult<CourierResponse> {
+    #[oai(
+        path = "/couriers/:id",
+        method = "patch",
+        operation_id = "update_courier"
+    )]
+    async fn update(
+        &self,
+        auth: UserAuth,
+        id: Path<Uuid>,
+        body: Json<CourierChanges>,
+    ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let name = errors.check_opt("name", body.name.as_deref(), domain::name);
-        let capacity = errors.check_opt("daily_capacity", body.daily_capacity, domain::daily_capacity);
+        let capacity = errors.check_opt(
+            "daily_capacity",
+            body.daily_capacity,
+            domain::daily_capacity,
+        );
         errors.finish()?;
-        let c = self.store.update_courier(id.0, name, capacity).await.map_err(|e| ApiError::unavailable(&e))?;
-        c.map(|c| CourierResponse::Ok(Json(c.into()))).ok_or_else(|| ApiError::not_found("no such courier"))
+        let c = self
+            .store
+            .update_courier(id.0, name, capacity)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        c.map(|c| CourierResponse::Ok(Json(c.into())))
+            .ok_or_else(|| ApiError::not_found("no such courier"))
     }
 }

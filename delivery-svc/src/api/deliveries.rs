@@ -38,9 +38,17 @@ enum DeliveryResponse {
 impl DeliveriesApi {
     /// The delivery of an order: its owner or an admin sees it; a cancelled order's is 404, and
     /// so is another user's.
-    #[oai(path = "/deliveries/:order_id", method = "get", operation_id = "get_delivery")]
+    #[oai(
+        path = "/deliveries/:order_id",
+        method = "get",
+        operation_id = "get_delivery"
+    )]
     async fn get(&self, auth: UserAuth, order_id: Path<Uuid>) -> ApiResult<DeliveryResponse> {
-        let booking = self.store.booking(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        let booking = self
+            .store
+            .booking(order_id.0)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let visible = booking.filter(|b| auth.0.is_admin || b.user_id == auth.0.user_id);
         let b = visible.ok_or_else(|| ApiError::not_found("no delivery for this order"))?;
         Ok(DeliveryResponse::Ok(Json(Delivery {

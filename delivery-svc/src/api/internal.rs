@@ -1,8 +1,8 @@
 //! `/internal/`: courier bookings for the order saga.
 
+use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
 use shop_kit::contract::participant::{self, Reply};
@@ -21,20 +21,56 @@ impl InternalApi {
     /// Books a courier with free capacity on the date. 409 when none is free, after a release of
     /// the order, or with different values.
     #[oai(path = "/reservations", method = "post", operation_id = "book_courier")]
-    async fn reserve(&self, _auth: InternalAuth, body: Json<BookCourier>) -> ApiResult<Reply<CourierBooking>> {
-        let outcome = self.store.reserve(&body).await.map_err(|e| ApiError::unavailable(&e))?;
-        participant::reserved(outcome, || ApiError::conflict("no courier available on that date"))
+    async fn reserve(
+        &self,
+        _auth: InternalAuth,
+        body: Json<BookCourier>,
+    ) -> ApiResult<Reply<CourierBooking>> {
+        let outcome = self
+            .store
+            .reserve(&body)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        participant::reserved(outcome, || {
+            ApiError::conflict("no courier available on that date")
+        })
     }
 
     /// Confirms an order's booking.
-    #[oai(path = "/reservations/:order_id/confirm", method = "post", operation_id = "confirm_courier")]
-    async fn confirm(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<CourierBooking>> {
-        participant::confirmed(self.store.confirm(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id/confirm",
+        method = "post",
+        operation_id = "confirm_courier"
+    )]
+    async fn confirm(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<CourierBooking>> {
+        participant::confirmed(
+            self.store
+                .confirm(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 
     /// Cancels an order's booking; with nothing booked, refuses a later booking.
-    #[oai(path = "/reservations/:order_id", method = "delete", operation_id = "release_courier")]
-    async fn release(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<CourierBooking>> {
-        participant::released(self.store.release(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id",
+        method = "delete",
+        operation_id = "release_courier"
+    )]
+    async fn release(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<CourierBooking>> {
+        participant::released(
+            self.store
+                .release(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 }

@@ -9,8 +9,12 @@ use crate::store::DeliveryStore;
 /// Every operation of delivery-svc.
 pub fn apis(store: DeliveryStore) -> impl poem_openapi::OpenApi {
     (
-        couriers::CouriersApi { store: store.clone() },
-        deliveries::DeliveriesApi { store: store.clone() },
+        couriers::CouriersApi {
+            store: store.clone(),
+        },
+        deliveries::DeliveriesApi {
+            store: store.clone(),
+        },
         internal::InternalApi { store },
     )
 }

@@ -74,7 +74,11 @@ impl MigrationTrait for M20261121CreateDelivery {
                 .col(uuid(CourierDays::CourierId))
                 .col(date(CourierDays::Date))
                 .col(integer(CourierDays::Booked).check(Expr::col(CourierDays::Booked).gte(0)))
-                .primary_key(Index::create().col(CourierDays::CourierId).col(CourierDays::Date))
+                .primary_key(
+                    Index::create()
+                        .col(CourierDays::CourierId)
+                        .col(CourierDays::Date),
+                )
                 .to_owned(),
         )
         .await?;

@@ -5,7 +5,8 @@ mod migration;
 mod seats;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
 use shop_kit::contract::{Outcome, ReservationState};
@@ -32,7 +33,11 @@ impl DeliveryStore {
 
     /// Adds a courier.
     #[tracing::instrument(skip(self))]
-    pub async fn create_courier(&self, name: String, daily_capacity: i32) -> Result<courier::Model, DbErr> {
+    pub async fn create_courier(
+        &self,
+        name: String,
+        daily_capacity: i32,
+    ) -> Result<courier::Model, DbErr> {
         let row = courier::ActiveModel {
             id: Set(Uuid::now_v7()),
             name: Set(name),
@@ -40,12 +45,16 @@ impl DeliveryStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        courier::Entity::insert(row).exec_with_returning(&self.db).await
+        courier::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
     }
 
     /// A page of couriers, newest first (`limit + 1` rows).
     pub async fn couriers(&self, page: PageRequest) -> Result<Vec<courier::Model>, DbErr> {
-        let mut query = courier::Entity::find().order_by_desc(courier::Column::Id).limit(page.limit + 1);
+        let mut query = courier::Entity::find()
+            .order_by_desc(courier::Column::Id)
+            .limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(courier::Column::Id.lt(before));
         }
@@ -60,7 +69,9 @@ impl DeliveryStore {
         name: Option<String>,
         daily_capacity: Option<i32>,
     ) -> Result<Option<courier::Model>, DbErr> {
-        let Some(found) = courier::Entity::find_by_id(id).one(&self.db).await? else { return Ok(None) };
+        let Some(found) = courier::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
         let mut row: courier::ActiveModel = found.into();
         if let Some(name) = name {
             row.name = Set(name);
@@ -77,7 +88,9 @@ impl DeliveryStore {
     pub async fn booking(&self, order_id: Uuid) -> Result<Option<CourierBooking>, DbErr> {
         let row = SeatsLedger.find(&self.db, order_id).await?;
         Ok(row
-            .filter(|r| !SeatsLedger::is_mark(r) && SeatsLedger::state(r) != ReservationState::Released)
+            .filter(|r| {
+                !SeatsLedger::is_mark(r) && SeatsLedger::state(r) != ReservationState::Released
+            })
             .map(|r| {
                 let state = SeatsLedger::state(&r);
                 SeatsLedger::reservation(r, state)

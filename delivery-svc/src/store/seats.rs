@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-    QueryOrder,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
+    QueryFilter, QueryOrder,
 };
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
@@ -31,9 +31,14 @@ fn mark(order_id: Uuid) -> booking::Model {
 }
 
 async fn shift(txn: &DatabaseTransaction, row: &booking::Model, delta: i32) -> Result<(), DbErr> {
-    let (Some(courier_id), Some(date)) = (row.courier_id, row.date) else { return Ok(()) };
+    let (Some(courier_id), Some(date)) = (row.courier_id, row.date) else {
+        return Ok(());
+    };
     courier_day::Entity::update_many()
-        .col_expr(courier_day::Column::Booked, Expr::col(courier_day::Column::Booked).add(delta))
+        .col_expr(
+            courier_day::Column::Booked,
+            Expr::col(courier_day::Column::Booked).add(delta),
+        )
         .filter(courier_day::Column::CourierId.eq(courier_id))
         .filter(courier_day::Column::Date.eq(date))
         .exec(txn)
@@ -74,33 +79,61 @@ impl Ledger for SeatsLedger {
         }
     }
 
-    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<booking::Model>, DbErr> {
+    async fn find(
+        &self,
+        db: &DatabaseConnection,
+        order_id: Uuid,
+    ) -> Result<Option<booking::Model>, DbErr> {
         booking::Entity::find_by_id(order_id).one(db).await
     }
 
     /// Tries the couriers with free capacity that date, least booked first.
-    async fn take(&self, txn: &DatabaseTransaction, req: &BookCourier) -> Result<Take<booking::Model>, DbErr> {
+    async fn take(
+        &self,
+        txn: &DatabaseTransaction,
+        req: &BookCourier,
+    ) -> Result<Take<booking::Model>, DbErr> {
         let couriers = courier::Entity::find()
             .filter(courier::Column::DailyCapacity.gt(0))
             .order_by_asc(courier::Column::Id)
             .all(txn)
             .await?;
-        let days = courier_day::Entity::find().filter(courier_day::Column::Date.eq(req.date)).all(txn).await?;
-        let booked = |id: Uuid| days.iter().find(|d| d.courier_id == id).map_or(0, |d| d.booked);
-        let mut candidates: Vec<_> = couriers.into_iter().filter(|c| booked(c.id) < c.daily_capacity).collect();
+        let days = courier_day::Entity::find()
+            .filter(courier_day::Column::Date.eq(req.date))
+            .all(txn)
+            .await?;
+        let booked = |id: Uuid| {
+            days.iter()
+                .find(|d| d.courier_id == id)
+                .map_or(0, |d| d.booked)
+        };
+        let mut candidates: Vec<_> = couriers
+            .into_iter()
+            .filter(|c| booked(c.id) < c.daily_capacity)
+            .collect();
         candidates.sort_by_key(|c| booked(c.id));
         for c in candidates {
-            let day = courier_day::ActiveModel { courier_id: Set(c.id), date: Set(req.date), booked: Set(0) };
+            let day = courier_day::ActiveModel {
+                courier_id: Set(c.id),
+                date: Set(req.date),
+                booked: Set(0),
+            };
             courier_day::Entity::insert(day)
                 .on_conflict(
-                    OnConflict::columns([courier_day::Column::CourierId, courier_day::Column::Date])
-                        .do_nothing()
-                        .to_owned(),
+                    OnConflict::columns([
+                        courier_day::Column::CourierId,
+                        courier_day::Column::Date,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
                 )
                 .exec_without_returning(txn)
                 .await?;
             let took = courier_day::Entity::update_many()
-                .col_expr(courier_day::Column::Booked, Expr::col(courier_day::Column::Booked).add(1))
+                .col_expr(
+                    courier_day::Column::Booked,
+                    Expr::col(courier_day::Column::Booked).add(1),
+                )
                 .filter(courier_day::Column::CourierId.eq(c.id))
                 .filter(courier_day::Column::Date.eq(req.date))
                 .filter(courier_day::Column::Booked.lt(c.daily_capacity))
@@ -124,12 +157,18 @@ impl Ledger for SeatsLedger {
 
     async fn insert(&self, txn: &DatabaseTransaction, r: &booking::Model) -> Result<(), DbErr> {
         let am: booking::ActiveModel = r.clone().into();
-        booking::Entity::insert(am).exec_without_returning(txn).await.map(|_| ())
+        booking::Entity::insert(am)
+            .exec_without_returning(txn)
+            .await
+            .map(|_| ())
     }
 
     async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
         let am: booking::ActiveModel = mark(order_id).into();
-        booking::Entity::insert(am).exec_without_returning(db).await.map(|_| ())
+        booking::Entity::insert(am)
+            .exec_without_returning(db)
+            .await
+            .map(|_| ())
     }
 
     async fn set_state(
@@ -149,11 +188,19 @@ impl Ledger for SeatsLedger {
         Ok(res.rows_affected == 1)
     }
 
-    async fn capture(&self, _txn: &DatabaseTransaction, _row: &booking::Model) -> Result<(), DbErr> {
+    async fn capture(
+        &self,
+        _txn: &DatabaseTransaction,
+        _row: &booking::Model,
+    ) -> Result<(), DbErr> {
         Ok(()) // a confirmed booking keeps its place in the courier's day
     }
 
-    async fn give_back(&self, txn: &DatabaseTransaction, row: &booking::Model) -> Result<(), DbErr> {
+    async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        row: &booking::Model,
+    ) -> Result<(), DbErr> {
         shift(txn, row, -1).await
     }
 }

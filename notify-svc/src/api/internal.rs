@@ -31,7 +31,12 @@ impl InternalApi {
         if body.text.trim().is_empty() {
             return Err(ApiError::invalid_field("text", "must not be blank"));
         }
-        match self.store.store(&body).await.map_err(|e| ApiError::unavailable(&e))? {
+        match self
+            .store
+            .store(&body)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?
+        {
             Stored::New(m) => Ok(SendResponse::Created(Json(m.into()))),
             Stored::Repeat(m) => Ok(SendResponse::Ok(Json(m.into()))),
             Stored::Conflict => Err(ApiError::conflict("another message was sent under this id")),

@@ -34,8 +34,16 @@ impl MessagesApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<MessagePage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self.store.messages(auth.0.user_id, order_id.0, page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self
+            .store
+            .messages(auth.0.user_id, order_id.0, page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let rows = rows.into_iter().map(Message::from).collect();
-        Ok(MessagePage::Ok(Json(Page::from_rows(rows, page.limit, |m| m.id))))
+        Ok(MessagePage::Ok(Json(Page::from_rows(
+            rows,
+            page.limit,
+            |m| m.id,
+        ))))
     }
 }

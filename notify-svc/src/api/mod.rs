@@ -7,7 +7,12 @@ use crate::store::NotifyStore;
 
 /// Every operation of notify-svc.
 pub fn apis(store: NotifyStore) -> impl poem_openapi::OpenApi {
-    (messages::MessagesApi { store: store.clone() }, internal::InternalApi { store })
+    (
+        messages::MessagesApi {
+            store: store.clone(),
+        },
+        internal::InternalApi { store },
+    )
 }
 
 #[derive(poem_openapi::Tags)]
@@ -35,6 +40,12 @@ pub struct Message {
 
 impl From<crate::store::message::Model> for Message {
     fn from(m: crate::store::message::Model) -> Self {
-        Self { id: m.id, user_id: m.user_id, order_id: m.order_id, text: m.text, created_at: m.created_at }
+        Self {
+            id: m.id,
+            user_id: m.user_id,
+            order_id: m.order_id,
+            text: m.text,
+            created_at: m.created_at,
+        }
     }
 }

@@ -47,7 +47,12 @@ impl MigrationTrait for M20261121CreateMessages {
         )
         .await?;
         m.create_index(
-            Index::create().name("messages_user").table(Messages::Table).col(Messages::UserId).col(Messages::Id).to_owned(),
+            Index::create()
+                .name("messages_user")
+                .table(Messages::Table)
+                .col(Messages::UserId)
+                .col(Messages::Id)
+                .to_owned(),
         )
         .await
     }

@@ -65,12 +65,19 @@ impl NotifyStore {
             text: Set(msg.text.clone()),
             created_at: Set(now()),
         };
-        match message::Entity::insert(row).exec_with_returning(&self.db).await {
+        match message::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
+        {
             Ok(m) => Ok(Stored::New(m)),
             Err(e) if is_unique_violation(&e) => {
                 let existing = message::Entity::find_by_id(msg.id).one(&self.db).await?;
                 Ok(match existing {
-                    Some(m) if m.user_id == msg.user_id && m.order_id == msg.order_id && m.text == msg.text => {
+                    Some(m)
+                        if m.user_id == msg.user_id
+                            && m.order_id == msg.order_id
+                            && m.text == msg.text =>
+                    {
                         Stored::Repeat(m)
                     }
                     _ => Stored::Conflict,
@@ -81,7 +88,12 @@ impl NotifyStore {
     }
 
     /// A page of a user's messages, newest first (`limit + 1` rows).
-    pub async fn messages(&self, user_id: Uuid, order_id: Option<Uuid>, page: PageRequest) -> Result<Vec<message::Model>, DbErr> {
+    pub async fn messages(
+        &self,
+        user_id: Uuid,
+        order_id: Option<Uuid>,
+        page: PageRequest,
+    ) -> Result<Vec<message::Model>, DbErr> {
         let mut query = message::Entity::find()
             .filter(message::Column::UserId.eq(user_id))
             .order_by_desc(message::Column::Id)

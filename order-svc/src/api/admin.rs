@@ -26,7 +26,11 @@ enum OrderPage {
 #[OpenApi(tag = "Tag::Admin")]
 impl AdminApi {
     /// All orders, newest first, optionally of one status or one user (admins only).
-    #[oai(path = "/admin/orders", method = "get", operation_id = "admin_list_orders")]
+    #[oai(
+        path = "/admin/orders",
+        method = "get",
+        operation_id = "admin_list_orders"
+    )]
     async fn list(
         &self,
         auth: UserAuth,
@@ -37,9 +41,21 @@ impl AdminApi {
     ) -> ApiResult<OrderPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let filter = OrderFilter { user_id: user_id.0, status: parse_status(status.0.as_deref())? };
-        let rows = self.runner.store.orders(filter, page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let filter = OrderFilter {
+            user_id: user_id.0,
+            status: parse_status(status.0.as_deref())?,
+        };
+        let rows = self
+            .runner
+            .store
+            .orders(filter, page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let rows = rows.into_iter().map(Order::from).collect();
-        Ok(OrderPage::Ok(Json(Page::from_rows(rows, page.limit, |o| o.id))))
+        Ok(OrderPage::Ok(Json(Page::from_rows(
+            rows,
+            page.limit,
+            |o| o.id,
+        ))))
     }
 }

@@ -16,7 +16,13 @@ use crate::store::order;
 
 /// Every operation of order-svc.
 pub fn apis(runner: SagaRunner, request_deadline: Duration) -> impl poem_openapi::OpenApi {
-    (orders::OrdersApi { runner: runner.clone(), request_deadline }, admin::AdminApi { runner })
+    (
+        orders::OrdersApi {
+            runner: runner.clone(),
+            request_deadline,
+        },
+        admin::AdminApi { runner },
+    )
 }
 
 #[derive(poem_openapi::Tags)]
@@ -78,6 +84,10 @@ impl From<order::Model> for Order {
 
 /// Parses an optional `?status=` filter: 422 for an unknown status.
 fn parse_status(raw: Option<&str>) -> Result<Option<OrderStatus>, ApiError> {
-    raw.map(|s| OrderStatus::parse(s).ok_or_else(|| ApiError::invalid_field("status", "must be pending, completed or cancelled")))
-        .transpose()
+    raw.map(|s| {
+        OrderStatus::parse(s).ok_or_else(|| {
+            ApiError::invalid_field("status", "must be pending, completed or cancelled")
+        })
+    })
+    .transpose()
 }

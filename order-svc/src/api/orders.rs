@@ -61,9 +61,20 @@ enum OrderPage {
 
 /// The answer for a cancelled order: 402 or 409 (or 503) with the order and the reason.
 fn cancelled(o: &order::Model) -> ApiError {
-    let reason = o.failure_reason.as_deref().and_then(FailureReason::parse).unwrap_or(FailureReason::Rejected);
+    let reason = o
+        .failure_reason
+        .as_deref()
+        .and_then(FailureReason::parse)
+        .unwrap_or(FailureReason::Rejected);
     let status = StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
-    let mut problem = Problem::new(status, format!("order {} is cancelled: {}", o.id, reason.as_str().replace('_', " ")));
+    let mut problem = Problem::new(
+        status,
+        format!(
+            "order {} is cancelled: {}",
+            o.id,
+            reason.as_str().replace('_', " ")
+        ),
+    );
     problem.kind = format!("/problems/{}", reason.as_str().replace('_', "-"));
     problem.order_id = Some(o.id);
     problem.failure_reason = Some(reason.as_str().into());
@@ -86,7 +97,10 @@ fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
     match answer {
         Ok(PlaceResponse::Created(o)) => (201, o.0.to_json_string()),
         Ok(PlaceResponse::Accepted(o, _)) => (202, o.0.to_json_string()),
-        Err(e) => (e.problem().status, serde_json::to_string(e.problem()).unwrap_or_default()),
+        Err(e) => (
+            e.problem().status,
+            serde_json::to_string(e.problem()).unwrap_or_default(),
+        ),
     }
 }
 
@@ -94,7 +108,8 @@ fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
 fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
     let order = || {
         let value = serde_json::from_str(body).ok();
-        Order::parse_from_json(value).map_err(|_| ApiError::conflict("the stored answer is unreadable"))
+        Order::parse_from_json(value)
+            .map_err(|_| ApiError::conflict("the stored answer is unreadable"))
     };
     match status {
         201 => Ok(PlaceResponse::Created(Json(order()?))),
@@ -111,11 +126,23 @@ fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
 
 impl OrdersApi {
     /// Prices the order, records it and runs its saga up to the request deadline.
-    async fn place(&self, caller: Caller, product_id: Uuid, quantity: Quantity, date: DeliveryDate) -> ApiResult<PlaceResponse> {
+    async fn place(
+        &self,
+        caller: Caller,
+        product_id: Uuid,
+        quantity: Quantity,
+        date: DeliveryDate,
+    ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
-        let product = runner.participants.product(product_id).await.map_err(|e| ApiError::unavailable(&e))?;
-        let product = product.ok_or_else(|| ApiError::invalid_field("product_id", "no such product"))?;
-        let total = total(product.price, quantity).ok_or_else(|| ApiError::invalid_field("quantity", "the total is too large"))?;
+        let product = runner
+            .participants
+            .product(product_id)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        let product =
+            product.ok_or_else(|| ApiError::invalid_field("product_id", "no such product"))?;
+        let total = total(product.price, quantity)
+            .ok_or_else(|| ApiError::invalid_field("quantity", "the total is too large"))?;
         let new = NewOrder {
             user_id: caller.user_id,
             product_id,
@@ -124,8 +151,13 @@ impl OrdersApi {
             total,
             delivery_date: date.get(),
         };
-        let lease_until = shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
-        let order = runner.store.create(new, runner.owner, lease_until).await.map_err(|e| ApiError::unavailable(&e))?;
+        let lease_until =
+            shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
+        let order = runner
+            .store
+            .create(new, runner.owner, lease_until)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let id = order.id;
         let fallback = order.clone();
         let mut saga = tokio::spawn({
@@ -143,7 +175,13 @@ impl OrdersApi {
             Err(_) => fallback, // still running; it goes on in the background
         };
         let current = match OrderStatus::parse(&current.status) {
-            Some(OrderStatus::Pending) => runner.store.order(id).await.ok().flatten().unwrap_or(current),
+            Some(OrderStatus::Pending) => runner
+                .store
+                .order(id)
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or(current),
             _ => current,
         };
         answer_for(current)
@@ -170,7 +208,10 @@ impl OrdersApi {
         let mut errors = FieldErrors::default();
         let quantity = errors.check("quantity", Quantity::parse(body.quantity));
         let today = chrono::Utc::now().date_naive();
-        let date = errors.check("delivery_date", DeliveryDate::parse(body.delivery_date, today));
+        let date = errors.check(
+            "delivery_date",
+            DeliveryDate::parse(body.delivery_date, today),
+        );
         let key = errors.check_opt("Idempotency-Key", key.0.as_deref(), IdempotencyKey::parse);
         errors.finish()?;
         let (Some(quantity), Some(date)) = (quantity, date) else {
@@ -178,14 +219,23 @@ impl OrdersApi {
         };
         let store = &self.runner.store;
         if let Some(key) = &key {
-            let claim = store.claim_key(caller.user_id, key.as_str(), &fingerprint(&body.0)).await;
+            let claim = store
+                .claim_key(caller.user_id, key.as_str(), &fingerprint(&body.0))
+                .await;
             match claim.map_err(|e| ApiError::unavailable(&e))? {
                 KeyClaim::New => {}
                 KeyClaim::Replay { status, body } => return replay(status, &body),
                 KeyClaim::Mismatch => {
-                    return Err(ApiError::invalid_field("Idempotency-Key", "was used before with a different request"));
+                    return Err(ApiError::invalid_field(
+                        "Idempotency-Key",
+                        "was used before with a different request",
+                    ));
                 }
-                KeyClaim::InFlight => return Err(ApiError::conflict("a request with this Idempotency-Key is still running")),
+                KeyClaim::InFlight => {
+                    return Err(ApiError::conflict(
+                        "a request with this Idempotency-Key is still running",
+                    ));
+                }
             }
         }
         let answer = self.place(caller, body.product_id, quantity, date).await;
@@ -194,7 +244,9 @@ impl OrdersApi {
             let result = if status == 503 {
                 store.forget_key(caller.user_id, key.as_str()).await // nothing happened: retry freely
             } else {
-                store.store_answer(caller.user_id, key.as_str(), status, &stored).await
+                store
+                    .store_answer(caller.user_id, key.as_str(), status, &stored)
+                    .await
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, "storing the idempotent answer failed");
@@ -213,17 +265,36 @@ impl OrdersApi {
         cursor: Query<Option<String>>,
     ) -> ApiResult<OrderPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let filter = OrderFilter { user_id: Some(auth.0.user_id), status: parse_status(status.0.as_deref())? };
-        let rows = self.runner.store.orders(filter, page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let filter = OrderFilter {
+            user_id: Some(auth.0.user_id),
+            status: parse_status(status.0.as_deref())?,
+        };
+        let rows = self
+            .runner
+            .store
+            .orders(filter, page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let rows = rows.into_iter().map(Order::from).collect();
-        Ok(OrderPage::Ok(Json(Page::from_rows(rows, page.limit, |o| o.id))))
+        Ok(OrderPage::Ok(Json(Page::from_rows(
+            rows,
+            page.limit,
+            |o| o.id,
+        ))))
     }
 
     /// One order: its owner or an admin sees it; another user's is 404.
     #[oai(path = "/orders/:id", method = "get", operation_id = "get_order")]
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<OrderResponse> {
-        let found = self.runner.store.order(id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+        let found = self
+            .runner
+            .store
+            .order(id.0)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let visible = found.filter(|o| auth.0.is_admin || o.user_id == auth.0.user_id);
-        visible.map(|o| OrderResponse::Ok(Json(o.into()))).ok_or_else(|| ApiError::not_found("no such order"))
+        visible
+            .map(|o| OrderResponse::Ok(Json(o.into())))
+            .ok_or_else(|| ApiError::not_found("no such order"))
     }
 }

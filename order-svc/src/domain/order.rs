@@ -10,7 +10,11 @@ pub struct Quantity(i64);
 impl Quantity {
     /// Parses a quantity.
     pub fn parse(n: i64) -> Result<Self, &'static str> {
-        if (1..=1000).contains(&n) { Ok(Self(n)) } else { Err("must be between 1 and 1000") }
+        if (1..=1000).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err("must be between 1 and 1000")
+        }
     }
 
     /// The number of units.
@@ -27,9 +31,16 @@ impl DeliveryDate {
     /// Parses a requested date against `today`.
     pub fn parse(requested: Option<NaiveDate>, today: NaiveDate) -> Result<Self, &'static str> {
         match requested {
-            None => today.checked_add_days(Days::new(1)).map(Self).ok_or("no date after today"),
+            None => today
+                .checked_add_days(Days::new(1))
+                .map(Self)
+                .ok_or("no date after today"),
             Some(d) if d < today => Err("must be today or later (UTC)"),
-            Some(d) if d > today.checked_add_days(Days::new(366)).unwrap_or(NaiveDate::MAX) => {
+            Some(d)
+                if d > today
+                    .checked_add_days(Days::new(366))
+                    .unwrap_or(NaiveDate::MAX) =>
+            {
                 Err("must be within a year")
             }
             Some(d) => Ok(Self(d)),
@@ -70,7 +81,9 @@ impl OrderStatus {
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Completed, Self::Cancelled].into_iter().find(|v| v.as_str() == s)
+        [Self::Pending, Self::Completed, Self::Cancelled]
+            .into_iter()
+            .find(|v| v.as_str() == s)
     }
 }
 
@@ -103,9 +116,15 @@ impl FailureReason {
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::InsufficientFunds, Self::OutOfStock, Self::NoCourier, Self::ServiceUnavailable, Self::Rejected]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        [
+            Self::InsufficientFunds,
+            Self::OutOfStock,
+            Self::NoCourier,
+            Self::ServiceUnavailable,
+            Self::Rejected,
+        ]
+        .into_iter()
+        .find(|v| v.as_str() == s)
     }
 
     /// The HTTP status `POST /orders` answers with for this reason.
@@ -125,8 +144,12 @@ pub fn message_text(order_id: Uuid, date: NaiveDate, reason: Option<FailureReaso
         Some(FailureReason::InsufficientFunds) => "insufficient funds.".to_owned(),
         Some(FailureReason::OutOfStock) => "out of stock.".to_owned(),
         Some(FailureReason::NoCourier) => format!("no courier available on {date}."),
-        Some(FailureReason::ServiceUnavailable) => "a service was unavailable; nothing was charged.".to_owned(),
-        Some(FailureReason::Rejected) => "it could not be processed; nothing was charged.".to_owned(),
+        Some(FailureReason::ServiceUnavailable) => {
+            "a service was unavailable; nothing was charged.".to_owned()
+        }
+        Some(FailureReason::Rejected) => {
+            "it could not be processed; nothing was charged.".to_owned()
+        }
     };
     format!("Order {order_id} is cancelled: {why}")
 }
@@ -149,8 +172,14 @@ mod tests {
     #[test]
     fn delivery_date_defaults_to_tomorrow_and_refuses_the_past() {
         let today = day("2026-11-21");
-        assert_eq!(DeliveryDate::parse(None, today).map(DeliveryDate::get), Ok(day("2026-11-22")));
-        assert_eq!(DeliveryDate::parse(Some(today), today).map(DeliveryDate::get), Ok(today));
+        assert_eq!(
+            DeliveryDate::parse(None, today).map(DeliveryDate::get),
+            Ok(day("2026-11-22"))
+        );
+        assert_eq!(
+            DeliveryDate::parse(Some(today), today).map(DeliveryDate::get),
+            Ok(today)
+        );
         assert!(DeliveryDate::parse(Some(day("2026-11-20")), today).is_err());
         assert!(DeliveryDate::parse(Some(day("2028-01-01")), today).is_err());
     }
@@ -166,9 +195,18 @@ mod tests {
     fn messages_follow_the_contract() {
         let id = Uuid::nil();
         let d = day("2026-11-22");
-        assert_eq!(message_text(id, d, None), format!("Order {id} is paid and a courier is booked for 2026-11-22."));
-        assert_eq!(message_text(id, d, Some(FailureReason::InsufficientFunds)), format!("Order {id} is cancelled: insufficient funds."));
-        assert_eq!(message_text(id, d, Some(FailureReason::OutOfStock)), format!("Order {id} is cancelled: out of stock."));
+        assert_eq!(
+            message_text(id, d, None),
+            format!("Order {id} is paid and a courier is booked for 2026-11-22.")
+        );
+        assert_eq!(
+            message_text(id, d, Some(FailureReason::InsufficientFunds)),
+            format!("Order {id} is cancelled: insufficient funds.")
+        );
+        assert_eq!(
+            message_text(id, d, Some(FailureReason::OutOfStock)),
+            format!("Order {id} is cancelled: out of stock.")
+        );
         assert_eq!(
             message_text(id, d, Some(FailureReason::NoCourier)),
             format!("Order {id} is cancelled: no courier available on 2026-11-22.")
@@ -177,10 +215,18 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in [OrderStatus::Pending, OrderStatus::Completed, OrderStatus::Cancelled] {
+        for s in [
+            OrderStatus::Pending,
+            OrderStatus::Completed,
+            OrderStatus::Cancelled,
+        ] {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
-        for r in [FailureReason::InsufficientFunds, FailureReason::OutOfStock, FailureReason::NoCourier] {
+        for r in [
+            FailureReason::InsufficientFunds,
+            FailureReason::OutOfStock,
+            FailureReason::NoCourier,
+        ] {
             assert_eq!(FailureReason::parse(r.as_str()), Some(r));
         }
     }

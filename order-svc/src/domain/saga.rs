@@ -67,13 +67,20 @@ pub struct SagaState {
 impl SagaState {
     /// A new order: nothing held, reserve funds first.
     pub fn start() -> Self {
-        Self { step: Step::Reserve(0), held: 0, reason: None }
+        Self {
+            step: Step::Reserve(0),
+            held: 0,
+            reason: None,
+        }
     }
 
     /// The state while a reservation with participant `i` is in flight: it may hold something.
     pub fn reserving(self) -> Self {
         match self.step {
-            Step::Reserve(i) => Self { held: i + 1, ..self },
+            Step::Reserve(i) => Self {
+                held: i + 1,
+                ..self
+            },
             _ => self,
         }
     }
@@ -81,8 +88,16 @@ impl SagaState {
     /// Participant `i` reserved: go on to the next, or to confirmation after the pivot.
     pub fn reserved(self) -> Self {
         match self.step {
-            Step::Reserve(i) if i < 2 => Self { step: Step::Reserve(i + 1), held: i + 1, reason: None },
-            Step::Reserve(_) => Self { step: Step::Confirm, held: 3, reason: None },
+            Step::Reserve(i) if i < 2 => Self {
+                step: Step::Reserve(i + 1),
+                held: i + 1,
+                reason: None,
+            },
+            Step::Reserve(_) => Self {
+                step: Step::Confirm,
+                held: 3,
+                reason: None,
+            },
             _ => self,
         }
     }
@@ -90,7 +105,11 @@ impl SagaState {
     /// Participant `i` refused: it holds nothing; compensate the ones before it.
     pub fn refused(self, reason: FailureReason) -> Self {
         match self.step {
-            Step::Reserve(i) => Self { step: Step::Compensate, held: i, reason: Some(reason) },
+            Step::Reserve(i) => Self {
+                step: Step::Compensate,
+                held: i,
+                reason: Some(reason),
+            },
             _ => self,
         }
     }
@@ -99,9 +118,11 @@ impl SagaState {
     /// released too.
     pub fn unreachable(self) -> Self {
         match self.step {
-            Step::Reserve(i) => {
-                Self { step: Step::Compensate, held: i + 1, reason: Some(FailureReason::ServiceUnavailable) }
-            }
+            Step::Reserve(i) => Self {
+                step: Step::Compensate,
+                held: i + 1,
+                reason: Some(FailureReason::ServiceUnavailable),
+            },
             _ => self,
         }
     }
@@ -109,7 +130,10 @@ impl SagaState {
     /// All three confirmed: completed.
     pub fn confirmed(self) -> Self {
         match self.step {
-            Step::Confirm => Self { step: Step::Done, ..self },
+            Step::Confirm => Self {
+                step: Step::Done,
+                ..self
+            },
             _ => self,
         }
     }
@@ -117,8 +141,15 @@ impl SagaState {
     /// Participant `held - 1` released: one fewer holds anything; when none does, cancelled.
     pub fn released_one(self) -> Self {
         match self.step {
-            Step::Compensate if self.held <= 1 => Self { step: Step::Done, held: 0, ..self },
-            Step::Compensate => Self { held: self.held - 1, ..self },
+            Step::Compensate if self.held <= 1 => Self {
+                step: Step::Done,
+                held: 0,
+                ..self
+            },
+            Step::Compensate => Self {
+                held: self.held - 1,
+                ..self
+            },
             _ => self,
         }
     }
@@ -161,8 +192,21 @@ mod tests {
     #[test]
     fn happy_path_reserves_three_then_confirms() {
         let s = SagaState::start();
-        let s = s.reserving().reserved().reserving().reserved().reserving().reserved();
-        assert_eq!(s, SagaState { step: Step::Confirm, held: 3, reason: None });
+        let s = s
+            .reserving()
+            .reserved()
+            .reserving()
+            .reserved()
+            .reserving()
+            .reserved();
+        assert_eq!(
+            s,
+            SagaState {
+                step: Step::Confirm,
+                held: 3,
+                reason: None
+            }
+        );
         assert!(s.confirmed().is_done());
     }
 
@@ -171,7 +215,14 @@ mod tests {
         let s = SagaState::start().reserving().reserved().reserving();
         assert_eq!(s.held, 2); // stock may hold something while its call is in flight
         let s = s.refused(FailureReason::OutOfStock);
-        assert_eq!(s, SagaState { step: Step::Compensate, held: 1, reason: Some(FailureReason::OutOfStock) });
+        assert_eq!(
+            s,
+            SagaState {
+                step: Step::Compensate,
+                held: 1,
+                reason: Some(FailureReason::OutOfStock)
+            }
+        );
         let s = s.released_one();
         assert!(s.is_done());
         assert_eq!(s.reason, Some(FailureReason::OutOfStock));
@@ -179,7 +230,9 @@ mod tests {
 
     #[test]
     fn first_refusal_holds_nothing() {
-        let s = SagaState::start().reserving().refused(FailureReason::InsufficientFunds);
+        let s = SagaState::start()
+            .reserving()
+            .refused(FailureReason::InsufficientFunds);
         assert_eq!(s.held, 0);
         assert_eq!(s.step, Step::Compensate);
         assert!(s.released_one().is_done());
@@ -187,8 +240,19 @@ mod tests {
 
     #[test]
     fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
-        let s = SagaState::start().reserving().reserved().reserving().unreachable();
-        assert_eq!(s, SagaState { step: Step::Compensate, held: 2, reason: Some(FailureReason::ServiceUnavailable) });
+        let s = SagaState::start()
+            .reserving()
+            .reserved()
+            .reserving()
+            .unreachable();
+        assert_eq!(
+            s,
+            SagaState {
+                step: Step::Compensate,
+                held: 2,
+                reason: Some(FailureReason::ServiceUnavailable)
+            }
+        );
         let s = s.released_one();
         assert_eq!(s.held, 1);
         assert!(s.released_one().is_done());
@@ -196,23 +260,50 @@ mod tests {
 
     #[test]
     fn after_the_pivot_there_is_no_way_back() {
-        let s = SagaState { step: Step::Confirm, held: 3, reason: None };
+        let s = SagaState {
+            step: Step::Confirm,
+            held: 3,
+            reason: None,
+        };
         assert_eq!(s.refused(FailureReason::NoCourier), s);
         assert_eq!(s.unreachable(), s);
     }
 
     #[test]
     fn refusals_name_the_shortage() {
-        assert_eq!(Participant::Payment.refusal_reason_for(402), FailureReason::InsufficientFunds);
-        assert_eq!(Participant::Payment.refusal_reason_for(409), FailureReason::Rejected);
-        assert_eq!(Participant::Stock.refusal_reason_for(409), FailureReason::OutOfStock);
-        assert_eq!(Participant::Delivery.refusal_reason_for(409), FailureReason::NoCourier);
+        assert_eq!(
+            Participant::Payment.refusal_reason_for(402),
+            FailureReason::InsufficientFunds
+        );
+        assert_eq!(
+            Participant::Payment.refusal_reason_for(409),
+            FailureReason::Rejected
+        );
+        assert_eq!(
+            Participant::Stock.refusal_reason_for(409),
+            FailureReason::OutOfStock
+        );
+        assert_eq!(
+            Participant::Delivery.refusal_reason_for(409),
+            FailureReason::NoCourier
+        );
     }
 
     #[test]
     fn step_names_round_trip() {
-        for step in [Step::Reserve(0), Step::Reserve(1), Step::Reserve(2), Step::Confirm, Step::Compensate, Step::Done] {
-            let s = SagaState { step, held: 0, reason: None };
+        for step in [
+            Step::Reserve(0),
+            Step::Reserve(1),
+            Step::Reserve(2),
+            Step::Confirm,
+            Step::Compensate,
+            Step::Done,
+        ] {
+            let s = SagaState {
+                step,
+                held: 0,
+                reason: None,
+            };
             assert_eq!(SagaState::parse_step(s.step_name()), Some(step));
         }
     }

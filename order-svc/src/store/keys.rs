@@ -29,7 +29,12 @@ pub enum KeyClaim {
 impl OrderStore {
     /// Claims `key` for `user_id`'s request with `fingerprint`.
     #[tracing::instrument(skip(self, key, fingerprint))]
-    pub async fn claim_key(&self, user_id: Uuid, key: &str, fingerprint: &str) -> Result<KeyClaim, DbErr> {
+    pub async fn claim_key(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        fingerprint: &str,
+    ) -> Result<KeyClaim, DbErr> {
         let row = idempotency_key::ActiveModel {
             user_id: Set(user_id),
             key: Set(key.to_owned()),
@@ -38,26 +43,45 @@ impl OrderStore {
             response_body: Set(None),
             created_at: Set(now()),
         };
-        match idempotency_key::Entity::insert(row).exec_without_returning(&self.db).await {
+        match idempotency_key::Entity::insert(row)
+            .exec_without_returning(&self.db)
+            .await
+        {
             Ok(_) => return Ok(KeyClaim::New),
             Err(e) if is_unique_violation(&e) => {}
             Err(e) => return Err(e),
         }
-        let found = idempotency_key::Entity::find_by_id((user_id, key.to_owned())).one(&self.db).await?;
+        let found = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
+            .one(&self.db)
+            .await?;
         Ok(match found {
             None => KeyClaim::InFlight, // swept between the insert and the read: ask to retry
             Some(k) if k.fingerprint != fingerprint => KeyClaim::Mismatch,
-            Some(idempotency_key::Model { response_status: Some(status), response_body: Some(body), .. }) => {
-                KeyClaim::Replay { status: u16::try_from(status).unwrap_or(500), body }
-            }
+            Some(idempotency_key::Model {
+                response_status: Some(status),
+                response_body: Some(body),
+                ..
+            }) => KeyClaim::Replay {
+                status: u16::try_from(status).unwrap_or(500),
+                body,
+            },
             Some(_) => KeyClaim::InFlight,
         })
     }
 
     /// Stores the answer given under a key.
-    pub async fn store_answer(&self, user_id: Uuid, key: &str, status: u16, body: &str) -> Result<(), DbErr> {
+    pub async fn store_answer(
+        &self,
+        user_id: Uuid,
+        key: &str,
+        status: u16,
+        body: &str,
+    ) -> Result<(), DbErr> {
         idempotency_key::Entity::update_many()
-            .col_expr(idempotency_key::Column::ResponseStatus, Expr::value(i32::from(status)))
+            .col_expr(
+                idempotency_key::Column::ResponseStatus,
+                Expr::value(i32::from(status)),
+            )
             .col_expr(idempotency_key::Column::ResponseBody, Expr::value(body))
             .filter(idempotency_key::Column::UserId.eq(user_id))
             .filter(idempotency_key::Column::Key.eq(key))
@@ -68,7 +92,10 @@ impl OrderStore {
 
     /// Forgets a key whose request failed before any answer worth keeping (so it can be retried).
     pub async fn forget_key(&self, user_id: Uuid, key: &str) -> Result<(), DbErr> {
-        idempotency_key::Entity::delete_by_id((user_id, key.to_owned())).exec(&self.db).await.map(|_| ())
+        idempotency_key::Entity::delete_by_id((user_id, key.to_owned()))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
     }
 
     /// Deletes keys created before `cutoff`; returns how many.

@@ -93,11 +93,21 @@ impl MigrationTrait for M20261121CreateOrders {
         )
         .await?;
         m.create_index(
-            Index::create().name("orders_user").table(Orders::Table).col(Orders::UserId).col(Orders::Id).to_owned(),
+            Index::create()
+                .name("orders_user")
+                .table(Orders::Table)
+                .col(Orders::UserId)
+                .col(Orders::Id)
+                .to_owned(),
         )
         .await?;
         m.create_index(
-            Index::create().name("orders_status_lease").table(Orders::Table).col(Orders::Status).col(Orders::LeaseUntil).to_owned(),
+            Index::create()
+                .name("orders_status_lease")
+                .table(Orders::Table)
+                .col(Orders::Status)
+                .col(Orders::LeaseUntil)
+                .to_owned(),
         )
         .await?;
         m.create_table(
@@ -116,7 +126,12 @@ impl MigrationTrait for M20261121CreateOrders {
         )
         .await?;
         m.create_index(
-            Index::create().name("outbox_due").table(Outbox::Table).col(Outbox::DeliveredAt).col(Outbox::NextAttemptAt).to_owned(),
+            Index::create()
+                .name("outbox_due")
+                .table(Outbox::Table)
+                .col(Outbox::DeliveredAt)
+                .col(Outbox::NextAttemptAt)
+                .to_owned(),
         )
         .await?;
         m.create_table(
@@ -129,7 +144,11 @@ impl MigrationTrait for M20261121CreateOrders {
                 .col(integer_null(IdempotencyKeys::ResponseStatus))
                 .col(text_null(IdempotencyKeys::ResponseBody))
                 .col(timestamp_with_time_zone(IdempotencyKeys::CreatedAt))
-                .primary_key(Index::create().col(IdempotencyKeys::UserId).col(IdempotencyKeys::Key))
+                .primary_key(
+                    Index::create()
+                        .col(IdempotencyKeys::UserId)
+                        .col(IdempotencyKeys::Key),
+                )
                 .to_owned(),
         )
         .await

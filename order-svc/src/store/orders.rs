@@ -39,7 +39,12 @@ pub struct OrderFilter {
 impl OrderStore {
     /// Records a new order, leased to `owner` until `lease_until`.
     #[tracing::instrument(skip(self, new), fields(user_id = %new.user_id))]
-    pub async fn create(&self, new: NewOrder, owner: Uuid, lease_until: DateTime<Utc>) -> Result<order::Model, DbErr> {
+    pub async fn create(
+        &self,
+        new: NewOrder,
+        owner: Uuid,
+        lease_until: DateTime<Utc>,
+    ) -> Result<order::Model, DbErr> {
         let state = SagaState::start();
         let row = order::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -59,7 +64,9 @@ impl OrderStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        order::Entity::insert(row).exec_with_returning(&self.db).await
+        order::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
     }
 
     /// One order.
@@ -68,8 +75,14 @@ impl OrderStore {
     }
 
     /// A page of orders, newest first (`limit + 1` rows).
-    pub async fn orders(&self, filter: OrderFilter, page: PageRequest) -> Result<Vec<order::Model>, DbErr> {
-        let mut query = order::Entity::find().order_by_desc(order::Column::Id).limit(page.limit + 1);
+    pub async fn orders(
+        &self,
+        filter: OrderFilter,
+        page: PageRequest,
+    ) -> Result<Vec<order::Model>, DbErr> {
+        let mut query = order::Entity::find()
+            .order_by_desc(order::Column::Id)
+            .limit(page.limit + 1);
         if let Some(user_id) = filter.user_id {
             query = query.filter(order::Column::UserId.eq(user_id));
         }
@@ -96,7 +109,10 @@ impl OrderStore {
         let mut update = order::Entity::update_many()
             .col_expr(order::Column::Step, Expr::value(state.step_name()))
             .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
-            .col_expr(order::Column::FailureReason, Expr::value(state.reason.map(|r| r.as_str())))
+            .col_expr(
+                order::Column::FailureReason,
+                Expr::value(state.reason.map(|r| r.as_str())),
+            )
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
         if let Some(courier_id) = courier_id {
@@ -127,9 +143,15 @@ impl OrderStore {
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .col_expr(order::Column::Step, Expr::value(state.step_name()))
             .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
-            .col_expr(order::Column::FailureReason, Expr::value(state.reason.map(|r| r.as_str())))
+            .col_expr(
+                order::Column::FailureReason,
+                Expr::value(state.reason.map(|r| r.as_str())),
+            )
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
-            .col_expr(order::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+            .col_expr(
+                order::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
             .col_expr(order::Column::UpdatedAt, Expr::value(now()))
             .filter(order::Column::Id.eq(order.id))
             .filter(order::Column::LeaseOwner.eq(owner))
@@ -149,7 +171,9 @@ impl OrderStore {
             delivered_at: Set(None),
             created_at: Set(now()),
         };
-        outbox::Entity::insert(msg).exec_without_returning(&txn).await?;
+        outbox::Entity::insert(msg)
+            .exec_without_returning(&txn)
+            .await?;
         txn.commit().await?;
         Ok(true)
     }
@@ -168,9 +192,16 @@ impl OrderStore {
     /// Claims up to `limit` pending orders whose lease has run out, for `owner` until
     /// `lease_until`. Each claim is a conditional update, so two instances never both win one.
     #[tracing::instrument(skip(self))]
-    pub async fn claim_stale(&self, owner: Uuid, lease_until: DateTime<Utc>, limit: u64) -> Result<Vec<order::Model>, DbErr> {
+    pub async fn claim_stale(
+        &self,
+        owner: Uuid,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<order::Model>, DbErr> {
         let at = now();
-        let expired = Condition::any().add(order::Column::LeaseUntil.is_null()).add(order::Column::LeaseUntil.lt(at));
+        let expired = Condition::any()
+            .add(order::Column::LeaseUntil.is_null())
+            .add(order::Column::LeaseUntil.lt(at));
         let candidates = order::Entity::find()
             .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
             .filter(expired.clone())
@@ -189,7 +220,11 @@ impl OrderStore {
                 .exec(&self.db)
                 .await?;
             if res.rows_affected == 1 {
-                claimed.push(order::Model { lease_owner: Some(owner), lease_until: Some(lease_until), ..o });
+                claimed.push(order::Model {
+                    lease_owner: Some(owner),
+                    lease_until: Some(lease_until),
+                    ..o
+                });
             }
         }
         Ok(claimed)

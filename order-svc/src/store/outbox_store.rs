@@ -31,7 +31,12 @@ impl OrderStore {
     }
 
     /// Schedules another attempt at `next` after a failed one.
-    pub async fn retry_later(&self, id: Uuid, attempts: i32, next: DateTime<Utc>) -> Result<(), DbErr> {
+    pub async fn retry_later(
+        &self,
+        id: Uuid,
+        attempts: i32,
+        next: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
         outbox::Entity::update_many()
             .col_expr(outbox::Column::Attempts, Expr::value(attempts))
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(next))

@@ -37,8 +37,16 @@ impl BalanceApi {
     #[oai(path = "/balance", method = "get", operation_id = "get_balance")]
     async fn balance(&self, auth: UserAuth) -> ApiResult<BalanceResponse> {
         let user_id = auth.0.user_id;
-        let account = self.store.account(user_id).await.map_err(|e| ApiError::unavailable(&e))?;
-        Ok(BalanceResponse::Ok(Json(account.unwrap_or(Account { user_id, balance: 0, reserved: 0 }))))
+        let account = self
+            .store
+            .account(user_id)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        Ok(BalanceResponse::Ok(Json(account.unwrap_or(Account {
+            user_id,
+            balance: 0,
+            reserved: 0,
+        }))))
     }
 
     /// Adds money to the caller's balance. With an `Idempotency-Key` (1..=255 characters, kept
@@ -51,7 +59,8 @@ impl BalanceApi {
         body: Json<DepositRequest>,
         #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
     ) -> ApiResult<BalanceResponse> {
-        let amount = Amount::deposit(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
+        let amount =
+            Amount::deposit(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
         let key = key
             .0
             .as_deref()
@@ -60,23 +69,45 @@ impl BalanceApi {
             .map_err(|m| ApiError::invalid_field("Idempotency-Key", m))?;
         let outcome = self
             .store
-            .deposit(auth.0.user_id, amount.cents(), key.as_ref().map(IdempotencyKey::as_str))
+            .deposit(
+                auth.0.user_id,
+                amount.cents(),
+                key.as_ref().map(IdempotencyKey::as_str),
+            )
             .await
             .map_err(|e| ApiError::unavailable(&e))?;
         match outcome {
             DepositOutcome::Done(account) => Ok(BalanceResponse::Ok(Json(account))),
-            DepositOutcome::KeyReused => {
-                Err(ApiError::invalid_field("Idempotency-Key", "was used before with a different amount"))
-            }
-            DepositOutcome::Overflow => Err(ApiError::invalid_field("amount", "the balance would exceed its limit")),
+            DepositOutcome::KeyReused => Err(ApiError::invalid_field(
+                "Idempotency-Key",
+                "was used before with a different amount",
+            )),
+            DepositOutcome::Overflow => Err(ApiError::invalid_field(
+                "amount",
+                "the balance would exceed its limit",
+            )),
         }
     }
 
     /// Any user's balance (admins only).
-    #[oai(path = "/balance/:user_id", method = "get", operation_id = "get_user_balance")]
-    async fn user_balance(&self, auth: UserAuth, user_id: Path<Uuid>) -> ApiResult<BalanceResponse> {
+    #[oai(
+        path = "/balance/:user_id",
+        method = "get",
+        operation_id = "get_user_balance"
+    )]
+    async fn user_balance(
+        &self,
+        auth: UserAuth,
+        user_id: Path<Uuid>,
+    ) -> ApiResult<BalanceResponse> {
         auth.0.require_admin()?;
-        let account = self.store.account(user_id.0).await.map_err(|e| ApiError::unavailable(&e))?;
-        account.map(|a| BalanceResponse::Ok(Json(a))).ok_or_else(|| ApiError::not_found("no account for this user"))
+        let account = self
+            .store
+            .account(user_id.0)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        account
+            .map(|a| BalanceResponse::Ok(Json(a)))
+            .ok_or_else(|| ApiError::not_found("no account for this user"))
     }
 }

@@ -4,8 +4,8 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use shop_kit::auth::InternalAuth;
-use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
 use shop_kit::contract::participant::{self, Reply};
+use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
 use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
@@ -27,30 +27,85 @@ enum AccountResponse {
 #[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
 impl InternalApi {
     /// Opens a user's account with balance 0; idempotent.
-    #[oai(path = "/accounts/:user_id", method = "put", operation_id = "open_account")]
-    async fn open_account(&self, _auth: InternalAuth, user_id: Path<Uuid>) -> ApiResult<AccountResponse> {
-        let account = self.store.open_account(user_id.0).await.map_err(|e| ApiError::unavailable(&e))?;
+    #[oai(
+        path = "/accounts/:user_id",
+        method = "put",
+        operation_id = "open_account"
+    )]
+    async fn open_account(
+        &self,
+        _auth: InternalAuth,
+        user_id: Path<Uuid>,
+    ) -> ApiResult<AccountResponse> {
+        let account = self
+            .store
+            .open_account(user_id.0)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         Ok(AccountResponse::Ok(Json(account)))
     }
 
     /// Holds funds for an order: `balance` drops, `reserved` rises. 402 when the balance is
     /// short; 409 after a release of the order or with different values.
-    #[oai(path = "/reservations", method = "post", operation_id = "reserve_funds")]
-    async fn reserve(&self, _auth: InternalAuth, body: Json<ReserveFunds>) -> ApiResult<Reply<FundsReservation>> {
+    #[oai(
+        path = "/reservations",
+        method = "post",
+        operation_id = "reserve_funds"
+    )]
+    async fn reserve(
+        &self,
+        _auth: InternalAuth,
+        body: Json<ReserveFunds>,
+    ) -> ApiResult<Reply<FundsReservation>> {
         Amount::reservation(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
-        let outcome = self.store.reserve(&body).await.map_err(|e| ApiError::unavailable(&e))?;
-        participant::reserved(outcome, || ApiError::new(poem::http::StatusCode::PAYMENT_REQUIRED, "insufficient funds"))
+        let outcome = self
+            .store
+            .reserve(&body)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        participant::reserved(outcome, || {
+            ApiError::new(
+                poem::http::StatusCode::PAYMENT_REQUIRED,
+                "insufficient funds",
+            )
+        })
     }
 
     /// Captures the funds held for an order.
-    #[oai(path = "/reservations/:order_id/confirm", method = "post", operation_id = "confirm_funds")]
-    async fn confirm(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<FundsReservation>> {
-        participant::confirmed(self.store.confirm(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id/confirm",
+        method = "post",
+        operation_id = "confirm_funds"
+    )]
+    async fn confirm(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<FundsReservation>> {
+        participant::confirmed(
+            self.store
+                .confirm(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 
     /// Releases the funds held for an order; with nothing held, refuses a later reservation.
-    #[oai(path = "/reservations/:order_id", method = "delete", operation_id = "release_funds")]
-    async fn release(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<FundsReservation>> {
-        participant::released(self.store.release(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id",
+        method = "delete",
+        operation_id = "release_funds"
+    )]
+    async fn release(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<FundsReservation>> {
+        participant::released(
+            self.store
+                .release(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 }

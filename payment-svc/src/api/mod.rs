@@ -7,7 +7,12 @@ use crate::store::PaymentStore;
 
 /// Every operation of payment-svc.
 pub fn apis(store: PaymentStore) -> impl poem_openapi::OpenApi {
-    (balance::BalanceApi { store: store.clone() }, internal::InternalApi { store })
+    (
+        balance::BalanceApi {
+            store: store.clone(),
+        },
+        internal::InternalApi { store },
+    )
 }
 
 #[derive(poem_openapi::Tags)]

@@ -16,17 +16,44 @@ use super::{account, reservation};
 /// The `fund_reservations` table against `accounts`.
 pub struct FundsLedger;
 
-fn row(order_id: Uuid, user_id: Option<Uuid>, amount: i64, state: ReservationState) -> reservation::Model {
-    reservation::Model { order_id, user_id, amount, state: state.as_str().into(), created_at: now(), updated_at: now() }
+fn row(
+    order_id: Uuid,
+    user_id: Option<Uuid>,
+    amount: i64,
+    state: ReservationState,
+) -> reservation::Model {
+    reservation::Model {
+        order_id,
+        user_id,
+        amount,
+        state: state.as_str().into(),
+        created_at: now(),
+        updated_at: now(),
+    }
 }
 
 /// Moves `amount` of a user's money: `delta(balance, reserved, captured)`.
-async fn shift(txn: &DatabaseTransaction, user_id: Option<Uuid>, delta: (i64, i64, i64)) -> Result<(), DbErr> {
-    let Some(user_id) = user_id else { return Ok(()) };
+async fn shift(
+    txn: &DatabaseTransaction,
+    user_id: Option<Uuid>,
+    delta: (i64, i64, i64),
+) -> Result<(), DbErr> {
+    let Some(user_id) = user_id else {
+        return Ok(());
+    };
     account::Entity::update_many()
-        .col_expr(account::Column::Balance, Expr::col(account::Column::Balance).add(delta.0))
-        .col_expr(account::Column::Reserved, Expr::col(account::Column::Reserved).add(delta.1))
-        .col_expr(account::Column::Captured, Expr::col(account::Column::Captured).add(delta.2))
+        .col_expr(
+            account::Column::Balance,
+            Expr::col(account::Column::Balance).add(delta.0),
+        )
+        .col_expr(
+            account::Column::Reserved,
+            Expr::col(account::Column::Reserved).add(delta.1),
+        )
+        .col_expr(
+            account::Column::Captured,
+            Expr::col(account::Column::Captured).add(delta.2),
+        )
         .col_expr(account::Column::UpdatedAt, Expr::value(now()))
         .filter(account::Column::UserId.eq(user_id))
         .exec(txn)
@@ -57,17 +84,36 @@ impl Ledger for FundsLedger {
     }
 
     fn reservation(row: reservation::Model, state: ReservationState) -> FundsReservation {
-        FundsReservation { order_id: row.order_id, user_id: row.user_id.unwrap_or_default(), amount: row.amount, state }
+        FundsReservation {
+            order_id: row.order_id,
+            user_id: row.user_id.unwrap_or_default(),
+            amount: row.amount,
+            state,
+        }
     }
 
-    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<reservation::Model>, DbErr> {
+    async fn find(
+        &self,
+        db: &DatabaseConnection,
+        order_id: Uuid,
+    ) -> Result<Option<reservation::Model>, DbErr> {
         reservation::Entity::find_by_id(order_id).one(db).await
     }
 
-    async fn take(&self, txn: &DatabaseTransaction, req: &ReserveFunds) -> Result<Take<reservation::Model>, DbErr> {
+    async fn take(
+        &self,
+        txn: &DatabaseTransaction,
+        req: &ReserveFunds,
+    ) -> Result<Take<reservation::Model>, DbErr> {
         let held = account::Entity::update_many()
-            .col_expr(account::Column::Balance, Expr::col(account::Column::Balance).sub(req.amount))
-            .col_expr(account::Column::Reserved, Expr::col(account::Column::Reserved).add(req.amount))
+            .col_expr(
+                account::Column::Balance,
+                Expr::col(account::Column::Balance).sub(req.amount),
+            )
+            .col_expr(
+                account::Column::Reserved,
+                Expr::col(account::Column::Reserved).add(req.amount),
+            )
             .col_expr(account::Column::UpdatedAt, Expr::value(now()))
             .filter(account::Column::UserId.eq(req.user_id))
             .filter(account::Column::Balance.gte(req.amount))
@@ -75,7 +121,12 @@ impl Ledger for FundsLedger {
             .await?;
         // An account that was never opened holds 0: short, like any other.
         Ok(if held.rows_affected == 1 {
-            Take::Taken(row(req.order_id, Some(req.user_id), req.amount, ReservationState::Reserved))
+            Take::Taken(row(
+                req.order_id,
+                Some(req.user_id),
+                req.amount,
+                ReservationState::Reserved,
+            ))
         } else {
             Take::Short
         })
@@ -83,12 +134,19 @@ impl Ledger for FundsLedger {
 
     async fn insert(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
         let am: reservation::ActiveModel = r.clone().into();
-        reservation::Entity::insert(am).exec_without_returning(txn).await.map(|_| ())
+        reservation::Entity::insert(am)
+            .exec_without_returning(txn)
+            .await
+            .map(|_| ())
     }
 
     async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
-        let am: reservation::ActiveModel = row(order_id, None, 0, ReservationState::Released).into();
-        reservation::Entity::insert(am).exec_without_returning(db).await.map(|_| ())
+        let am: reservation::ActiveModel =
+            row(order_id, None, 0, ReservationState::Released).into();
+        reservation::Entity::insert(am)
+            .exec_without_returning(db)
+            .await
+            .map(|_| ())
     }
 
     async fn set_state(
@@ -108,11 +166,19 @@ impl Ledger for FundsLedger {
         Ok(res.rows_affected == 1)
     }
 
-    async fn capture(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn capture(
+        &self,
+        txn: &DatabaseTransaction,
+        r: &reservation::Model,
+    ) -> Result<(), DbErr> {
         shift(txn, r.user_id, (0, -r.amount, r.amount)).await
     }
 
-    async fn give_back(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        r: &reservation::Model,
+    ) -> Result<(), DbErr> {
         shift(txn, r.user_id, (r.amount, -r.amount, 0)).await
     }
 }

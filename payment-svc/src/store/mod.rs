@@ -5,11 +5,14 @@ mod funds;
 mod migration;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
-use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
 use shop_kit::contract::Outcome;
-use shop_kit::ledger;
+use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
 use shop_kit::db::{is_unique_violation, now};
+use shop_kit::ledger;
 use uuid::Uuid;
 
 pub use entities::{account, deposit, reservation};
@@ -46,7 +49,10 @@ impl PaymentStore {
     /// The user's account, `None` when it was never opened.
     #[tracing::instrument(skip(self))]
     pub async fn account(&self, user_id: Uuid) -> Result<Option<Account>, DbErr> {
-        Ok(account::Entity::find_by_id(user_id).one(&self.db).await?.map(to_account))
+        Ok(account::Entity::find_by_id(user_id)
+            .one(&self.db)
+            .await?
+            .map(to_account))
     }
 
     /// Opens the user's account with balance 0; opening it again changes nothing.
@@ -54,12 +60,18 @@ impl PaymentStore {
     pub async fn open_account(&self, user_id: Uuid) -> Result<Account, DbErr> {
         ensure_account(&self.db, user_id).await?;
         let acc = account::Entity::find_by_id(user_id).one(&self.db).await?;
-        acc.map(to_account).ok_or_else(|| DbErr::RecordNotFound("account".into()))
+        acc.map(to_account)
+            .ok_or_else(|| DbErr::RecordNotFound("account".into()))
     }
 
     /// Adds `amount` to the user's balance. With a key, a repeat returns the first answer.
     #[tracing::instrument(skip(self, key))]
-    pub async fn deposit(&self, user_id: Uuid, amount: i64, key: Option<&str>) -> Result<DepositOutcome, DbErr> {
+    pub async fn deposit(
+        &self,
+        user_id: Uuid,
+        amount: i64,
+        key: Option<&str>,
+    ) -> Result<DepositOutcome, DbErr> {
         for _ in 0..RACE_RETRIES {
             if let Some(key) = key {
                 let previous = deposit::Entity::find()
@@ -69,7 +81,11 @@ impl PaymentStore {
                     .await?;
                 if let Some(previous) = previous {
                     return Ok(if previous.amount == amount {
-                        DepositOutcome::Done(Account { user_id, balance: previous.balance_after, reserved: previous.reserved_after })
+                        DepositOutcome::Done(Account {
+                            user_id,
+                            balance: previous.balance_after,
+                            reserved: previous.reserved_after,
+                        })
                     } else {
                         DepositOutcome::KeyReused
                     });
@@ -78,8 +94,14 @@ impl PaymentStore {
             let txn = self.db.begin().await?;
             ensure_account(&txn, user_id).await?;
             let updated = account::Entity::update_many()
-                .col_expr(account::Column::Balance, Expr::col(account::Column::Balance).add(amount))
-                .col_expr(account::Column::Deposited, Expr::col(account::Column::Deposited).add(amount))
+                .col_expr(
+                    account::Column::Balance,
+                    Expr::col(account::Column::Balance).add(amount),
+                )
+                .col_expr(
+                    account::Column::Deposited,
+                    Expr::col(account::Column::Deposited).add(amount),
+                )
                 .col_expr(account::Column::UpdatedAt, Expr::value(now()))
                 .filter(account::Column::UserId.eq(user_id))
                 .filter(account::Column::Balance.lte(i64::MAX - amount))
@@ -102,7 +124,10 @@ impl PaymentStore {
                 reserved_after: Set(acc.reserved),
                 created_at: Set(now()),
             };
-            match deposit::Entity::insert(row).exec_without_returning(&txn).await {
+            match deposit::Entity::insert(row)
+                .exec_without_returning(&txn)
+                .await
+            {
                 Err(e) if is_unique_violation(&e) => continue, // a parallel repeat won: replay it
                 Err(e) => return Err(e),
                 Ok(_) => {}
@@ -110,7 +135,9 @@ impl PaymentStore {
             txn.commit().await?;
             return Ok(DepositOutcome::Done(to_account(acc)));
         }
-        Err(DbErr::Custom("deposit kept losing races on its idempotency key".into()))
+        Err(DbErr::Custom(
+            "deposit kept losing races on its idempotency key".into(),
+        ))
     }
 
     /// Holds funds for an order (idempotent by `order_id`).
@@ -142,7 +169,10 @@ impl PaymentStore {
     }
 }
 
-pub(crate) async fn ensure_account(db: &impl sea_orm::ConnectionTrait, user_id: Uuid) -> Result<(), DbErr> {
+pub(crate) async fn ensure_account(
+    db: &impl sea_orm::ConnectionTrait,
+    user_id: Uuid,
+) -> Result<(), DbErr> {
     let row = account::ActiveModel {
         user_id: Set(user_id),
         balance: Set(0),
@@ -153,12 +183,20 @@ pub(crate) async fn ensure_account(db: &impl sea_orm::ConnectionTrait, user_id: 
         updated_at: Set(now()),
     };
     account::Entity::insert(row)
-        .on_conflict(OnConflict::column(account::Column::UserId).do_nothing().to_owned())
+        .on_conflict(
+            OnConflict::column(account::Column::UserId)
+                .do_nothing()
+                .to_owned(),
+        )
         .exec_without_returning(db)
         .await
         .map(|_| ())
 }
 
 fn to_account(a: account::Model) -> Account {
-    Account { user_id: a.user_id, balance: a.balance, reserved: a.reserved }
+    Account {
+        user_id: a.user_id,
+        balance: a.balance,
+        reserved: a.reserved,
+    }
 }

@@ -1,8 +1,8 @@
 //! `/internal/`: stock reservations for the order saga.
 
+use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
-use poem_openapi::OpenApi;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::participant::{self, Reply};
 use shop_kit::contract::stock::{ReserveStock, StockReservation};
@@ -21,22 +21,61 @@ pub struct InternalApi {
 impl InternalApi {
     /// Holds stock for an order: `available` drops. 409 when out of stock, after a release of
     /// the order, or with different values; 404 for an unknown product.
-    #[oai(path = "/reservations", method = "post", operation_id = "reserve_stock")]
-    async fn reserve(&self, _auth: InternalAuth, body: Json<ReserveStock>) -> ApiResult<Reply<StockReservation>> {
-        domain::moved_quantity(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?;
-        let outcome = self.store.reserve(&body).await.map_err(|e| ApiError::unavailable(&e))?;
+    #[oai(
+        path = "/reservations",
+        method = "post",
+        operation_id = "reserve_stock"
+    )]
+    async fn reserve(
+        &self,
+        _auth: InternalAuth,
+        body: Json<ReserveStock>,
+    ) -> ApiResult<Reply<StockReservation>> {
+        domain::moved_quantity(body.quantity)
+            .map_err(|m| ApiError::invalid_field("quantity", m))?;
+        let outcome = self
+            .store
+            .reserve(&body)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         participant::reserved(outcome, || ApiError::conflict("out of stock"))
     }
 
     /// Marks the stock held for an order as sold.
-    #[oai(path = "/reservations/:order_id/confirm", method = "post", operation_id = "confirm_stock")]
-    async fn confirm(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<StockReservation>> {
-        participant::confirmed(self.store.confirm(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id/confirm",
+        method = "post",
+        operation_id = "confirm_stock"
+    )]
+    async fn confirm(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<StockReservation>> {
+        participant::confirmed(
+            self.store
+                .confirm(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 
     /// Puts the stock held for an order back; with nothing held, refuses a later reservation.
-    #[oai(path = "/reservations/:order_id", method = "delete", operation_id = "release_stock")]
-    async fn release(&self, _auth: InternalAuth, order_id: Path<Uuid>) -> ApiResult<Reply<StockReservation>> {
-        participant::released(self.store.release(order_id.0).await.map_err(|e| ApiError::unavailable(&e))?)
+    #[oai(
+        path = "/reservations/:order_id",
+        method = "delete",
+        operation_id = "release_stock"
+    )]
+    async fn release(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<StockReservation>> {
+        participant::released(
+            self.store
+                .release(order_id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?,
+        )
     }
 }

@@ -7,7 +7,12 @@ use crate::store::StockStore;
 
 /// Every operation of stock-svc.
 pub fn apis(store: StockStore) -> impl poem_openapi::OpenApi {
-    (products::ProductsApi { store: store.clone() }, internal::InternalApi { store })
+    (
+        products::ProductsApi {
+            store: store.clone(),
+        },
+        internal::InternalApi { store },
+    )
 }
 
 #[derive(poem_openapi::Tags)]

@@ -65,17 +65,35 @@ enum ProductPage {
 impl ProductsApi {
     /// The catalogue, newest first; cursor pagination.
     #[oai(path = "/products", method = "get", operation_id = "list_products")]
-    async fn list(&self, limit: Query<Option<i64>>, cursor: Query<Option<String>>) -> ApiResult<ProductPage> {
+    async fn list(
+        &self,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<ProductPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self.store.products(page).await.map_err(|e| ApiError::unavailable(&e))?;
-        Ok(ProductPage::Ok(Json(Page::from_rows(rows, page.limit, |p| p.id))))
+        let rows = self
+            .store
+            .products(page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        Ok(ProductPage::Ok(Json(Page::from_rows(
+            rows,
+            page.limit,
+            |p| p.id,
+        ))))
     }
 
     /// One product.
     #[oai(path = "/products/:id", method = "get", operation_id = "get_product")]
     async fn get(&self, id: Path<Uuid>) -> ApiResult<ProductResponse> {
-        let product = self.store.product(id.0).await.map_err(|e| ApiError::unavailable(&e))?;
-        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+        let product = self
+            .store
+            .product(id.0)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        product
+            .map(|p| ProductResponse::Ok(Json(p)))
+            .ok_or_else(|| ApiError::not_found("no such product"))
     }
 
     /// Adds a product (admins only).
@@ -90,28 +108,63 @@ impl ProductsApi {
         let (Some(name), Some(price), Some(quantity)) = (name, price, quantity) else {
             return Err(ApiError::invalid_field("body", "invalid"));
         };
-        let product = self.store.create(name, price, quantity).await.map_err(|e| ApiError::unavailable(&e))?;
+        let product = self
+            .store
+            .create(name, price, quantity)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         Ok(ProductResponse::Created(Json(product)))
     }
 
     /// Changes a product's name or price (admins only).
-    #[oai(path = "/products/:id", method = "patch", operation_id = "update_product")]
-    async fn update(&self, auth: UserAuth, id: Path<Uuid>, body: Json<ProductChanges>) -> ApiResult<ProductResponse> {
+    #[oai(
+        path = "/products/:id",
+        method = "patch",
+        operation_id = "update_product"
+    )]
+    async fn update(
+        &self,
+        auth: UserAuth,
+        id: Path<Uuid>,
+        body: Json<ProductChanges>,
+    ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let name = errors.check_opt("name", body.name.as_deref(), domain::name);
         let price = errors.check_opt("price", body.price, domain::price);
         errors.finish()?;
-        let product = self.store.update(id.0, name, price).await.map_err(|e| ApiError::unavailable(&e))?;
-        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+        let product = self
+            .store
+            .update(id.0, name, price)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        product
+            .map(|p| ProductResponse::Ok(Json(p)))
+            .ok_or_else(|| ApiError::not_found("no such product"))
     }
 
     /// Adds units to a product's stock (admins only).
-    #[oai(path = "/products/:id/restock", method = "post", operation_id = "restock_product")]
-    async fn restock(&self, auth: UserAuth, id: Path<Uuid>, body: Json<Restock>) -> ApiResult<ProductResponse> {
+    #[oai(
+        path = "/products/:id/restock",
+        method = "post",
+        operation_id = "restock_product"
+    )]
+    async fn restock(
+        &self,
+        auth: UserAuth,
+        id: Path<Uuid>,
+        body: Json<Restock>,
+    ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
-        let quantity = domain::moved_quantity(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?;
-        let product = self.store.restock(id.0, quantity).await.map_err(|e| ApiError::unavailable(&e))?;
-        product.map(|p| ProductResponse::Ok(Json(p))).ok_or_else(|| ApiError::not_found("no such product"))
+        let quantity = domain::moved_quantity(body.quantity)
+            .map_err(|m| ApiError::invalid_field("quantity", m))?;
+        let product = self
+            .store
+            .restock(id.0, quantity)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        product
+            .map(|p| ProductResponse::Ok(Json(p)))
+            .ok_or_else(|| ApiError::not_found("no such product"))
     }
 }

@@ -6,7 +6,8 @@ mod units;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect,
 };
 use shop_kit::contract::Outcome;
 use shop_kit::contract::stock::{Product, ReserveStock, StockReservation};
@@ -45,28 +46,49 @@ impl StockStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        Ok(to_product(product::Entity::insert(row).exec_with_returning(&self.db).await?))
+        Ok(to_product(
+            product::Entity::insert(row)
+                .exec_with_returning(&self.db)
+                .await?,
+        ))
     }
 
     /// One product.
     #[tracing::instrument(skip(self))]
     pub async fn product(&self, id: Uuid) -> Result<Option<Product>, DbErr> {
-        Ok(product::Entity::find_by_id(id).one(&self.db).await?.map(to_product))
+        Ok(product::Entity::find_by_id(id)
+            .one(&self.db)
+            .await?
+            .map(to_product))
     }
 
     /// A page of the catalogue, newest first (`limit + 1` rows to tell whether more follow).
     pub async fn products(&self, page: PageRequest) -> Result<Vec<Product>, DbErr> {
-        let mut query = product::Entity::find().order_by_desc(product::Column::Id).limit(page.limit + 1);
+        let mut query = product::Entity::find()
+            .order_by_desc(product::Column::Id)
+            .limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(product::Column::Id.lt(before));
         }
-        Ok(query.all(&self.db).await?.into_iter().map(to_product).collect())
+        Ok(query
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(to_product)
+            .collect())
     }
 
     /// Changes a product's name or price; `None` when it does not exist.
     #[tracing::instrument(skip(self))]
-    pub async fn update(&self, id: Uuid, name: Option<String>, price: Option<i64>) -> Result<Option<Product>, DbErr> {
-        let Some(found) = product::Entity::find_by_id(id).one(&self.db).await? else { return Ok(None) };
+    pub async fn update(
+        &self,
+        id: Uuid,
+        name: Option<String>,
+        price: Option<i64>,
+    ) -> Result<Option<Product>, DbErr> {
+        let Some(found) = product::Entity::find_by_id(id).one(&self.db).await? else {
+            return Ok(None);
+        };
         let mut row: product::ActiveModel = found.into();
         if let Some(name) = name {
             row.name = Set(name);
@@ -75,15 +97,23 @@ impl StockStore {
             row.price = Set(price);
         }
         row.updated_at = Set(now());
-        Ok(Some(to_product(product::Entity::update(row).exec(&self.db).await?)))
+        Ok(Some(to_product(
+            product::Entity::update(row).exec(&self.db).await?,
+        )))
     }
 
     /// Adds `quantity` units; `None` when the product does not exist or would overflow.
     #[tracing::instrument(skip(self))]
     pub async fn restock(&self, id: Uuid, quantity: i64) -> Result<Option<Product>, DbErr> {
         let res = product::Entity::update_many()
-            .col_expr(product::Column::Available, Expr::col(product::Column::Available).add(quantity))
-            .col_expr(product::Column::Stocked, Expr::col(product::Column::Stocked).add(quantity))
+            .col_expr(
+                product::Column::Available,
+                Expr::col(product::Column::Available).add(quantity),
+            )
+            .col_expr(
+                product::Column::Stocked,
+                Expr::col(product::Column::Stocked).add(quantity),
+            )
             .col_expr(product::Column::UpdatedAt, Expr::value(now()))
             .filter(product::Column::Id.eq(id))
             .filter(product::Column::Stocked.lte(i64::MAX - quantity))
@@ -125,5 +155,10 @@ impl StockStore {
 }
 
 fn to_product(p: product::Model) -> Product {
-    Product { id: p.id, name: p.name, price: p.price, available: p.available }
+    Product {
+        id: p.id,
+        name: p.name,
+        price: p.price,
+        available: p.available,
+    }
 }

@@ -2,7 +2,9 @@
 //! and `sold`.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
+};
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::stock::{ReserveStock, StockReservation};
 use shop_kit::db::now;
@@ -14,17 +16,44 @@ use super::{product, reservation};
 /// The `stock_reservations` table against `products`.
 pub struct UnitsLedger;
 
-fn row(order_id: Uuid, product_id: Option<Uuid>, quantity: i64, state: ReservationState) -> reservation::Model {
-    reservation::Model { order_id, product_id, quantity, state: state.as_str().into(), created_at: now(), updated_at: now() }
+fn row(
+    order_id: Uuid,
+    product_id: Option<Uuid>,
+    quantity: i64,
+    state: ReservationState,
+) -> reservation::Model {
+    reservation::Model {
+        order_id,
+        product_id,
+        quantity,
+        state: state.as_str().into(),
+        created_at: now(),
+        updated_at: now(),
+    }
 }
 
 /// Moves units of a product: `delta(available, reserved, sold)`.
-async fn shift(txn: &DatabaseTransaction, product_id: Option<Uuid>, delta: (i64, i64, i64)) -> Result<(), DbErr> {
-    let Some(product_id) = product_id else { return Ok(()) };
+async fn shift(
+    txn: &DatabaseTransaction,
+    product_id: Option<Uuid>,
+    delta: (i64, i64, i64),
+) -> Result<(), DbErr> {
+    let Some(product_id) = product_id else {
+        return Ok(());
+    };
     product::Entity::update_many()
-        .col_expr(product::Column::Available, Expr::col(product::Column::Available).add(delta.0))
-        .col_expr(product::Column::Reserved, Expr::col(product::Column::Reserved).add(delta.1))
-        .col_expr(product::Column::Sold, Expr::col(product::Column::Sold).add(delta.2))
+        .col_expr(
+            product::Column::Available,
+            Expr::col(product::Column::Available).add(delta.0),
+        )
+        .col_expr(
+            product::Column::Reserved,
+            Expr::col(product::Column::Reserved).add(delta.1),
+        )
+        .col_expr(
+            product::Column::Sold,
+            Expr::col(product::Column::Sold).add(delta.2),
+        )
         .col_expr(product::Column::UpdatedAt, Expr::value(now()))
         .filter(product::Column::Id.eq(product_id))
         .exec(txn)
@@ -63,34 +92,63 @@ impl Ledger for UnitsLedger {
         }
     }
 
-    async fn find(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<Option<reservation::Model>, DbErr> {
+    async fn find(
+        &self,
+        db: &DatabaseConnection,
+        order_id: Uuid,
+    ) -> Result<Option<reservation::Model>, DbErr> {
         reservation::Entity::find_by_id(order_id).one(db).await
     }
 
-    async fn take(&self, txn: &DatabaseTransaction, req: &ReserveStock) -> Result<Take<reservation::Model>, DbErr> {
+    async fn take(
+        &self,
+        txn: &DatabaseTransaction,
+        req: &ReserveStock,
+    ) -> Result<Take<reservation::Model>, DbErr> {
         let held = product::Entity::update_many()
-            .col_expr(product::Column::Available, Expr::col(product::Column::Available).sub(req.quantity))
-            .col_expr(product::Column::Reserved, Expr::col(product::Column::Reserved).add(req.quantity))
+            .col_expr(
+                product::Column::Available,
+                Expr::col(product::Column::Available).sub(req.quantity),
+            )
+            .col_expr(
+                product::Column::Reserved,
+                Expr::col(product::Column::Reserved).add(req.quantity),
+            )
             .col_expr(product::Column::UpdatedAt, Expr::value(now()))
             .filter(product::Column::Id.eq(req.product_id))
             .filter(product::Column::Available.gte(req.quantity))
             .exec(txn)
             .await?;
         if held.rows_affected == 1 {
-            return Ok(Take::Taken(row(req.order_id, Some(req.product_id), req.quantity, ReservationState::Reserved)));
+            return Ok(Take::Taken(row(
+                req.order_id,
+                Some(req.product_id),
+                req.quantity,
+                ReservationState::Reserved,
+            )));
         }
-        let exists = product::Entity::find_by_id(req.product_id).one(txn).await?.is_some();
+        let exists = product::Entity::find_by_id(req.product_id)
+            .one(txn)
+            .await?
+            .is_some();
         Ok(if exists { Take::Short } else { Take::Missing })
     }
 
     async fn insert(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
         let am: reservation::ActiveModel = r.clone().into();
-        reservation::Entity::insert(am).exec_without_returning(txn).await.map(|_| ())
+        reservation::Entity::insert(am)
+            .exec_without_returning(txn)
+            .await
+            .map(|_| ())
     }
 
     async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
-        let am: reservation::ActiveModel = row(order_id, None, 0, ReservationState::Released).into();
-        reservation::Entity::insert(am).exec_without_returning(db).await.map(|_| ())
+        let am: reservation::ActiveModel =
+            row(order_id, None, 0, ReservationState::Released).into();
+        reservation::Entity::insert(am)
+            .exec_without_returning(db)
+            .await
+            .map(|_| ())
     }
 
     async fn set_state(
@@ -110,11 +168,19 @@ impl Ledger for UnitsLedger {
         Ok(res.rows_affected == 1)
     }
 
-    async fn capture(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn capture(
+        &self,
+        txn: &DatabaseTransaction,
+        r: &reservation::Model,
+    ) -> Result<(), DbErr> {
         shift(txn, r.product_id, (0, -r.quantity, r.quantity)).await
     }
 
-    async fn give_back(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn give_back(
+        &self,
+        txn: &DatabaseTransaction,
+        r: &reservation::Model,
+    ) -> Result<(), DbErr> {
         shift(txn, r.product_id, (r.quantity, -r.quantity, 0)).await
     }
 }

@@ -58,19 +58,37 @@ impl AuthApi {
     async fn login(&self, body: Json<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
         let user_key = body.username.to_lowercase();
         let address_key = remote.to_string();
-        let address_key = address_key.rsplit_once(':').map_or(address_key.as_str(), |(ip, _)| ip);
-        if let Some(wait) = self.per_user.locked_for(&user_key).or_else(|| self.per_address.locked_for(address_key)) {
-            return Err(ApiError::too_many("too many failed logins; retry later", wait));
+        let address_key = address_key
+            .rsplit_once(':')
+            .map_or(address_key.as_str(), |(ip, _)| ip);
+        if let Some(wait) = self
+            .per_user
+            .locked_for(&user_key)
+            .or_else(|| self.per_address.locked_for(address_key))
+        {
+            return Err(ApiError::too_many(
+                "too many failed logins; retry later",
+                wait,
+            ));
         }
-        let user = self.store.by_login(&body.username).await.map_err(|e| ApiError::unavailable(&e))?;
+        let user = self
+            .store
+            .by_login(&body.username)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         if !password::verify(body.password.clone(), phc).await {
             self.per_user.fail(&user_key);
             self.per_address.fail(address_key);
             return Err(ApiError::unauthorized("wrong username or password"));
         }
-        let Some(user) = user else { return Err(ApiError::unauthorized("wrong username or password")) };
-        let token = self.keys.issue(user.id, user.is_admin).map_err(|e| ApiError::unavailable(&e))?;
+        let Some(user) = user else {
+            return Err(ApiError::unauthorized("wrong username or password"));
+        };
+        let token = self
+            .keys
+            .issue(user.id, user.is_admin)
+            .map_err(|e| ApiError::unavailable(&e))?;
         Ok(LoginResponse::Ok(Json(Token {
             access_token: token,
             token_type: "Bearer".into(),

@@ -16,10 +16,17 @@ use crate::store::{NewUser, UserStore, WriteError, user};
 use crate::throttle::Throttle;
 
 /// Every operation of user-svc.
-pub fn apis(store: UserStore, keys: Arc<TokenKeys>, payment: ServiceClient) -> impl poem_openapi::OpenApi {
+pub fn apis(
+    store: UserStore,
+    keys: Arc<TokenKeys>,
+    payment: ServiceClient,
+) -> impl poem_openapi::OpenApi {
     let window = Duration::from_secs(15 * 60);
     (
-        users::UsersApi { store: store.clone(), payment },
+        users::UsersApi {
+            store: store.clone(),
+            payment,
+        },
         auth::AuthApi {
             store,
             keys,

@@ -105,13 +105,22 @@ async fn parse_changes(
     let new_password = errors.check_opt("password", password, domain::password);
     std::mem::take(errors).finish()?;
     let password_hash = match new_password {
-        Some(p) => Some(password::hash(p).await.map_err(|e| ApiError::unavailable(e.as_ref()))?),
+        Some(p) => Some(
+            password::hash(p)
+                .await
+                .map_err(|e| ApiError::unavailable(e.as_ref()))?,
+        ),
         None => None,
     };
-    Ok(UserChanges { password_hash, ..changes })
+    Ok(UserChanges {
+        password_hash,
+        ..changes
+    })
 }
 
-fn written(result: Result<Option<crate::store::user::Model>, WriteError>) -> ApiResult<UserResponse> {
+fn written(
+    result: Result<Option<crate::store::user::Model>, WriteError>,
+) -> ApiResult<UserResponse> {
     match result {
         Ok(Some(u)) => Ok(UserResponse::Ok(Json(u.into()))),
         Ok(None) => Err(ApiError::not_found("no such user")),
@@ -134,21 +143,43 @@ impl UsersApi {
         let last_name = errors.check("last_name", domain::name(&body.last_name));
         let phone = errors.check("phone", domain::phone(&body.phone));
         errors.finish()?;
-        let (Some(username), Some(password), Some(email), Some(first_name), Some(last_name), Some(phone)) =
-            (username, password, email, first_name, last_name, phone)
+        let (
+            Some(username),
+            Some(password),
+            Some(email),
+            Some(first_name),
+            Some(last_name),
+            Some(phone),
+        ) = (username, password, email, first_name, last_name, phone)
         else {
             return Err(ApiError::invalid_field("body", "invalid"));
         };
-        let password_hash = password::hash(password).await.map_err(|e| ApiError::unavailable(e.as_ref()))?;
-        let new = NewUser { username, email, password_hash, first_name, last_name, phone, is_admin: false };
+        let password_hash = password::hash(password)
+            .await
+            .map_err(|e| ApiError::unavailable(e.as_ref()))?;
+        let new = NewUser {
+            username,
+            email,
+            password_hash,
+            first_name,
+            last_name,
+            phone,
+            is_admin: false,
+        };
         let user = match self.store.create(new).await {
             Ok(u) => u,
-            Err(WriteError::Taken) => return Err(ApiError::conflict("username or email already registered")),
+            Err(WriteError::Taken) => {
+                return Err(ApiError::conflict("username or email already registered"));
+            }
             Err(WriteError::Db(e)) => return Err(ApiError::unavailable(&e)),
         };
         // payment-svc also opens accounts on first use, so a failure here loses nothing.
         let path = format!("/internal/accounts/{}", user.id);
-        match self.payment.send::<()>(reqwest::Method::PUT, &path, None).await {
+        match self
+            .payment
+            .send::<()>(reqwest::Method::PUT, &path, None)
+            .await
+        {
             Ok(r) if r.status.is_success() => {}
             Ok(r) => tracing::warn!(error = %r.unexpected(), "opening the payment account failed"),
             Err(e) => tracing::warn!(error = %e, "opening the payment account failed"),
@@ -159,18 +190,34 @@ impl UsersApi {
     /// The caller's profile.
     #[oai(path = "/users/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: UserAuth) -> ApiResult<UserResponse> {
-        written(self.store.by_id(auth.0.user_id).await.map_err(WriteError::Db))
+        written(
+            self.store
+                .by_id(auth.0.user_id)
+                .await
+                .map_err(WriteError::Db),
+        )
     }
 
     /// Changes the caller's profile; a new password needs `current_password` (403 when wrong).
     #[oai(path = "/users/me", method = "patch", operation_id = "update_me")]
-    async fn update_me(&self, auth: UserAuth, body: Json<ProfileChanges>) -> ApiResult<UserResponse> {
+    async fn update_me(
+        &self,
+        auth: UserAuth,
+        body: Json<ProfileChanges>,
+    ) -> ApiResult<UserResponse> {
         let mut errors = FieldErrors::default();
         if body.password.is_some() {
             let Some(current) = body.current_password.clone() else {
-                return Err(ApiError::invalid_field("current_password", "is required to set a new password"));
+                return Err(ApiError::invalid_field(
+                    "current_password",
+                    "is required to set a new password",
+                ));
             };
-            let user = self.store.by_id(auth.0.user_id).await.map_err(|e| ApiError::unavailable(&e))?;
+            let user = self
+                .store
+                .by_id(auth.0.user_id)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?;
             let user = user.ok_or_else(|| ApiError::not_found("no such user"))?;
             if !password::verify(current, Some(user.password_hash)).await {
                 return Err(ApiError::forbidden("the current password is wrong"));
@@ -192,7 +239,12 @@ impl UsersApi {
     /// Deletes the caller's account.
     #[oai(path = "/users/me", method = "delete", operation_id = "delete_me")]
     async fn delete_me(&self, auth: UserAuth) -> ApiResult<DeleteResponse> {
-        match self.store.delete(auth.0.user_id).await.map_err(|e| ApiError::unavailable(&e))? {
+        match self
+            .store
+            .delete(auth.0.user_id)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?
+        {
             true => Ok(DeleteResponse::Deleted),
             false => Err(ApiError::not_found("no such user")),
         }
@@ -200,12 +252,23 @@ impl UsersApi {
 
     /// All users, newest first (admins only); cursor pagination.
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
-    async fn list(&self, auth: UserAuth, limit: Query<Option<i64>>, cursor: Query<Option<String>>) -> ApiResult<UserPage> {
+    async fn list(
+        &self,
+        auth: UserAuth,
+        limit: Query<Option<i64>>,
+        cursor: Query<Option<String>>,
+    ) -> ApiResult<UserPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self.store.list(page).await.map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self
+            .store
+            .list(page)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
         let rows = rows.into_iter().map(User::from).collect();
-        Ok(UserPage::Ok(Json(Page::from_rows(rows, page.limit, |u| u.id))))
+        Ok(UserPage::Ok(Json(Page::from_rows(rows, page.limit, |u| {
+            u.id
+        }))))
     }
 
     /// One user (admins only).
@@ -217,7 +280,12 @@ impl UsersApi {
 
     /// Changes a user, including the admin role (admins only).
     #[oai(path = "/users/:id", method = "patch", operation_id = "update_user")]
-    async fn update(&self, auth: UserAuth, id: Path<Uuid>, body: Json<AdminChanges>) -> ApiResult<UserResponse> {
+    async fn update(
+        &self,
+        auth: UserAuth,
+        id: Path<Uuid>,
+        body: Json<AdminChanges>,
+    ) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let b = &body.0;
@@ -230,6 +298,16 @@ impl UsersApi {
             b.password.as_deref(),
         )
         .await?;
-        written(self.store.update(id.0, UserChanges { is_admin: b.is_admin, ..changes }).await)
+        written(
+            self.store
+                .update(
+                    id.0,
+                    UserChanges {
+                        is_admin: b.is_admin,
+                        ..changes
+                    },
+                )
+                .await,
+        )
     }
 }

@@ -86,7 +86,11 @@ pub enum WriteError {
 }
 
 fn taken_or_db(e: DbErr) -> WriteError {
-    if is_unique_violation(&e) { WriteError::Taken } else { WriteError::Db(e) }
+    if is_unique_violation(&e) {
+        WriteError::Taken
+    } else {
+        WriteError::Db(e)
+    }
 }
 
 /// Users.
@@ -116,7 +120,10 @@ impl UserStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        user::Entity::insert(row).exec_with_returning(&self.db).await.map_err(taken_or_db)
+        user::Entity::insert(row)
+            .exec_with_returning(&self.db)
+            .await
+            .map_err(taken_or_db)
     }
 
     /// The user whose username or email is `login`.
@@ -140,7 +147,9 @@ impl UserStore {
 
     /// A page of users, newest first (`limit + 1` rows).
     pub async fn list(&self, page: PageRequest) -> Result<Vec<user::Model>, DbErr> {
-        let mut query = user::Entity::find().order_by_desc(user::Column::Id).limit(page.limit + 1);
+        let mut query = user::Entity::find()
+            .order_by_desc(user::Column::Id)
+            .limit(page.limit + 1);
         if let Some(before) = page.before {
             query = query.filter(user::Column::Id.lt(before));
         }
@@ -149,8 +158,14 @@ impl UserStore {
 
     /// Applies changes; `None` when the user does not exist.
     #[tracing::instrument(skip(self, changes))]
-    pub async fn update(&self, id: Uuid, changes: UserChanges) -> Result<Option<user::Model>, WriteError> {
-        let Some(found) = self.by_id(id).await? else { return Ok(None) };
+    pub async fn update(
+        &self,
+        id: Uuid,
+        changes: UserChanges,
+    ) -> Result<Option<user::Model>, WriteError> {
+        let Some(found) = self.by_id(id).await? else {
+            return Ok(None);
+        };
         let mut row: user::ActiveModel = found.into();
         if let Some(v) = changes.email {
             row.email = Set(v);
@@ -171,12 +186,20 @@ impl UserStore {
             row.is_admin = Set(v);
         }
         row.updated_at = Set(now());
-        user::Entity::update(row).exec(&self.db).await.map(Some).map_err(taken_or_db)
+        user::Entity::update(row)
+            .exec(&self.db)
+            .await
+            .map(Some)
+            .map_err(taken_or_db)
     }
 
     /// Deletes a user; `false` when it did not exist.
     #[tracing::instrument(skip(self))]
     pub async fn delete(&self, id: Uuid) -> Result<bool, DbErr> {
-        Ok(user::Entity::delete_by_id(id).exec(&self.db).await?.rows_affected == 1)
+        Ok(user::Entity::delete_by_id(id)
+            .exec(&self.db)
+            .await?
+            .rows_affected
+            == 1)
     }
 }

@@ -1,1 +1,6 @@
-fn main() {}
+//! The public surface of every service: health, docs, metrics, problem+json errors, users and
+//! login, authorization, pagination and request limits.
+#![allow(clippy::unwrap_used)]
+
+mod auth;
+mod surface;

@@ -23,9 +23,19 @@ async fn registration_validates_every_field_and_refuses_duplicates() {
         "last_name": "Lee", "phone": "12345"});
     let (status, problem) = api.call(Method::POST, &url, None, Some(bad)).await;
     assert_eq!(status, 422, "{problem}");
-    let fields: Vec<_> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(fields, ["username", "password", "email", "first_name", "phone"]);
-    let (status, _) = api.call(Method::POST, &url, None, Some(json!({"username": "bob"}))).await;
+    let fields: Vec<_> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        fields,
+        ["username", "password", "email", "first_name", "phone"]
+    );
+    let (status, _) = api
+        .call(Method::POST, &url, None, Some(json!({"username": "bob"})))
+        .await;
     assert_eq!(status, 400, "missing fields");
 }
 
@@ -37,7 +47,10 @@ async fn login_does_not_tell_users_apart_and_throttles_failures() {
     let (s1, wrong) = api.login("ann", "wrong-password").await;
     let (s2, unknown) = api.login("nobody", "wrong-password").await;
     assert_eq!((s1.as_u16(), s2.as_u16()), (401, 401));
-    assert_eq!(wrong, unknown, "the same answer whether the user exists or not");
+    assert_eq!(
+        wrong, unknown,
+        "the same answer whether the user exists or not"
+    );
     let (status, by_email) = api.login("ann@example.com", "password-ann").await;
     assert_eq!(status, 200, "{by_email}");
     assert_eq!(by_email["token_type"], "Bearer");
@@ -50,8 +63,16 @@ async fn login_does_not_tell_users_apart_and_throttles_failures() {
         .send()
         .await
         .unwrap();
-    assert_eq!(resp.status(), 429, "locked out even with the right password");
-    let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert_eq!(
+        resp.status(),
+        429,
+        "locked out even with the right password"
+    );
+    let wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!((1..=900).contains(&wait));
 }
 
@@ -62,16 +83,46 @@ async fn tokens_roles_and_ownership_are_enforced() {
     let admin = api.admin().await;
     let ann = api.register("ann").await;
     let bob = api.register("bob").await;
-    let (status, _) = api.call(Method::GET, &format!("{}/balance", api.payment), None, None).await;
+    let (status, _) = api
+        .call(Method::GET, &format!("{}/balance", api.payment), None, None)
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = api.call(Method::GET, &format!("{}/balance", api.payment), Some("not.a.token"), None).await;
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("{}/balance", api.payment),
+            Some("not.a.token"),
+            None,
+        )
+        .await;
     assert_eq!(status, 401);
-    let (status, _) = api.call(Method::GET, &format!("{}/users", api.user), Some(&ann.token), None).await;
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("{}/users", api.user),
+            Some(&ann.token),
+            None,
+        )
+        .await;
     assert_eq!(status, 403);
     let body = json!({"name": "Tea", "price": 1, "quantity": 1});
-    let (status, _) = api.call(Method::POST, &format!("{}/products", api.stock), Some(&ann.token), Some(body)).await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("{}/products", api.stock),
+            Some(&ann.token),
+            Some(body),
+        )
+        .await;
     assert_eq!(status, 403);
-    let (status, users) = api.call(Method::GET, &format!("{}/users", api.user), Some(&admin.token), None).await;
+    let (status, users) = api
+        .call(
+            Method::GET,
+            &format!("{}/users", api.user),
+            Some(&admin.token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(users["items"].as_array().unwrap().len(), 3);
 
@@ -81,15 +132,46 @@ async fn tokens_roles_and_ownership_are_enforced() {
     let (status, order) = api.order(&ann, product, 1, None).await;
     assert_eq!(status, 201, "{order}");
     let id = order["id"].as_str().unwrap();
-    for url in [format!("{}/orders/{id}", api.order), format!("{}/deliveries/{id}", api.delivery)] {
-        assert_eq!(api.call(Method::GET, &url, Some(&bob.token), None).await.0, 404, "bob on {url}");
-        assert_eq!(api.call(Method::GET, &url, Some(&ann.token), None).await.0, 200, "ann on {url}");
-        assert_eq!(api.call(Method::GET, &url, Some(&admin.token), None).await.0, 200, "admin on {url}");
+    for url in [
+        format!("{}/orders/{id}", api.order),
+        format!("{}/deliveries/{id}", api.delivery),
+    ] {
+        assert_eq!(
+            api.call(Method::GET, &url, Some(&bob.token), None).await.0,
+            404,
+            "bob on {url}"
+        );
+        assert_eq!(
+            api.call(Method::GET, &url, Some(&ann.token), None).await.0,
+            200,
+            "ann on {url}"
+        );
+        assert_eq!(
+            api.call(Method::GET, &url, Some(&admin.token), None)
+                .await
+                .0,
+            200,
+            "admin on {url}"
+        );
     }
-    let (_, bobs) = api.call(Method::GET, &format!("{}/orders", api.order), Some(&bob.token), None).await;
+    let (_, bobs) = api
+        .call(
+            Method::GET,
+            &format!("{}/orders", api.order),
+            Some(&bob.token),
+            None,
+        )
+        .await;
     assert_eq!(bobs["items"].as_array().unwrap().len(), 0);
     assert_eq!(api.messages(&bob).await.len(), 0);
-    let (status, all) = api.call(Method::GET, &format!("{}/admin/orders?user_id={}", api.order, ann.id), Some(&admin.token), None).await;
+    let (status, all) = api
+        .call(
+            Method::GET,
+            &format!("{}/admin/orders?user_id={}", api.order, ann.id),
+            Some(&admin.token),
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(all["items"].as_array().unwrap().len(), 1);
     shop.check_invariants().await;
@@ -101,12 +183,26 @@ async fn changing_ones_password_needs_the_current_one() {
     let api = &shop.api;
     let ann = api.register("ann").await;
     let url = format!("{}/users/me", api.user);
-    let (status, _) = api.call(Method::PATCH, &url, Some(&ann.token), Some(json!({"password": "new-password"}))).await;
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            &url,
+            Some(&ann.token),
+            Some(json!({"password": "new-password"})),
+        )
+        .await;
     assert_eq!(status, 422);
     let wrong = json!({"password": "new-password", "current_password": "nope-nope"});
-    assert_eq!(api.call(Method::PATCH, &url, Some(&ann.token), Some(wrong)).await.0, 403);
+    assert_eq!(
+        api.call(Method::PATCH, &url, Some(&ann.token), Some(wrong))
+            .await
+            .0,
+        403
+    );
     let right = json!({"password": "new-password", "current_password": "password-ann", "first_name": "Annie"});
-    let (status, me) = api.call(Method::PATCH, &url, Some(&ann.token), Some(right)).await;
+    let (status, me) = api
+        .call(Method::PATCH, &url, Some(&ann.token), Some(right))
+        .await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(me["first_name"], "Annie");
     assert_eq!(api.login("ann", "password-ann").await.0, 401);

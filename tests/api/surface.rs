@@ -20,18 +20,52 @@ async fn every_service_has_health_docs_spec_and_metrics() {
     let http = reqwest::Client::new();
     for (docs, url) in urls(&shop) {
         for path in ["/health/live", "/health/ready"] {
-            let status = http.get(format!("{url}{path}")).send().await.unwrap().status();
+            let status = http
+                .get(format!("{url}{path}"))
+                .send()
+                .await
+                .unwrap()
+                .status();
             assert_eq!(status, StatusCode::OK, "{docs} {path}");
         }
-        let spec: serde_json::Value = http.get(format!("{url}/{docs}/openapi.json")).send().await.unwrap().json().await.unwrap();
-        assert!(spec["openapi"].as_str().unwrap().starts_with("3."), "{docs} spec");
-        assert!(!spec["paths"].as_object().unwrap().is_empty(), "{docs} spec has paths");
+        let spec: serde_json::Value = http
+            .get(format!("{url}/{docs}/openapi.json"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            spec["openapi"].as_str().unwrap().starts_with("3."),
+            "{docs} spec"
+        );
+        assert!(
+            !spec["paths"].as_object().unwrap().is_empty(),
+            "{docs} spec has paths"
+        );
         let page = http.get(format!("{url}/{docs}/docs")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK, "{docs} Swagger UI");
-        assert!(page.text().await.unwrap().contains("swagger"), "{docs} Swagger UI page");
-        let metrics = http.get(format!("{url}/metrics")).send().await.unwrap().text().await.unwrap();
-        assert!(metrics.contains("shop_http_requests_total"), "{docs} metrics");
-        assert!(metrics.contains("shop_http_request_duration_seconds_bucket"), "{docs} latency histogram");
+        assert!(
+            page.text().await.unwrap().contains("swagger"),
+            "{docs} Swagger UI page"
+        );
+        let metrics = http
+            .get(format!("{url}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            metrics.contains("shop_http_requests_total"),
+            "{docs} metrics"
+        );
+        assert!(
+            metrics.contains("shop_http_request_duration_seconds_bucket"),
+            "{docs} latency histogram"
+        );
     }
 }
 
@@ -40,29 +74,67 @@ async fn errors_are_problem_json_and_change_nothing() {
     let shop = TestShop::spawn().await;
     let api = &shop.api;
     let http = reqwest::Client::new();
-    let resp = http.get(format!("{}/no/such/path", api.order)).send().await.unwrap();
+    let resp = http
+        .get(format!("{}/no/such/path", api.order))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
     assert_eq!(resp.headers()["content-type"], "application/problem+json");
     let problem: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(problem["status"], 404);
-    assert!(problem["title"].is_string() && problem["type"].is_string() && problem["detail"].is_string());
+    assert!(
+        problem["title"].is_string()
+            && problem["type"].is_string()
+            && problem["detail"].is_string()
+    );
 
     let ann = api.register("ann").await;
     let url = format!("{}/balance/deposit", api.payment);
-    let bad = http.post(&url).bearer_auth(&ann.token).header("content-type", "application/json").body("{not json").send().await.unwrap();
+    let bad = http
+        .post(&url)
+        .bearer_auth(&ann.token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
-    let (status, _) = api.call(Method::POST, &url, Some(&ann.token), Some(json!({"amount": "ten"}))).await;
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &url,
+            Some(&ann.token),
+            Some(json!({"amount": "ten"})),
+        )
+        .await;
     assert_eq!(status, 400);
-    let (status, _) = api.call(Method::POST, &url, Some(&ann.token), Some(json!({}))).await;
+    let (status, _) = api
+        .call(Method::POST, &url, Some(&ann.token), Some(json!({})))
+        .await;
     assert_eq!(status, 400);
     for amount in [0, -5, 1_000_000_000_001_i64] {
-        let (status, problem) = api.call(Method::POST, &url, Some(&ann.token), Some(json!({"amount": amount}))).await;
+        let (status, problem) = api
+            .call(
+                Method::POST,
+                &url,
+                Some(&ann.token),
+                Some(json!({"amount": amount})),
+            )
+            .await;
         assert_eq!(status, 422, "{amount}: {problem}");
         assert_eq!(problem["errors"][0]["field"], "amount");
     }
     let huge = "x".repeat(1024 * 1024 + 1);
-    let resp = http.post(&url).bearer_auth(&ann.token).header("content-type", "application/json").body(huge).send().await.unwrap();
+    let resp = http
+        .post(&url)
+        .bearer_auth(&ann.token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(api.balance(&ann).await, (0, 0));
 }
@@ -76,17 +148,43 @@ async fn lists_page_with_opaque_cursors_and_bounded_limits() {
     for _ in 0..3 {
         ids.push(api.add_product(&admin, 10, 1).await.to_string());
     }
-    let (status, first) = api.call(Method::GET, &format!("{}/products?limit=2", api.stock), None, None).await;
+    let (status, first) = api
+        .call(
+            Method::GET,
+            &format!("{}/products?limit=2", api.stock),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(status, 200);
-    let names: Vec<_> = first["items"].as_array().unwrap().iter().map(|p| p["id"].as_str().unwrap().to_owned()).collect();
+    let names: Vec<_> = first["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["id"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(names, vec![ids[2].clone(), ids[1].clone()], "newest first");
     let cursor = first["next_cursor"].as_str().unwrap();
-    let (_, second) = api.call(Method::GET, &format!("{}/products?limit=2&cursor={cursor}", api.stock), None, None).await;
+    let (_, second) = api
+        .call(
+            Method::GET,
+            &format!("{}/products?limit=2&cursor={cursor}", api.stock),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert_eq!(second["items"][0]["id"], ids[0]);
     assert!(second["next_cursor"].is_null());
     for bad in ["limit=0", "limit=101", "cursor=%21%21"] {
-        let (status, _) = api.call(Method::GET, &format!("{}/products?{bad}", api.stock), None, None).await;
+        let (status, _) = api
+            .call(
+                Method::GET,
+                &format!("{}/products?{bad}", api.stock),
+                None,
+                None,
+            )
+            .await;
         assert_eq!(status, 422, "{bad}");
     }
 }

@@ -7,6 +7,7 @@ mod happy;
 mod idempotency;
 mod participants;
 mod races;
+mod recovery;
 mod refusals;
 
 use shop_tests::{Shopper, TestShop};

@@ -165,3 +165,34 @@ impl TestShop {
             .expect("a service of the shop")
     }
 }
+
+impl TestShop {
+    /// Kills order-svc (a crash) and starts a new instance on the same database.
+    pub async fn restart_order(&mut self) {
+        let at = self
+            .services
+            .iter()
+            .position(|s| s.name == "order-svc")
+            .expect("order-svc runs");
+        let old = self.services.remove(at);
+        old.kill().await;
+        let mut config = self.order_config.clone();
+        config.common.port = 0;
+        let order = Running::start(
+            order_svc::App::build(config)
+                .await
+                .expect("order-svc restarts"),
+        );
+        self.api.order = order.url.clone();
+        self.services.push(order);
+    }
+
+    /// order-svc's store, for tests that set up saga states by hand.
+    pub async fn order_store(&self) -> order_svc::store::OrderStore {
+        order_svc::store::OrderStore::new(
+            shop_kit::db::connect(&self.dbs.url("order").await)
+                .await
+                .expect("order db"),
+        )
+    }
+}

@@ -2,7 +2,7 @@
 //! or compensated by the recovery driver of the instance that runs now.
 
 use chrono::TimeDelta;
-use order_svc::domain::{SagaState, Step};
+use order_svc::domain::{FailureReason, SagaState, Step};
 use order_svc::store::{NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
@@ -10,9 +10,8 @@ use uuid::Uuid;
 
 use crate::World;
 
-/// Records an order as a crashed instance would have left it: leased to someone gone.
-async fn abandoned(w: &World, quantity: i64, state: SagaState) -> order::Model {
-    let store = w.shop.order_store().await;
+/// Records an order leased to an instance that is about to crash.
+async fn record(w: &World, quantity: i64) -> order::Model {
     let new = NewOrder {
         user_id: w.ann.id,
         product_id: w.product,
@@ -21,20 +20,29 @@ async fn abandoned(w: &World, quantity: i64, state: SagaState) -> order::Model {
         total: 10 * quantity,
         delivery_date: chrono::Utc::now().date_naive() + chrono::Days::new(1),
     };
+    let live = shop_kit::db::now() + TimeDelta::seconds(60);
+    let store = w.shop.order_store().await;
+    store.create(new, Uuid::now_v7(), live).await.unwrap()
+}
+
+/// Leaves the order in `state` with its lease run out, as a crashed instance would.
+async fn abandon(w: &World, o: &order::Model, state: SagaState) {
     let expired = shop_kit::db::now() - TimeDelta::seconds(1);
-    let o = store.create(new, Uuid::now_v7(), expired).await.unwrap();
-    let owner = o.lease_owner.unwrap();
-    assert!(
-        store
-            .save_state(o.id, owner, state, None, expired)
-            .await
-            .unwrap()
-    );
-    o
+    let store = w.shop.order_store().await;
+    let saved = store
+        .save_state(o.id, o.lease_owner.unwrap(), state, None, expired)
+        .await;
+    assert!(saved.unwrap());
+}
+
+async fn reserve(w: &World, base: &str, body: serde_json::Value) {
+    let url = format!("{base}/internal/reservations");
+    let (status, answer) = w.shop.api.internal(Method::POST, &url, Some(body)).await;
+    assert_eq!(status, 201, "{answer}");
 }
 
 async fn wait_terminal(w: &World, id: Uuid) -> serde_json::Value {
-    for _ in 0..200 {
+    for _ in 0..400 {
         let url = format!("{}/orders/{id}", w.shop.api.order);
         let (_, o) = w
             .shop
@@ -52,20 +60,26 @@ async fn wait_terminal(w: &World, id: Uuid) -> serde_json::Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_abandoned_while_reserving_stock_is_finished() {
     let mut w = World::new(1000, 10, 100, 5).await;
+    let o = record(&w, 2).await;
     // The crashed instance had reserved funds and sent the stock reservation.
-    let state = SagaState {
-        step: Step::Reserve(1),
-        held: 2,
-        reason: None,
-    };
-    let o = abandoned(&w, 2, state).await;
-    let funds = json!({"order_id": o.id, "user_id": w.ann.id, "amount": 20});
-    let url = format!("{}/internal/reservations", w.shop.api.payment);
-    assert_eq!(
-        w.shop.api.internal(Method::POST, &url, Some(funds)).await.0,
-        201
-    );
+    let payment = w.shop.api.payment.clone();
+    reserve(
+        &w,
+        &payment,
+        json!({"order_id": o.id, "user_id": w.ann.id, "amount": 20}),
+    )
+    .await;
     w.shop.restart_order().await;
+    abandon(
+        &w,
+        &o,
+        SagaState {
+            step: Step::Reserve(1),
+            held: 2,
+            reason: None,
+        },
+    )
+    .await;
     let finished = wait_terminal(&w, o.id).await;
     assert_eq!(finished["status"], "completed", "{finished}");
     w.shop.check_invariants().await;
@@ -76,39 +90,30 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything_back() {
     let w = World::new(1000, 10, 100, 5).await;
+    let o = record(&w, 3).await;
+    let (payment, stock) = (w.shop.api.payment.clone(), w.shop.api.stock.clone());
+    reserve(
+        &w,
+        &payment,
+        json!({"order_id": o.id, "user_id": w.ann.id, "amount": 30}),
+    )
+    .await;
+    reserve(
+        &w,
+        &stock,
+        json!({"order_id": o.id, "product_id": w.product, "quantity": 3}),
+    )
+    .await;
     let state = SagaState {
         step: Step::Compensate,
         held: 2,
-        reason: Some(order_svc::domain::FailureReason::NoCourier),
+        reason: Some(FailureReason::NoCourier),
     };
-    let o = abandoned(&w, 3, state).await;
-    let api = &w.shop.api;
-    let funds = json!({"order_id": o.id, "user_id": w.ann.id, "amount": 30});
-    assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.payment),
-            Some(funds)
-        )
-        .await
-        .0,
-        201
-    );
-    let units = json!({"order_id": o.id, "product_id": w.product, "quantity": 3});
-    assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.stock),
-            Some(units)
-        )
-        .await
-        .0,
-        201
-    );
+    abandon(&w, &o, state).await;
     let finished = wait_terminal(&w, o.id).await;
     assert_eq!(finished["status"], "cancelled", "{finished}");
     assert_eq!(finished["failure_reason"], "no_courier");
     w.shop.check_invariants().await;
-    assert_eq!(api.balance(&w.ann).await, (1000, 0));
-    assert_eq!(api.available(w.product).await, 100);
+    assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
+    assert_eq!(w.shop.api.available(w.product).await, 100);
 }

@@ -5,11 +5,15 @@
 //! only by conditional updates, and the order id is a primary key, so two racing requests for
 //! one order can never both apply.
 
-use sea_orm::{DatabaseConnection, DatabaseTransaction, DbErr, TransactionTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+};
 use uuid::Uuid;
 
 use crate::contract::{Decision, Outcome, ReservationState};
-use crate::db::is_unique_violation;
+use crate::db::{is_unique_violation, now};
 
 /// How often a step that lost a race is decided again.
 const RACE_RETRIES: usize = 5;
@@ -33,6 +37,21 @@ pub trait Ledger: Send + Sync {
     type Row: Send + Sync + Clone;
     /// The reservation as the wire contract shows it.
     type Reservation;
+    /// The reservation table, keyed by order id.
+    type Entity: EntityTrait<Model = Self::Row>;
+    /// Its active model.
+    type Active: ActiveModelTrait<Entity = Self::Entity>
+        + ActiveModelBehavior
+        + From<Self::Row>
+        + Send
+        + 'static;
+
+    /// The column of the order id.
+    const ORDER_ID: <Self::Entity as EntityTrait>::Column;
+    /// The column of the state.
+    const STATE: <Self::Entity as EntityTrait>::Column;
+    /// The column of the last change.
+    const UPDATED_AT: <Self::Entity as EntityTrait>::Column;
 
     /// The order a request is for.
     fn order_id(req: &Self::Request) -> Uuid;
@@ -44,35 +63,56 @@ pub trait Ledger: Send + Sync {
     fn is_mark(row: &Self::Row) -> bool;
     /// The row as the contract shows it, in `state`.
     fn reservation(row: Self::Row, state: ReservationState) -> Self::Reservation;
+    /// A released mark for an order that holds nothing.
+    fn mark(order_id: Uuid) -> Self::Row;
 
-    /// The row of an order.
-    async fn find(
-        &self,
-        db: &DatabaseConnection,
-        order_id: Uuid,
-    ) -> Result<Option<Self::Row>, DbErr>;
     /// Takes the resource for a request (conditional update) and returns the row to record.
     async fn take(
         &self,
         txn: &DatabaseTransaction,
         req: &Self::Request,
     ) -> Result<Take<Self::Row>, DbErr>;
-    /// Records a row (a unique violation means a racing request recorded it first).
-    async fn insert(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
-    /// Records a released mark for an order that holds nothing.
-    async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr>;
-    /// Moves a row from `from` to `to`; `false` when it was not in `from`.
-    async fn set_state(
-        &self,
-        txn: &DatabaseTransaction,
-        order_id: Uuid,
-        from: ReservationState,
-        to: ReservationState,
-    ) -> Result<bool, DbErr>;
     /// Moves what a row holds from reserved to captured (sold, delivered).
     async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives what a row holds back.
     async fn give_back(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+}
+
+/// The row of an order.
+pub async fn find<L: Ledger>(
+    db: &impl ConnectionTrait,
+    order_id: Uuid,
+) -> Result<Option<L::Row>, DbErr> {
+    L::Entity::find()
+        .filter(L::ORDER_ID.eq(order_id))
+        .one(db)
+        .await
+}
+
+/// Records a row (a unique violation means a racing request recorded it first).
+async fn insert<L: Ledger>(db: &impl ConnectionTrait, row: &L::Row) -> Result<(), DbErr> {
+    let active: L::Active = row.clone().into();
+    L::Entity::insert(active)
+        .exec_without_returning(db)
+        .await
+        .map(|_| ())
+}
+
+/// Moves a row from `from` to `to`; `false` when it was not in `from`.
+async fn set_state<L: Ledger>(
+    txn: &DatabaseTransaction,
+    order_id: Uuid,
+    from: ReservationState,
+    to: ReservationState,
+) -> Result<bool, DbErr> {
+    let res = L::Entity::update_many()
+        .col_expr(L::STATE, Expr::value(to.as_str()))
+        .col_expr(L::UPDATED_AT, Expr::value(now()))
+        .filter(L::ORDER_ID.eq(order_id))
+        .filter(L::STATE.eq(from.as_str()))
+        .exec(txn)
+        .await?;
+    Ok(res.rows_affected == 1)
 }
 
 fn lost_races(step: &str) -> DbErr {
@@ -87,7 +127,7 @@ pub async fn reserve<L: Ledger>(
 ) -> Result<Outcome<L::Reservation>, DbErr> {
     let order_id = L::order_id(req);
     for _ in 0..RACE_RETRIES {
-        let held = ledger.find(db, order_id).await?;
+        let held = find::<L>(db, order_id).await?;
         match Decision::on_reserve(held.as_ref().map(|r| (L::state(r), L::matches(r, req)))) {
             Decision::Apply => {}
             Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
@@ -103,7 +143,7 @@ pub async fn reserve<L: Ledger>(
             Take::Short => return Ok(Outcome::Short), // dropping the transaction rolls back
             Take::Missing => return Ok(Outcome::Missing),
         };
-        match ledger.insert(&txn, &row).await {
+        match insert::<L>(&txn, &row).await {
             Err(e) if is_unique_violation(&e) => continue, // a racing repeat or release won
             Err(e) => return Err(e),
             Ok(()) => {}
@@ -124,7 +164,7 @@ pub async fn confirm<L: Ledger>(
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
     for _ in 0..RACE_RETRIES {
-        let held = ledger.find(db, order_id).await?;
+        let held = find::<L>(db, order_id).await?;
         let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
             (Decision::Apply, Some(row)) => row,
             (Decision::Repeat, Some(row)) => {
@@ -137,14 +177,13 @@ pub async fn confirm<L: Ledger>(
             _ => return Ok(Outcome::Missing),
         };
         let txn = db.begin().await?;
-        if !ledger
-            .set_state(
-                &txn,
-                order_id,
-                ReservationState::Reserved,
-                ReservationState::Confirmed,
-            )
-            .await?
+        if !set_state::<L>(
+            &txn,
+            order_id,
+            ReservationState::Reserved,
+            ReservationState::Confirmed,
+        )
+        .await?
         {
             continue; // a racing confirm or release moved it first: decide again
         }
@@ -165,10 +204,10 @@ pub async fn release<L: Ledger>(
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
     for _ in 0..RACE_RETRIES {
-        let held = ledger.find(db, order_id).await?;
+        let held = find::<L>(db, order_id).await?;
         let row = match (Decision::on_release(held.as_ref().map(L::state)), held) {
             (Decision::Apply, Some(row)) => row,
-            (Decision::MarkReleased, _) => match ledger.insert_mark(db, order_id).await {
+            (Decision::MarkReleased, _) => match insert::<L>(db, &L::mark(order_id)).await {
                 Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e),
                 Ok(()) => return Ok(Outcome::Marked),
@@ -183,14 +222,13 @@ pub async fn release<L: Ledger>(
             _ => return Ok(Outcome::Marked),
         };
         let txn = db.begin().await?;
-        if !ledger
-            .set_state(
-                &txn,
-                order_id,
-                ReservationState::Reserved,
-                ReservationState::Released,
-            )
-            .await?
+        if !set_state::<L>(
+            &txn,
+            order_id,
+            ReservationState::Reserved,
+            ReservationState::Released,
+        )
+        .await?
         {
             continue;
         }

@@ -86,7 +86,7 @@ impl DeliveryStore {
     /// The live (reserved or confirmed) booking of an order.
     #[tracing::instrument(skip(self))]
     pub async fn booking(&self, order_id: Uuid) -> Result<Option<CourierBooking>, DbErr> {
-        let row = SeatsLedger.find(&self.db, order_id).await?;
+        let row = ledger::find::<SeatsLedger>(&self.db, order_id).await?;
         Ok(row
             .filter(|r| {
                 !SeatsLedger::is_mark(r) && SeatsLedger::state(r) != ReservationState::Released

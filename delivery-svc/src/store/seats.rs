@@ -3,8 +3,7 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait,
-    QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
 };
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
@@ -50,6 +49,13 @@ async fn shift(txn: &DatabaseTransaction, row: &booking::Model, delta: i32) -> R
 impl Ledger for SeatsLedger {
     type Request = BookCourier;
     type Row = booking::Model;
+    type Entity = booking::Entity;
+    type Active = booking::ActiveModel;
+
+    const ORDER_ID: booking::Column = booking::Column::OrderId;
+    const STATE: booking::Column = booking::Column::State;
+    const UPDATED_AT: booking::Column = booking::Column::UpdatedAt;
+
     type Reservation = CourierBooking;
 
     fn order_id(req: &BookCourier) -> Uuid {
@@ -68,6 +74,10 @@ impl Ledger for SeatsLedger {
         row.courier_id.is_none()
     }
 
+    fn mark(order_id: Uuid) -> booking::Model {
+        mark(order_id)
+    }
+
     fn reservation(row: booking::Model, state: ReservationState) -> CourierBooking {
         CourierBooking {
             order_id: row.order_id,
@@ -79,15 +89,6 @@ impl Ledger for SeatsLedger {
         }
     }
 
-    async fn find(
-        &self,
-        db: &DatabaseConnection,
-        order_id: Uuid,
-    ) -> Result<Option<booking::Model>, DbErr> {
-        booking::Entity::find_by_id(order_id).one(db).await
-    }
-
-    /// Tries the couriers with free capacity that date, least booked first.
     async fn take(
         &self,
         txn: &DatabaseTransaction,
@@ -153,39 +154,6 @@ impl Ledger for SeatsLedger {
             }
         }
         Ok(Take::Short)
-    }
-
-    async fn insert(&self, txn: &DatabaseTransaction, r: &booking::Model) -> Result<(), DbErr> {
-        let am: booking::ActiveModel = r.clone().into();
-        booking::Entity::insert(am)
-            .exec_without_returning(txn)
-            .await
-            .map(|_| ())
-    }
-
-    async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
-        let am: booking::ActiveModel = mark(order_id).into();
-        booking::Entity::insert(am)
-            .exec_without_returning(db)
-            .await
-            .map(|_| ())
-    }
-
-    async fn set_state(
-        &self,
-        txn: &DatabaseTransaction,
-        order_id: Uuid,
-        from: ReservationState,
-        to: ReservationState,
-    ) -> Result<bool, DbErr> {
-        let res = booking::Entity::update_many()
-            .col_expr(booking::Column::State, Expr::value(to.as_str()))
-            .col_expr(booking::Column::UpdatedAt, Expr::value(now()))
-            .filter(booking::Column::OrderId.eq(order_id))
-            .filter(booking::Column::State.eq(from.as_str()))
-            .exec(txn)
-            .await?;
-        Ok(res.rows_affected == 1)
     }
 
     async fn capture(

@@ -2,9 +2,7 @@
 //! and `sold`.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ColumnTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, QueryFilter,
-};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::stock::{ReserveStock, StockReservation};
 use shop_kit::db::now;
@@ -65,6 +63,13 @@ async fn shift(
 impl Ledger for UnitsLedger {
     type Request = ReserveStock;
     type Row = reservation::Model;
+    type Entity = reservation::Entity;
+    type Active = reservation::ActiveModel;
+
+    const ORDER_ID: reservation::Column = reservation::Column::OrderId;
+    const STATE: reservation::Column = reservation::Column::State;
+    const UPDATED_AT: reservation::Column = reservation::Column::UpdatedAt;
+
     type Reservation = StockReservation;
 
     fn order_id(req: &ReserveStock) -> Uuid {
@@ -83,6 +88,10 @@ impl Ledger for UnitsLedger {
         row.product_id.is_none()
     }
 
+    fn mark(order_id: Uuid) -> reservation::Model {
+        row(order_id, None, 0, ReservationState::Released)
+    }
+
     fn reservation(row: reservation::Model, state: ReservationState) -> StockReservation {
         StockReservation {
             order_id: row.order_id,
@@ -90,14 +99,6 @@ impl Ledger for UnitsLedger {
             quantity: row.quantity,
             state,
         }
-    }
-
-    async fn find(
-        &self,
-        db: &DatabaseConnection,
-        order_id: Uuid,
-    ) -> Result<Option<reservation::Model>, DbErr> {
-        reservation::Entity::find_by_id(order_id).one(db).await
     }
 
     async fn take(
@@ -132,40 +133,6 @@ impl Ledger for UnitsLedger {
             .await?
             .is_some();
         Ok(if exists { Take::Short } else { Take::Missing })
-    }
-
-    async fn insert(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
-        let am: reservation::ActiveModel = r.clone().into();
-        reservation::Entity::insert(am)
-            .exec_without_returning(txn)
-            .await
-            .map(|_| ())
-    }
-
-    async fn insert_mark(&self, db: &DatabaseConnection, order_id: Uuid) -> Result<(), DbErr> {
-        let am: reservation::ActiveModel =
-            row(order_id, None, 0, ReservationState::Released).into();
-        reservation::Entity::insert(am)
-            .exec_without_returning(db)
-            .await
-            .map(|_| ())
-    }
-
-    async fn set_state(
-        &self,
-        txn: &DatabaseTransaction,
-        order_id: Uuid,
-        from: ReservationState,
-        to: ReservationState,
-    ) -> Result<bool, DbErr> {
-        let res = reservation::Entity::update_many()
-            .col_expr(reservation::Column::State, Expr::value(to.as_str()))
-            .col_expr(reservation::Column::UpdatedAt, Expr::value(now()))
-            .filter(reservation::Column::OrderId.eq(order_id))
-            .filter(reservation::Column::State.eq(from.as_str()))
-            .exec(txn)
-            .await?;
-        Ok(res.rows_affected == 1)
     }
 
     async fn capture(

@@ -38,9 +38,19 @@ const SERVICES: [(&str, &str, u16); 6] = [
 ];
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> std::process::ExitCode {
     shop_kit::telemetry::init();
-    let args = Args::parse();
+    match start(Args::parse()).await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear line (e.g. the port in use), not a backtrace.
+            eprintln!("shop: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn start(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.data_dir).map_err(|e| {
         anyhow::anyhow!(
             "cannot create the data directory {}: {e}",

@@ -63,45 +63,51 @@ pub async fn send_messages(
     }
 }
 
-/// Claims every pending order whose lease ran out and drives it on, every `interval`, until
-/// `stop` turns true. Also sweeps idempotency keys older than their retention.
+/// Every `interval`, claims the pending orders that are due (their claim ran out after a crash
+/// or a timeout, or their next attempt after a failed one has come) and drives them on; also
+/// sweeps idempotency keys older than their retention. When `stop` turns true, asks the drives
+/// in flight (these and the requests') to stop at a safe point, and waits for them.
 pub async fn recover_orders(
     runner: SagaRunner,
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let lease_until =
-            shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
-        match runner
-            .store
-            .claim_stale(runner.owner, lease_until, 50)
-            .await
-        {
-            Ok(orders) => {
-                let mut drives = tokio::task::JoinSet::new();
-                for o in orders {
-                    let runner = runner.clone();
-                    drives.spawn(async move {
-                        let id = o.id;
-                        match runner.drive(o).await {
-                            Ok(Drive::Finished(_)) => tracing::info!(order_id = %id, "recovered order finished"),
-                            Ok(Drive::Paused(_) | Drive::LeaseLost) => {}
-                            Err(e) => tracing::error!(order_id = %id, error = %e, "driving a recovered order failed"),
-                        }
-                    });
-                }
-                drives.join_all().await;
+        let handles = match runner.store.claim_due(runner.lease_until(), 50).await {
+            Ok(orders) => orders
+                .into_iter()
+                .map(|o| (o.id, runner.spawn(o)))
+                .collect(),
+            Err(e) => {
+                tracing::error!(error = %e, "claiming due orders failed");
+                Vec::new()
             }
-            Err(e) => tracing::error!(error = %e, "claiming stale orders failed"),
-        }
-        let cutoff = shop_kit::db::now() - chrono::TimeDelta::hours(KEY_RETENTION_HOURS);
-        if let Err(e) = runner.store.sweep_keys(cutoff).await {
-            tracing::error!(error = %e, "sweeping idempotency keys failed");
-        }
+        };
+        let drives = async {
+            for (id, handle) in handles {
+                match handle.await {
+                    Ok(Ok(Drive::Finished(o))) => {
+                        tracing::info!(order_id = %id, status = %o.status, "recovered order finished");
+                    }
+                    Ok(Ok(Drive::Paused(_) | Drive::LeaseLost)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(order_id = %id, error = %e, "driving a recovered order failed");
+                    }
+                    Err(e) => tracing::error!(order_id = %id, error = %e, "drive task failed"),
+                }
+            }
+            let cutoff = shop_kit::db::now() - chrono::TimeDelta::hours(KEY_RETENTION_HOURS);
+            if let Err(e) = runner.store.sweep_keys(cutoff).await {
+                tracing::error!(error = %e, "sweeping idempotency keys failed");
+            }
+            tokio::time::sleep(interval).await;
+        };
         tokio::select! {
-            _ = tokio::time::sleep(interval) => {}
-            _ = stop.changed() => return,
+            _ = drives => {}
+            _ = stop.changed() => {
+                runner.lifecycle.drain().await;
+                return;
+            }
         }
     }
 }

@@ -52,11 +52,23 @@ pub struct Config {
     pub call_timeout: Duration,
     /// Retries of a call after its first attempt.
     pub call_retries: u32,
+    /// Failed attempts at a release (or any refused confirmation or release) before the order
+    /// is marked `needs_attention`. Confirmations that cannot get through are retried forever.
+    pub release_attempts: u32,
+    /// Wait before re-driving an order paused by a failed attempt; doubled per attempt.
+    pub retry_backoff: Duration,
+    /// The cap of that wait.
+    pub retry_backoff_max: Duration,
+    /// How long an `Idempotency-Key` whose request left no answer counts as running (409);
+    /// after that a repeat answers from the order the first request recorded, or runs anew if
+    /// it recorded none.
+    pub key_lock: Duration,
 }
 
 impl Config {
     /// Defaults around `common` and `urls`: 5 s request deadline, 2 s recovery interval, 15 s
-    /// lease, 2 s call timeout, 3 retries.
+    /// lease, 2 s call timeout, 3 retries, 10 release attempts, 1 s to 60 s backoff, 60 s key
+    /// lock.
     pub fn new(common: CommonConfig, urls: ServiceUrls) -> Self {
         Self {
             common,
@@ -66,11 +78,17 @@ impl Config {
             lease_ttl: Duration::from_secs(15),
             call_timeout: Duration::from_secs(2),
             call_retries: 3,
+            release_attempts: 10,
+            retry_backoff: Duration::from_secs(1),
+            retry_backoff_max: Duration::from_secs(60),
+            key_lock: Duration::from_secs(60),
         }
     }
 
     /// Reads `ORDER_SVC_*` (`_REQUEST_DEADLINE_MS`, `_RECOVERY_INTERVAL_MS`, `_LEASE_TTL_MS`,
-    /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`), the service URLs and the shared `SHOP_*` variables.
+    /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`, `_RELEASE_ATTEMPTS`, `_RETRY_BACKOFF_MS`,
+    /// `_RETRY_BACKOFF_MAX_MS`, `_KEY_LOCK_MS`), the service URLs and the shared `SHOP_*`
+    /// variables.
     pub fn from_env() -> anyhow::Result<Self> {
         let defaults = Self::new(
             CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?,
@@ -88,6 +106,11 @@ impl Config {
             lease_ttl: ms("ORDER_SVC_LEASE_TTL_MS", defaults.lease_ttl)?,
             call_timeout: ms("ORDER_SVC_CALL_TIMEOUT_MS", defaults.call_timeout)?,
             call_retries: env_parse("ORDER_SVC_CALL_RETRIES", defaults.call_retries)?,
+            release_attempts: env_parse("ORDER_SVC_RELEASE_ATTEMPTS", defaults.release_attempts)?
+                .max(1),
+            retry_backoff: ms("ORDER_SVC_RETRY_BACKOFF_MS", defaults.retry_backoff)?,
+            retry_backoff_max: ms("ORDER_SVC_RETRY_BACKOFF_MAX_MS", defaults.retry_backoff_max)?,
+            key_lock: ms("ORDER_SVC_KEY_LOCK_MS", defaults.key_lock)?,
             ..defaults
         })
     }

@@ -53,13 +53,18 @@ impl App {
                 let r = saga::SagaRunner {
                     store: store::OrderStore::new(db),
                     participants,
-                    owner: uuid::Uuid::now_v7(),
                     lease_ttl: config.lease_ttl,
+                    retry: saga::RetryPolicy {
+                        release_attempts: config.release_attempts,
+                        backoff: config.retry_backoff,
+                        backoff_max: config.retry_backoff_max,
+                    },
                     metrics,
                     outbox_wake: wake.clone(),
+                    lifecycle: Arc::default(),
                 };
                 runner = Some(r.clone());
-                Ok(api::apis(r, config.request_deadline))
+                Ok(api::apis(r, &config))
             },
         )
         .await?;

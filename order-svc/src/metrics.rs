@@ -13,6 +13,8 @@ pub struct SagaMetrics {
     pub steps: HistogramVec,
     /// `shop_outbox_deliveries_total{result}`: message deliveries to notify-svc.
     pub deliveries: IntCounterVec,
+    /// `shop_saga_needs_attention_total{participant, action}`: orders set aside for an admin.
+    pub attention: IntCounterVec,
 }
 
 impl SagaMetrics {
@@ -48,7 +50,15 @@ impl SagaMetrics {
             ),
             &["result"],
         )?;
+        let attention = IntCounterVec::new(
+            Opts::new(
+                "shop_saga_needs_attention_total",
+                "Orders set aside as needs_attention, by the participant and action that kept failing.",
+            ),
+            &["participant", "action"],
+        )?;
         registry.register(Box::new(outcomes.clone()))?;
+        registry.register(Box::new(attention.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(steps.clone()))?;
         registry.register(Box::new(deliveries.clone()))?;
@@ -57,6 +67,7 @@ impl SagaMetrics {
             duration,
             steps,
             deliveries,
+            attention,
         })
     }
 }

@@ -189,8 +189,9 @@ impl Service {
         self.name
     }
 
-    /// Serves until `shutdown` resolves, then stops accepting, lets in-flight requests finish
-    /// (up to 10 s) and stops the background tasks.
+    /// Serves until `shutdown` resolves. Then it stops accepting, tells the background tasks to
+    /// stop (they finish their work in flight: order-svc's sagas reach a safe point), lets
+    /// in-flight requests finish (up to 10 s) and waits for the background tasks (up to 10 s).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -201,10 +202,18 @@ impl Service {
             .into_iter()
             .map(|task| tokio::spawn(task(stop_rx.clone())))
             .collect();
+        let stop_tx = Arc::new(stop_tx);
+        let signal = {
+            let stop_tx = stop_tx.clone();
+            async move {
+                shutdown.await;
+                stop_tx.send_replace(true);
+            }
+        };
         let result = poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, shutdown, Some(Duration::from_secs(10)))
+            .run_with_graceful_shutdown(self.endpoint, signal, Some(Duration::from_secs(10)))
             .await;
-        let _ = stop_tx.send(true);
+        stop_tx.send_replace(true);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }

@@ -22,7 +22,7 @@ async fn record(w: &World, quantity: i64) -> order::Model {
     };
     let live = shop_kit::db::now() + TimeDelta::seconds(60);
     let store = w.shop.order_store().await;
-    store.create(new, Uuid::now_v7(), live).await.unwrap()
+    store.create(new, live, None).await.unwrap()
 }
 
 /// Leaves the order in `state` with its lease run out, as a crashed instance would.

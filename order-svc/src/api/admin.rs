@@ -1,6 +1,8 @@
 //! `/admin/orders`: every order, for admins.
 
-use poem_openapi::param::Query;
+use std::time::Duration;
+
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use shop_kit::auth::UserAuth;
@@ -8,12 +10,24 @@ use shop_kit::page::{Page, PageRequest};
 use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
-use super::{Order, Tag, parse_status};
+use super::{Order, Tag, drive_within, parse_status};
+use crate::domain::OrderStatus;
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
 
 pub struct AdminApi {
     pub runner: SagaRunner,
+    pub request_deadline: Duration,
+}
+
+#[derive(ApiResponse)]
+enum RetryResponse {
+    /// The saga finished: the order is completed or cancelled.
+    #[oai(status = 200)]
+    Finished(Json<Order>),
+    /// The saga goes on in the background (or was set aside again).
+    #[oai(status = 202)]
+    Accepted(Json<Order>, #[oai(header = "Location")] String),
 }
 
 #[derive(ApiResponse)]
@@ -57,5 +71,51 @@ impl AdminApi {
             page.limit,
             |o| o.id,
         ))))
+    }
+
+    /// Re-drives an order set aside as `needs_attention` (or a pending one waiting for its next
+    /// attempt) at once, with its attempts cleared: 200 when the saga finishes within the
+    /// request deadline, 202 when it goes on in the background. An order that is finished, or
+    /// being driven right now, is 409 (admins only).
+    #[oai(
+        path = "/admin/orders/:id/retry",
+        method = "post",
+        operation_id = "admin_retry_order"
+    )]
+    async fn retry(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<RetryResponse> {
+        auth.0.require_admin()?;
+        let store = &self.runner.store;
+        let claimed = store
+            .claim_for_redrive(id.0, self.runner.lease_until())
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        let Some(order) = claimed else {
+            let found = store
+                .order(id.0)
+                .await
+                .map_err(|e| ApiError::unavailable(&e))?;
+            return Err(match found {
+                None => ApiError::not_found("no such order"),
+                Some(o) => ApiError::conflict(format!(
+                    "order {} is {}{}",
+                    o.id,
+                    o.status,
+                    if o.status == OrderStatus::Pending.as_str() {
+                        " and being driven right now"
+                    } else {
+                        ""
+                    }
+                )),
+            });
+        };
+        tracing::info!(order_id = %order.id, step = %order.step, "an admin re-drives the order");
+        let current = drive_within(&self.runner, order, self.request_deadline).await;
+        let terminal = OrderStatus::parse(&current.status).is_some_and(OrderStatus::is_terminal);
+        Ok(if terminal {
+            RetryResponse::Finished(Json(current.into()))
+        } else {
+            let location = format!("/orders/{}", current.id);
+            RetryResponse::Accepted(Json(current.into()), location)
+        })
     }
 }

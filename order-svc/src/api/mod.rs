@@ -11,18 +11,53 @@ use shop_kit::ApiError;
 use uuid::Uuid;
 
 use crate::domain::OrderStatus;
-use crate::saga::SagaRunner;
+use crate::saga::{Drive, SagaRunner};
 use crate::store::order;
 
 /// Every operation of order-svc.
-pub fn apis(runner: SagaRunner, request_deadline: Duration) -> impl poem_openapi::OpenApi {
+pub fn apis(runner: SagaRunner, config: &crate::Config) -> impl poem_openapi::OpenApi + use<> {
     (
         orders::OrdersApi {
             runner: runner.clone(),
-            request_deadline,
+            request_deadline: config.request_deadline,
+            key_lock: config.key_lock,
         },
-        admin::AdminApi { runner },
+        admin::AdminApi {
+            runner,
+            request_deadline: config.request_deadline,
+        },
     )
+}
+
+/// Drives a claimed order for at most `deadline` and answers its state then; a saga that is
+/// not done by then goes on in the background (and, if interrupted, the recovery driver takes
+/// it over when its claim runs out).
+async fn drive_within(
+    runner: &SagaRunner,
+    order: order::Model,
+    deadline: Duration,
+) -> order::Model {
+    let id = order.id;
+    let fallback = order.clone();
+    let drive = runner.spawn(order);
+    let current = match tokio::time::timeout(deadline, drive).await {
+        Ok(Ok(Ok(Drive::Finished(o) | Drive::Paused(o)))) => o,
+        Ok(Ok(Err(e))) => {
+            tracing::error!(order_id = %id, error = %e, "saga interrupted by a database error");
+            fallback
+        }
+        Ok(_) | Err(_) => fallback,
+    };
+    if current.status == OrderStatus::Pending.as_str() {
+        return runner
+            .store
+            .order(id)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or(current);
+    }
+    current
 }
 
 #[derive(poem_openapi::Tags)]
@@ -50,7 +85,8 @@ pub struct Order {
     pub total: i64,
     /// When it is delivered.
     pub delivery_date: NaiveDate,
-    /// `pending`, `completed` or `cancelled`.
+    /// `pending`, `completed`, `cancelled`, or `needs_attention` (a confirmation or release
+    /// kept failing; an admin re-drives it).
     pub status: String,
     /// Why it was cancelled.
     #[oai(skip_serializing_if_is_none)]
@@ -86,7 +122,10 @@ impl From<order::Model> for Order {
 fn parse_status(raw: Option<&str>) -> Result<Option<OrderStatus>, ApiError> {
     raw.map(|s| {
         OrderStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid_field("status", "must be pending, completed or cancelled")
+            ApiError::invalid_field(
+                "status",
+                "must be pending, completed, cancelled or needs_attention",
+            )
         })
     })
     .transpose()

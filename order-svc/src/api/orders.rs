@@ -14,14 +14,15 @@ use shop_kit::page::{Page, PageRequest};
 use shop_kit::{ApiError, ApiResult, FieldErrors, Problem};
 use uuid::Uuid;
 
-use super::{Order, Tag, parse_status};
+use super::{Order, Tag, drive_within, parse_status};
 use crate::domain::{DeliveryDate, FailureReason, OrderStatus, Quantity, total};
-use crate::saga::{Drive, SagaRunner};
+use crate::saga::SagaRunner;
 use crate::store::{KeyClaim, NewOrder, OrderFilter, order};
 
 pub struct OrdersApi {
     pub runner: SagaRunner,
     pub request_deadline: Duration,
+    pub key_lock: Duration,
 }
 
 /// An order to place. The price comes from the catalogue, never from the client.
@@ -125,13 +126,15 @@ fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
 }
 
 impl OrdersApi {
-    /// Prices the order, records it and runs its saga up to the request deadline.
+    /// Prices the order, records it (linked to the caller's idempotency key) and runs its saga
+    /// up to the request deadline.
     async fn place(
         &self,
         caller: Caller,
         product_id: Uuid,
         quantity: Quantity,
         date: DeliveryDate,
+        key: Option<&IdempotencyKey>,
     ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
         let product = runner
@@ -151,40 +154,26 @@ impl OrdersApi {
             total,
             delivery_date: date.get(),
         };
-        let lease_until =
-            shop_kit::db::now() + chrono::TimeDelta::from_std(runner.lease_ttl).unwrap_or_default();
         let order = runner
             .store
-            .create(new, runner.owner, lease_until)
+            .create(new, runner.lease_until(), key.map(IdempotencyKey::as_str))
             .await
             .map_err(|e| ApiError::unavailable(&e))?;
-        let id = order.id;
-        let fallback = order.clone();
-        let mut saga = tokio::spawn({
-            let runner = runner.clone();
-            async move { runner.drive(order).await }
-        });
-        let current = match tokio::time::timeout(self.request_deadline, &mut saga).await {
-            Ok(Ok(Ok(Drive::Finished(o) | Drive::Paused(o)))) => o,
-            Ok(Ok(Err(e))) => {
-                // The order is recorded; its lease runs out and the recovery driver finishes it.
-                tracing::error!(order_id = %id, error = %e, "saga interrupted by a database error");
-                fallback
-            }
-            Ok(_) => fallback,
-            Err(_) => fallback, // still running; it goes on in the background
-        };
-        let current = match OrderStatus::parse(&current.status) {
-            Some(OrderStatus::Pending) => runner
-                .store
-                .order(id)
-                .await
-                .ok()
-                .flatten()
-                .unwrap_or(current),
-            _ => current,
-        };
-        answer_for(current)
+        answer_for(drive_within(runner, order, self.request_deadline).await)
+    }
+
+    /// A repeat of a request that died after recording order `id`: the order's answer now.
+    async fn resume(&self, caller: Caller, id: Uuid) -> ApiResult<PlaceResponse> {
+        let found = self
+            .runner
+            .store
+            .order(id)
+            .await
+            .map_err(|e| ApiError::unavailable(&e))?;
+        let order = found
+            .filter(|o| o.user_id == caller.user_id)
+            .ok_or_else(|| ApiError::conflict("the order of this Idempotency-Key is gone"))?;
+        answer_for(order)
     }
 }
 
@@ -196,7 +185,9 @@ impl OrdersApi {
     /// the saga finishes in the background. An unknown product is 422 and records no order.
     /// With an `Idempotency-Key` (1..=255 characters, per user, kept at least 24 h) a repeat
     /// returns the first answer; the same key with another body is 422; while the first
-    /// request runs, 409.
+    /// request runs, 409. A key whose first request died without answering is released after
+    /// `ORDER_SVC_KEY_LOCK_MS` (60 s): a repeat then answers from the order it recorded, or
+    /// places the order if it recorded none.
     #[oai(path = "/orders", method = "post", operation_id = "place_order")]
     async fn place_order(
         &self,
@@ -219,11 +210,17 @@ impl OrdersApi {
         };
         let store = &self.runner.store;
         if let Some(key) = &key {
+            let lock = chrono::TimeDelta::from_std(self.key_lock).unwrap_or_default();
             let claim = store
-                .claim_key(caller.user_id, key.as_str(), &fingerprint(&body.0))
+                .claim_key(
+                    caller.user_id,
+                    key.as_str(),
+                    &fingerprint(&body.0),
+                    shop_kit::db::now() - lock,
+                )
                 .await;
-            match claim.map_err(|e| ApiError::unavailable(&e))? {
-                KeyClaim::New => {}
+            let answer = match claim.map_err(|e| ApiError::unavailable(&e))? {
+                KeyClaim::New => None,
                 KeyClaim::Replay { status, body } => return replay(status, &body),
                 KeyClaim::Mismatch => {
                     return Err(ApiError::invalid_field(
@@ -236,23 +233,32 @@ impl OrdersApi {
                         "a request with this Idempotency-Key is still running",
                     ));
                 }
-            }
-        }
-        let answer = self.place(caller, body.product_id, quantity, date).await;
-        if let Some(key) = &key {
+                KeyClaim::Abandoned { order_id } => Some(self.resume(caller, order_id).await),
+            };
+            let answer = match answer {
+                Some(answer) => answer,
+                None => {
+                    self.place(caller, body.product_id, quantity, date, Some(key))
+                        .await
+                }
+            };
             let (status, stored) = stored_answer(&answer);
-            let result = if status == 503 {
-                store.forget_key(caller.user_id, key.as_str()).await // nothing happened: retry freely
-            } else {
-                store
-                    .store_answer(caller.user_id, key.as_str(), status, &stored)
-                    .await
+            let result = match status {
+                // Nothing happened: the key is free for a retry.
+                503 => store.forget_key(caller.user_id, key.as_str()).await,
+                _ => {
+                    store
+                        .store_answer(caller.user_id, key.as_str(), status, &stored)
+                        .await
+                }
             };
             if let Err(e) = result {
                 tracing::error!(error = %e, "storing the idempotent answer failed");
             }
+            return answer;
         }
-        answer
+        self.place(caller, body.product_id, quantity, date, None)
+            .await
     }
 
     /// The caller's orders, newest first, optionally of one status; cursor pagination.

@@ -67,23 +67,37 @@ pub enum OrderStatus {
     Completed,
     /// Refused or failed; whatever was held was given back.
     Cancelled,
+    /// A confirmation or release kept failing: an admin looks at it and re-drives it.
+    NeedsAttention,
 }
 
 impl OrderStatus {
+    /// Every status.
+    pub const ALL: [Self; 4] = [
+        Self::Pending,
+        Self::Completed,
+        Self::Cancelled,
+        Self::NeedsAttention,
+    ];
+
+    /// Whether the saga is over.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Completed | Self::Cancelled)
+    }
+
     /// The stored and public name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
+            Self::NeedsAttention => "needs_attention",
         }
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [Self::Pending, Self::Completed, Self::Cancelled]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
 }
 
@@ -215,11 +229,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in [
-            OrderStatus::Pending,
-            OrderStatus::Completed,
-            OrderStatus::Cancelled,
-        ] {
+        for s in OrderStatus::ALL {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
         for r in [

@@ -4,8 +4,10 @@
 pub mod order {
     use sea_orm::entity::prelude::*;
 
-    /// An order. `step`, `held` and `failure_reason` are the saga's durable state; `lease_owner`
-    /// and `lease_until` say which order-svc instance drives it, and until when.
+    /// An order. `step`, `held` and `failure_reason` are the saga's durable state. `lease_owner`
+    /// is the token of the claim that drives it (fresh for every claim, so a stale driver's
+    /// writes fail) and `lease_until` when the claim runs out; a paused order has no owner and
+    /// `lease_until` is its next attempt. `attempts` counts failed attempts at the current step.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "orders")]
     pub struct Model {
@@ -26,6 +28,7 @@ pub mod order {
         pub lease_until: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub attempts: i32,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -75,6 +78,7 @@ pub mod idempotency_key {
         pub response_status: Option<i32>,
         pub response_body: Option<String>,
         pub created_at: DateTimeUtc,
+        pub order_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -24,16 +24,24 @@ pub enum KeyClaim {
     Mismatch,
     /// The first request with this key is still running.
     InFlight,
+    /// The first request recorded this order, then died without answering.
+    Abandoned {
+        /// The order it recorded.
+        order_id: Uuid,
+    },
 }
 
 impl OrderStore {
-    /// Claims `key` for `user_id`'s request with `fingerprint`.
+    /// Claims `key` for `user_id`'s request with `fingerprint`. A claim without an answer that
+    /// was made before `stale_before` belongs to a request that died: its order is handed back,
+    /// or, when it recorded none, the key is claimed anew.
     #[tracing::instrument(skip(self, key, fingerprint))]
     pub async fn claim_key(
         &self,
         user_id: Uuid,
         key: &str,
         fingerprint: &str,
+        stale_before: DateTime<Utc>,
     ) -> Result<KeyClaim, DbErr> {
         let row = idempotency_key::ActiveModel {
             user_id: Set(user_id),
@@ -42,6 +50,7 @@ impl OrderStore {
             response_status: Set(None),
             response_body: Set(None),
             created_at: Set(now()),
+            order_id: Set(None),
         };
         match idempotency_key::Entity::insert(row)
             .exec_without_returning(&self.db)
@@ -54,18 +63,38 @@ impl OrderStore {
         let found = idempotency_key::Entity::find_by_id((user_id, key.to_owned()))
             .one(&self.db)
             .await?;
-        Ok(match found {
-            None => KeyClaim::InFlight, // swept between the insert and the read: ask to retry
-            Some(k) if k.fingerprint != fingerprint => KeyClaim::Mismatch,
-            Some(idempotency_key::Model {
-                response_status: Some(status),
-                response_body: Some(body),
-                ..
-            }) => KeyClaim::Replay {
+        let Some(found) = found else {
+            return Ok(KeyClaim::InFlight); // swept between the insert and the read: ask to retry
+        };
+        if found.fingerprint != fingerprint {
+            return Ok(KeyClaim::Mismatch);
+        }
+        if let (Some(status), Some(body)) = (found.response_status, found.response_body) {
+            return Ok(KeyClaim::Replay {
                 status: u16::try_from(status).unwrap_or(500),
                 body,
-            },
-            Some(_) => KeyClaim::InFlight,
+            });
+        }
+        if found.created_at >= stale_before {
+            return Ok(KeyClaim::InFlight);
+        }
+        if let Some(order_id) = found.order_id {
+            return Ok(KeyClaim::Abandoned { order_id });
+        }
+        // Take the dead request's claim over, unless another repeat just did.
+        let res = idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::CreatedAt, Expr::value(now()))
+            .filter(idempotency_key::Column::UserId.eq(user_id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .filter(idempotency_key::Column::CreatedAt.eq(found.created_at))
+            .filter(idempotency_key::Column::OrderId.is_null())
+            .filter(idempotency_key::Column::ResponseStatus.is_null())
+            .exec(&self.db)
+            .await?;
+        Ok(if res.rows_affected == 1 {
+            KeyClaim::New
+        } else {
+            KeyClaim::InFlight
         })
     }
 

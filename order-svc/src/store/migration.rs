@@ -9,7 +9,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M20261121CreateOrders)]
+        vec![
+            Box::new(M20261121CreateOrders),
+            Box::new(M20261121AttemptsAndKeyOrders),
+        ]
     }
 }
 
@@ -32,6 +35,7 @@ enum Orders {
     LeaseUntil,
     CreatedAt,
     UpdatedAt,
+    Attempts,
 }
 
 #[derive(DeriveIden)]
@@ -56,6 +60,7 @@ enum IdempotencyKeys {
     ResponseStatus,
     ResponseBody,
     CreatedAt,
+    OrderId,
 }
 
 struct M20261121CreateOrders;
@@ -149,6 +154,37 @@ impl MigrationTrait for M20261121CreateOrders {
                         .col(IdempotencyKeys::UserId)
                         .col(IdempotencyKeys::Key),
                 )
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Counts failed attempts at an order's current step (for backoff and `needs_attention`), and
+/// links an idempotency key to the order its request recorded (to answer a repeat whose first
+/// request died).
+struct M20261121AttemptsAndKeyOrders;
+
+impl MigrationName for M20261121AttemptsAndKeyOrders {
+    fn name(&self) -> &str {
+        "m20261121_000002_attempts_and_key_orders"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261121AttemptsAndKeyOrders {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(integer(Orders::Attempts).default(0))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(IdempotencyKeys::Table)
+                .add_column(uuid_null(IdempotencyKeys::OrderId))
                 .to_owned(),
         )
         .await

@@ -7,7 +7,7 @@ use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionT
 use shop_kit::db::now;
 use shop_kit::page::PageRequest;
 
-use super::{OrderStore, order, outbox};
+use super::{OrderStore, idempotency_key, order, outbox};
 use crate::domain::{OrderStatus, SagaState};
 
 /// A new order, priced.
@@ -37,15 +37,17 @@ pub struct OrderFilter {
 }
 
 impl OrderStore {
-    /// Records a new order, leased to `owner` until `lease_until`.
-    #[tracing::instrument(skip(self, new), fields(user_id = %new.user_id))]
+    /// Records a new order, claimed (with a fresh lease token) until `lease_until`; with the
+    /// caller's idempotency key, links the key to the order in the same transaction.
+    #[tracing::instrument(skip(self, new, key), fields(user_id = %new.user_id))]
     pub async fn create(
         &self,
         new: NewOrder,
-        owner: Uuid,
         lease_until: DateTime<Utc>,
+        key: Option<&str>,
     ) -> Result<order::Model, DbErr> {
         let state = SagaState::start();
+        let user_id = new.user_id;
         let row = order::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(new.user_id),
@@ -59,14 +61,24 @@ impl OrderStore {
             held: Set(i32::from(state.held)),
             failure_reason: Set(None),
             courier_id: Set(None),
-            lease_owner: Set(Some(owner)),
+            lease_owner: Set(Some(Uuid::now_v7())),
             lease_until: Set(Some(lease_until)),
             created_at: Set(now()),
             updated_at: Set(now()),
+            attempts: Set(0),
         };
-        order::Entity::insert(row)
-            .exec_with_returning(&self.db)
-            .await
+        let txn = self.db.begin().await?;
+        let order = order::Entity::insert(row).exec_with_returning(&txn).await?;
+        if let Some(key) = key {
+            idempotency_key::Entity::update_many()
+                .col_expr(idempotency_key::Column::OrderId, Expr::value(order.id))
+                .filter(idempotency_key::Column::UserId.eq(user_id))
+                .filter(idempotency_key::Column::Key.eq(key))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
+        Ok(order)
     }
 
     /// One order.
@@ -95,13 +107,14 @@ impl OrderStore {
         query.all(&self.db).await
     }
 
-    /// Stores the saga's state while `owner` holds the lease, renewing it until `lease_until`.
-    /// `false` when the lease was lost (another instance drives the order now).
+    /// Stores the saga's state while the claim `lease` holds the order, renewing it until
+    /// `lease_until`, and clears the failed attempts (the saga moved on). `false` when the claim
+    /// was lost (another driver has the order now).
     #[tracing::instrument(skip(self, courier_id), fields(step = state.step_name(), held = state.held))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
-        owner: Uuid,
+        lease: Uuid,
         state: SagaState,
         courier_id: Option<Uuid>,
         lease_until: DateTime<Utc>,
@@ -113,27 +126,26 @@ impl OrderStore {
                 order::Column::FailureReason,
                 Expr::value(state.reason.map(|r| r.as_str())),
             )
+            .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
         if let Some(courier_id) = courier_id {
             update = update.col_expr(order::Column::CourierId, Expr::value(courier_id));
         }
         let res = update
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::LeaseOwner.eq(owner))
-            .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(held_by(order_id, lease))
             .exec(&self.db)
             .await?;
         Ok(res.rows_affected == 1)
     }
 
     /// Ends the saga: stores the terminal status and queues the user's message, in one
-    /// transaction. `false` when the lease was lost.
+    /// transaction. `false` when the claim was lost.
     #[tracing::instrument(skip(self, state, message), fields(status = status.as_str()))]
     pub async fn finish(
         &self,
         order: &order::Model,
-        owner: Uuid,
+        lease: Uuid,
         state: SagaState,
         status: OrderStatus,
         message: String,
@@ -147,15 +159,14 @@ impl OrderStore {
                 order::Column::FailureReason,
                 Expr::value(state.reason.map(|r| r.as_str())),
             )
+            .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
             .col_expr(
                 order::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
             .col_expr(order::Column::UpdatedAt, Expr::value(now()))
-            .filter(order::Column::Id.eq(order.id))
-            .filter(order::Column::LeaseOwner.eq(owner))
-            .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(held_by(order.id, lease))
             .exec(&txn)
             .await?;
         if res.rows_affected != 1 {
@@ -178,60 +189,144 @@ impl OrderStore {
         Ok(true)
     }
 
-    /// Gives up the lease so that the recovery driver picks the order up at once.
-    pub async fn drop_lease(&self, order_id: Uuid, owner: Uuid) -> Result<(), DbErr> {
+    /// Gives up the claim after a failed attempt: the order is due again at `next_attempt`,
+    /// with `attempts` failed attempts, or is set aside as `needs_attention` for an admin.
+    pub async fn pause(
+        &self,
+        order_id: Uuid,
+        lease: Uuid,
+        attempts: i32,
+        next_attempt: DateTime<Utc>,
+        needs_attention: bool,
+    ) -> Result<bool, DbErr> {
+        let mut update = order::Entity::update_many()
+            .col_expr(order::Column::Attempts, Expr::value(attempts))
+            .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+            .col_expr(order::Column::LeaseUntil, Expr::value(next_attempt))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now()));
+        if needs_attention {
+            update = update.col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::NeedsAttention.as_str()),
+            );
+        }
+        let res = update
+            .filter(held_by(order_id, lease))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Gives up the claim so that any driver (this instance's recovery driver, or another
+    /// replica's) picks the order up at once.
+    pub async fn drop_lease(&self, order_id: Uuid, lease: Uuid) -> Result<(), DbErr> {
         order::Entity::update_many()
+            .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
             .col_expr(order::Column::LeaseUntil, Expr::value(now()))
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::LeaseOwner.eq(owner))
+            .filter(held_by(order_id, lease))
             .exec(&self.db)
             .await
             .map(|_| ())
     }
 
-    /// Claims up to `limit` pending orders whose lease has run out, for `owner` until
-    /// `lease_until`. Each claim is a conditional update, so two instances never both win one.
+    /// Claims up to `limit` pending orders that are due (their claim ran out, or their next
+    /// attempt has come), each with a fresh lease token, until `lease_until`. Each claim is a
+    /// conditional update, so two instances never both win one.
     #[tracing::instrument(skip(self))]
-    pub async fn claim_stale(
+    pub async fn claim_due(
         &self,
-        owner: Uuid,
         lease_until: DateTime<Utc>,
         limit: u64,
     ) -> Result<Vec<order::Model>, DbErr> {
         let at = now();
-        let expired = Condition::any()
+        let due = Condition::any()
             .add(order::Column::LeaseUntil.is_null())
-            .add(order::Column::LeaseUntil.lt(at));
+            .add(order::Column::LeaseUntil.lte(at));
         let candidates = order::Entity::find()
             .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
-            .filter(expired.clone())
-            .order_by_asc(order::Column::Id)
+            .filter(due.clone())
+            .order_by_asc(order::Column::LeaseUntil)
             .limit(limit)
             .all(&self.db)
             .await?;
         let mut claimed = Vec::new();
         for o in candidates {
-            let res = order::Entity::update_many()
-                .col_expr(order::Column::LeaseOwner, Expr::value(owner))
-                .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
-                .filter(order::Column::Id.eq(o.id))
-                .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
-                .filter(expired.clone())
-                .exec(&self.db)
-                .await?;
-            if res.rows_affected == 1 {
-                claimed.push(order::Model {
-                    lease_owner: Some(owner),
-                    lease_until: Some(lease_until),
-                    ..o
-                });
+            let condition = Condition::all()
+                .add(order::Column::Id.eq(o.id))
+                .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+                .add(due.clone());
+            if let Some(o) = self.claim(o.id, condition, lease_until, false).await? {
+                claimed.push(o);
             }
         }
         Ok(claimed)
+    }
+
+    /// Claims an order set aside as `needs_attention`, or a pending one that nobody drives
+    /// right now, for an admin's re-drive: pending again, attempts cleared. `None` when the
+    /// order is in neither state.
+    pub async fn claim_for_redrive(
+        &self,
+        order_id: Uuid,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<order::Model>, DbErr> {
+        let idle_pending = Condition::all()
+            .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .add(
+                Condition::any()
+                    .add(order::Column::LeaseOwner.is_null())
+                    .add(order::Column::LeaseUntil.is_null())
+                    .add(order::Column::LeaseUntil.lte(now())),
+            );
+        let condition = Condition::all().add(order::Column::Id.eq(order_id)).add(
+            Condition::any()
+                .add(order::Column::Status.eq(OrderStatus::NeedsAttention.as_str()))
+                .add(idle_pending),
+        );
+        self.claim(order_id, condition, lease_until, true).await
+    }
+
+    /// Takes order `order_id`, when it matches `condition`, with a fresh lease token: pending,
+    /// and with its failed attempts cleared when `fresh_start`.
+    async fn claim(
+        &self,
+        order_id: Uuid,
+        condition: Condition,
+        lease_until: DateTime<Utc>,
+        fresh_start: bool,
+    ) -> Result<Option<order::Model>, DbErr> {
+        let lease = Uuid::now_v7();
+        let mut update = order::Entity::update_many();
+        if fresh_start {
+            update = update.col_expr(order::Column::Attempts, Expr::value(0));
+        }
+        let res = update
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Pending.as_str()),
+            )
+            .col_expr(order::Column::LeaseOwner, Expr::value(lease))
+            .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
+            .filter(condition)
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Ok(None);
+        }
+        let found = order::Entity::find_by_id(order_id).one(&self.db).await?;
+        Ok(found.filter(|o| o.lease_owner == Some(lease)))
     }
 
     /// Every order (for audits and tests).
     pub async fn all_orders(&self) -> Result<Vec<order::Model>, DbErr> {
         order::Entity::find().all(&self.db).await
     }
+}
+
+/// The order `order_id`, pending and still held by the claim `lease`.
+fn held_by(order_id: Uuid, lease: Uuid) -> Condition {
+    Condition::all()
+        .add(order::Column::Id.eq(order_id))
+        .add(order::Column::LeaseOwner.eq(lease))
+        .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
 }

@@ -7,8 +7,10 @@
 
 mod client;
 mod databases;
+pub mod faults;
 mod invariants;
 mod shop;
 
 pub use client::{Api, Shopper};
+pub use faults::{Call, Fault, Faults};
 pub use shop::{Running, TestShop};

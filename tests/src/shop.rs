@@ -1,15 +1,18 @@
 //! Spawning the shop in-process.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret};
 use shop_kit::server::Service;
+use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::client::Api;
 use crate::databases::Databases;
+use crate::faults::{Faults, start_proxy};
 
 /// A running service.
 pub struct Running {
@@ -19,10 +22,13 @@ pub struct Running {
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    /// The service's own runtime, when it has one (order-svc, so that a crash takes every task
+    /// it spawned down with it).
+    runtime: Option<Runtime>,
 }
 
 impl Running {
-    /// Runs a built service in the background.
+    /// Runs a built service in the background, on the test's runtime.
     pub fn start(service: Service) -> Self {
         let (tx, rx) = oneshot::channel::<()>();
         let name = service.name();
@@ -35,6 +41,48 @@ impl Running {
             url,
             stop: Some(tx),
             task,
+            runtime: None,
+        }
+    }
+
+    /// Builds and runs order-svc on a runtime of its own, on `config.common.port` (waiting for
+    /// the port to come free when a crashed instance held it).
+    pub async fn start_order(config: order_svc::Config) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("order-svc")
+            .enable_all()
+            .build()
+            .expect("order-svc runtime");
+        let (tx, rx) = oneshot::channel::<()>();
+        let (bound_tx, bound_rx) = oneshot::channel::<u16>();
+        let task = runtime.spawn(async move {
+            let mut tries = 0;
+            let service = loop {
+                match order_svc::App::build(config.clone()).await {
+                    Ok(s) => break s,
+                    Err(e) if tries < 100 => {
+                        tries += 1;
+                        tracing::debug!(error = %e, "order-svc: waiting for its port");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    Err(e) => panic!("order-svc does not start: {e}"),
+                }
+            };
+            let _ = bound_tx.send(service.port());
+            service
+                .run_until(async move {
+                    let _ = rx.await;
+                })
+                .await
+        });
+        let port = bound_rx.await.expect("order-svc starts");
+        Self {
+            name: "order-svc",
+            url: format!("http://127.0.0.1:{port}"),
+            stop: Some(tx),
+            task,
+            runtime: Some(runtime),
         }
     }
 
@@ -47,9 +95,20 @@ impl Running {
     }
 
     /// Kills it at once, wherever it is (a crash): in-flight requests and sagas are dropped.
-    pub async fn kill(self) {
+    pub async fn kill(mut self) {
         self.task.abort();
-        let _ = self.task.await;
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+        let _ = (&mut self.task).await;
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
@@ -63,6 +122,8 @@ pub struct TestShop {
     pub order_config: order_svc::Config,
     /// The running services, order-svc last.
     pub services: Vec<Running>,
+    /// The fault layer between order-svc and the services it calls.
+    pub faults: Arc<Faults>,
 }
 
 fn random_secret() -> Secret {
@@ -129,22 +190,28 @@ impl TestShop {
                 .await
                 .expect("notify-svc"),
         );
+        let faults = Arc::new(Faults::default());
         let urls = order_svc::ServiceUrls {
-            payment: payment.url.clone(),
-            stock: stock.url.clone(),
-            delivery: delivery.url.clone(),
-            notify: notify.url.clone(),
+            payment: start_proxy("payment", &payment.url, faults.clone()).await,
+            stock: start_proxy("stock", &stock.url, faults.clone()).await,
+            delivery: start_proxy("delivery", &delivery.url, faults.clone()).await,
+            notify: start_proxy("notify", &notify.url, faults.clone()).await,
         };
         let mut order_config = order_svc::Config::new(order, urls);
         order_config.recovery_interval = Duration::from_millis(200);
         order_config.lease_ttl = Duration::from_secs(3);
         order_config.call_retries = 2;
+        order_config.retry_backoff = Duration::from_millis(100);
+        order_config.retry_backoff_max = Duration::from_secs(1);
         tune(&mut order_config);
-        let order = Running::start(
-            order_svc::App::build(order_config.clone())
-                .await
-                .expect("order-svc"),
-        );
+        let order = Running::start_order(order_config.clone()).await;
+        // A restart comes back on the same port, as a restarted pod behind its Service would.
+        order_config.common.port = order
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("order-svc port");
         let api = Api::new(
             [&user, &order, &payment, &stock, &delivery, &notify].map(|r| r.url.clone()),
             internal_token,
@@ -154,6 +221,7 @@ impl TestShop {
             api,
             order_config,
             services: vec![user, payment, stock, delivery, notify, order],
+            faults,
         }
     }
 
@@ -167,7 +235,7 @@ impl TestShop {
 }
 
 impl TestShop {
-    /// Kills order-svc (a crash) and starts a new instance on the same database.
+    /// Kills order-svc (a crash) and starts a new instance on the same database and port.
     pub async fn restart_order(&mut self) {
         let at = self
             .services
@@ -176,13 +244,22 @@ impl TestShop {
             .expect("order-svc runs");
         let old = self.services.remove(at);
         old.kill().await;
-        let mut config = self.order_config.clone();
-        config.common.port = 0;
-        let order = Running::start(
-            order_svc::App::build(config)
-                .await
-                .expect("order-svc restarts"),
-        );
+        let order = Running::start_order(self.order_config.clone()).await;
+        self.api.order = order.url.clone();
+        self.services.push(order);
+    }
+
+    /// Stops order-svc gracefully (SIGTERM) and starts a new instance on the same database and
+    /// port.
+    pub async fn redeploy_order(&mut self) {
+        let at = self
+            .services
+            .iter()
+            .position(|s| s.name == "order-svc")
+            .expect("order-svc runs");
+        let old = self.services.remove(at);
+        old.stop().await;
+        let order = Running::start_order(self.order_config.clone()).await;
         self.api.order = order.url.clone();
         self.services.push(order);
     }

@@ -1,14 +1,20 @@
 //! The order saga end to end over real HTTP between the services, on SQLite or PostgreSQL:
 //! the happy path, every refusal with its compensations, the participants' protocol, races,
-//! and idempotency keys. Every test ends with the shop's invariants.
+//! idempotency keys, injected faults, crashes at every step boundary, graceful shutdown, and a
+//! seeded random simulation. Every test ends with the shop's invariants.
 #![allow(clippy::unwrap_used)]
 
+mod attention;
+mod crashes;
+mod faults;
 mod happy;
 mod idempotency;
 mod participants;
 mod races;
 mod recovery;
 mod refusals;
+mod shutdown;
+mod simulation;
 
 use shop_tests::{Shopper, TestShop};
 use uuid::Uuid;
@@ -25,7 +31,18 @@ pub struct World {
 
 impl World {
     pub async fn new(funds: i64, price: i64, units: i64, capacity: i64) -> Self {
-        let shop = TestShop::spawn().await;
+        Self::tuned(funds, price, units, capacity, |_| {}).await
+    }
+
+    /// Like [`World::new`], with order-svc's configuration adjusted.
+    pub async fn tuned(
+        funds: i64,
+        price: i64,
+        units: i64,
+        capacity: i64,
+        tune: impl FnOnce(&mut order_svc::Config),
+    ) -> Self {
+        let shop = TestShop::spawn_with(tune).await;
         let admin = shop.api.admin().await;
         let ann = shop.api.register("ann").await;
         if funds > 0 {

@@ -86,6 +86,20 @@ impl Api {
         json: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        self.try_send(method, url, token, json, headers)
+            .await
+            .expect("the shop answers")
+    }
+
+    /// Like [`Api::send`], for a request that may get no answer (its service crashes).
+    pub async fn try_send(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<(StatusCode, Value), reqwest::Error> {
         let mut req = self.http.request(method, url);
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -96,7 +110,7 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        body(req.send().await.expect("the shop answers")).await
+        Ok(body(req.send().await?).await)
     }
 
     /// Calls an `/internal/` endpoint with the internal token.
@@ -278,6 +292,35 @@ impl Api {
             Some(body),
         )
         .await
+    }
+
+    /// Waits (up to 30 s) until order `id` is in one of `statuses`; returns it.
+    pub async fn wait_order(&self, s: &Shopper, id: &str, statuses: &[&str]) -> Value {
+        let url = format!("{}/orders/{id}", self.order);
+        let mut last = Value::Null;
+        for _ in 0..600 {
+            if let Ok((StatusCode::OK, o)) = self
+                .try_send(Method::GET, &url, Some(&s.token), None, &[])
+                .await
+            {
+                if statuses.iter().any(|st| o["status"] == *st) {
+                    return o;
+                }
+                last = o;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("order {id} did not become {statuses:?}: {last}");
+    }
+
+    /// A shopper's only order (for a test whose request got no answer).
+    pub async fn only_order(&self, s: &Shopper) -> Value {
+        let url = format!("{}/orders", self.order);
+        let (status, page) = self.call(Method::GET, &url, Some(&s.token), None).await;
+        assert_eq!(status, StatusCode::OK, "orders: {page}");
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        assert_eq!(items.len(), 1, "one order: {page}");
+        items[0].clone()
     }
 
     /// A shopper's messages, newest first.

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use poem::http::{HeaderMap, Method, StatusCode};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Body, Endpoint, Request, Response};
+use poem::{Endpoint, Request, Response};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::Notify;
@@ -50,7 +50,8 @@ pub enum Fault {
     Answer(u16),
     /// Hold the call this long, then forward it even if the caller has given up.
     Delay(Duration),
-    /// Forward the call (the participant commits) and break the connection instead of answering.
+    /// Forward the call (the participant commits) and never answer it: the caller's attempt
+    /// times out.
     DropAnswer,
     /// Forward the call twice; answer the second answer.
     Twice,
@@ -86,12 +87,14 @@ struct Rule {
     times: u32,
 }
 
-/// Random faults: each protocol call gets one of `menu` with probability `rate`.
+/// Random faults: each protocol call gets one of `menu` with probability `rate`; at most
+/// `crashes` of them are crashes.
 #[derive(Debug)]
 struct Chaos {
     rng: StdRng,
     rate: f64,
     menu: Vec<Fault>,
+    crashes: u32,
 }
 
 #[derive(Debug, Default)]
@@ -99,7 +102,6 @@ struct State {
     rules: Vec<Rule>,
     chaos: Option<Chaos>,
     injected: BTreeMap<&'static str, u64>,
-    crashes_asked: u64,
 }
 
 /// The fault plan shared by every proxy of a test shop.
@@ -107,6 +109,7 @@ struct State {
 pub struct Faults {
     state: Mutex<State>,
     crash: Notify,
+    released: Notify,
 }
 
 impl Faults {
@@ -126,20 +129,33 @@ impl Faults {
     }
 
     /// From now on, every protocol call (reserve, confirm, release, message) gets a fault from
-    /// `menu` with probability `rate`, drawn from a generator seeded with `seed`.
-    pub fn chaos(&self, seed: u64, rate: f64, menu: &[Fault]) {
+    /// `menu` with probability `rate`, drawn from a generator seeded with `seed`; after
+    /// `crashes` crashes, crash faults are skipped.
+    pub fn chaos(&self, seed: u64, rate: f64, menu: &[Fault], crashes: u32) {
         self.state().chaos = Some(Chaos {
             rng: StdRng::seed_from_u64(seed),
             rate,
             menu: menu.to_vec(),
+            crashes,
         });
     }
 
-    /// Forwards every call unchanged from now on.
+    /// Forwards every call unchanged from now on; calls held for a crash that did not come
+    /// fail with 502.
     pub fn clear(&self) {
         let mut state = self.state();
         state.rules.clear();
         state.chaos = None;
+        self.released.notify_waiters();
+    }
+
+    /// Holds a call that is never to be answered (502 once the faults are cleared).
+    async fn hold(&self) -> Response {
+        tokio::select! {
+            _ = tokio::time::sleep(HELD) => {}
+            _ = self.released.notified() => {}
+        }
+        Response::builder().status(StatusCode::BAD_GATEWAY).finish()
     }
 
     /// How many faults of each kind were injected so far.
@@ -170,6 +186,12 @@ impl Faults {
             }
             let i = chaos.rng.random_range(0..chaos.menu.len());
             let fault = chaos.menu[i];
+            if matches!(fault, Fault::CrashBefore | Fault::CrashAfter) {
+                if chaos.crashes == 0 {
+                    return None;
+                }
+                chaos.crashes -= 1;
+            }
             // Only a reserve can be preceded by its release.
             (fault != Fault::ReleaseFirst || call == Call::Reserve).then_some(fault)
         })?;
@@ -178,7 +200,6 @@ impl Faults {
     }
 
     fn ask_crash(&self) {
-        self.state().crashes_asked += 1;
         self.crash.notify_one();
     }
 }
@@ -200,7 +221,7 @@ struct Forward {
     body: Vec<u8>,
 }
 
-/// How long a call held by a crash waits before giving up (order-svc is gone by then).
+/// How long a call that is never to be answered is held (its caller is gone by then).
 const HELD: Duration = Duration::from_secs(30);
 
 impl Proxy {
@@ -278,13 +299,8 @@ impl Proxy {
                 })
             }
             Fault::DropAnswer => {
-                let answer = self.send(&f).await;
-                let broken = futures_util::stream::once(async {
-                    Err::<Vec<u8>, _>(std::io::Error::other("answer dropped by the fault layer"))
-                });
-                Response::builder()
-                    .status(answer.status())
-                    .body(Body::from_bytes_stream(broken))
+                let _ = self.send(&f).await;
+                self.faults.hold().await
             }
             Fault::Twice => {
                 let _ = self.send(&f).await;
@@ -298,14 +314,12 @@ impl Proxy {
             }
             Fault::CrashBefore => {
                 self.faults.ask_crash();
-                tokio::time::sleep(HELD).await;
-                Response::builder().status(StatusCode::BAD_GATEWAY).finish()
+                self.faults.hold().await
             }
             Fault::CrashAfter => {
                 let _ = self.send(&f).await;
                 self.faults.ask_crash();
-                tokio::time::sleep(HELD).await;
-                Response::builder().status(StatusCode::BAD_GATEWAY).finish()
+                self.faults.hold().await
             }
         }
     }
@@ -354,9 +368,4 @@ pub async fn start_proxy(target: &'static str, upstream: &str, faults: Arc<Fault
     });
     tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(ProxyEndpoint(proxy)));
     format!("http://127.0.0.1:{port}")
-}
-
-/// A short random pause, for chaos clients.
-pub fn jitter(rng: &mut impl Rng, max_ms: u64) -> Duration {
-    Duration::from_millis(rng.random_range(0..=max_ms))
 }

@@ -1,0 +1,154 @@
+//! order-svc crashes at every step boundary of the saga, forward and compensating: just before
+//! each outgoing call reaches its participant (after the state that precedes it was stored),
+//! and just after (the participant committed, order-svc never stored the answer), and around
+//! the outbox's delivery of the message. A new instance starts on the same database and port,
+//! and every order reaches the terminal state it would have reached without the crash.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use serde_json::json;
+use shop_tests::{Call, Fault};
+
+use crate::World;
+
+/// A shop whose order-svc claims last 1 s, so that a new instance takes a crashed one's
+/// orders over quickly.
+async fn world() -> World {
+    World::tuned(0, 10, 1000, 100, |c| {
+        c.lease_ttl = Duration::from_secs(1);
+        c.recovery_interval = Duration::from_millis(100);
+        c.call_timeout = Duration::from_millis(300);
+        c.call_retries = 1;
+    })
+    .await
+}
+
+/// Crashes order-svc at `(target, call, crash)` during one order of a new shopper (whose
+/// courier is refused when `refuse_courier`), restarts it, and checks the order ends `expect`.
+async fn crash_at(
+    w: &mut World,
+    n: usize,
+    (target, call, crash): (&'static str, Call, Fault),
+    refuse_courier: bool,
+    expect: &str,
+) {
+    let point = format!("{crash:?} {target} {call:?}");
+    let shopper = w.shop.api.register(&format!("crash{n}")).await;
+    w.shop.api.deposit(&shopper, 100).await;
+    if refuse_courier {
+        w.shop
+            .faults
+            .inject("delivery", Call::Reserve, Fault::Answer(409), 1);
+    }
+    w.shop.faults.inject(target, call, crash, 1);
+    let client = {
+        let api = w.shop.api.clone();
+        let token = shopper.token.clone();
+        let body = json!({"product_id": w.product, "quantity": 2});
+        tokio::spawn(async move {
+            let url = format!("{}/orders", api.order);
+            api.try_send(Method::POST, &url, Some(&token), Some(body), &[])
+                .await
+        })
+    };
+    tokio::time::timeout(Duration::from_secs(20), w.shop.faults.crash_asked())
+        .await
+        .unwrap_or_else(|_| panic!("{point}: the crash point was never reached"));
+    w.shop.restart_order().await;
+    let answer = client.await.unwrap();
+    if call != Call::Message {
+        assert!(
+            answer.is_err(),
+            "{point}: a crashed order-svc answered {answer:?}"
+        );
+    }
+    let order = w.shop.api.only_order(&shopper).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    let done = w
+        .shop
+        .api
+        .wait_order(&shopper, &id, &["completed", "cancelled"])
+        .await;
+    assert_eq!(done["status"], expect, "{point}: {done}");
+    let balance = w.shop.api.balance(&shopper).await;
+    let expected = if expect == "completed" { 80 } else { 100 };
+    assert_eq!(balance, (expected, 0), "{point}: balance");
+}
+
+const BOTH: [Fault; 2] = [Fault::CrashBefore, Fault::CrashAfter];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_around_each_reservation_still_complete_the_order() {
+    let mut w = world().await;
+    let mut n = 0;
+    for target in ["payment", "stock", "delivery"] {
+        for crash in BOTH {
+            n += 1;
+            crash_at(
+                &mut w,
+                n,
+                (target, Call::Reserve, crash),
+                false,
+                "completed",
+            )
+            .await;
+        }
+    }
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.available(w.product).await, 1000 - 2 * 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_around_each_confirmation_still_complete_the_order() {
+    let mut w = world().await;
+    let mut n = 0;
+    for target in ["payment", "stock", "delivery"] {
+        for crash in BOTH {
+            n += 1;
+            crash_at(
+                &mut w,
+                n,
+                (target, Call::Confirm, crash),
+                false,
+                "completed",
+            )
+            .await;
+        }
+    }
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.available(w.product).await, 1000 - 2 * 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_around_each_release_still_cancel_the_order_and_give_everything_back() {
+    let mut w = world().await;
+    let mut n = 0;
+    for target in ["stock", "payment"] {
+        for crash in BOTH {
+            n += 1;
+            crash_at(&mut w, n, (target, Call::Release, crash), true, "cancelled").await;
+        }
+    }
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.available(w.product).await, 1000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crashes_around_the_message_still_deliver_it_once() {
+    let mut w = world().await;
+    let mut n = 0;
+    for crash in BOTH {
+        n += 1;
+        crash_at(
+            &mut w,
+            n,
+            ("notify", Call::Message, crash),
+            false,
+            "completed",
+        )
+        .await;
+    }
+    // Every message is delivered exactly once (checked by the invariants).
+    w.shop.check_invariants().await;
+}

@@ -1,0 +1,225 @@
+//! A seeded random simulation: for each seed, hundreds of orders from concurrent shoppers
+//! (each retried with its `Idempotency-Key` until it gets an answer) against scarce funds, stock
+//! and couriers, while the fault layer injects random faults at a seeded rate, crashes order-svc
+//! at random call boundaries, and order-svc is also killed at random instants. Afterwards every
+//! order is terminal, every 201 is completed, and the invariants hold.
+//!
+//! The seed is printed: `SHOP_SIM_SEEDS=<seed>` replays one (the fault plan is the seed's; the
+//! threads' interleaving is not). `SHOP_SIM_SEEDS`, `SHOP_SIM_ORDERS` and `SHOP_SIM_KILLS` make a
+//! longer run.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use reqwest::Method;
+use serde_json::{Value, json};
+use shop_tests::{Api, Fault, Shopper, TestShop};
+use tokio::task::JoinSet;
+
+/// The seeds CI runs.
+const CI_SEEDS: [u64; 3] = [7, 1_337, 20_261_121];
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn seeds() -> Vec<u64> {
+    match std::env::var("SHOP_SIM_SEEDS") {
+        Ok(v) if !v.trim().is_empty() => v
+            .split(',')
+            .map(|s| {
+                s.trim()
+                    .parse()
+                    .expect("SHOP_SIM_SEEDS: comma-separated numbers")
+            })
+            .collect(),
+        _ => CI_SEEDS.to_vec(),
+    }
+}
+
+/// What a shopper's order got in the end.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    order_id: Option<String>,
+}
+
+/// Places one order, retrying with the same key through crashes (no answer), a first request
+/// still running (409 without an order) and nothing recorded (503 without an order).
+async fn place(api: Api, shopper: Shopper, body: Value, key: String) -> Answer {
+    let url = format!("{}/orders", api.order);
+    let started = Instant::now();
+    loop {
+        let headers = [("Idempotency-Key", key.as_str())];
+        let sent = api
+            .try_send(
+                Method::POST,
+                &url,
+                Some(&shopper.token),
+                Some(body.clone()),
+                &headers,
+            )
+            .await;
+        if let Ok((status, answer)) = sent {
+            let order_id = answer["id"]
+                .as_str()
+                .or_else(|| answer["order_id"].as_str())
+                .map(str::to_owned);
+            if order_id.is_some() || status.is_client_error() && status != 409 {
+                return Answer {
+                    status: status.as_u16(),
+                    order_id,
+                };
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "order {key} never got an answer"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn run(seed: u64, orders: usize, kills: u32) {
+    println!(
+        "simulation seed {seed}: {orders} orders, up to {kills} kills (replay: SHOP_SIM_SEEDS={seed})"
+    );
+    let started = Instant::now();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut shop = TestShop::spawn_with(|c| {
+        c.lease_ttl = Duration::from_secs(1);
+        c.recovery_interval = Duration::from_millis(100);
+        c.call_timeout = Duration::from_millis(300);
+        c.call_retries = 1;
+        c.release_attempts = 1000;
+        c.retry_backoff = Duration::from_millis(50);
+        c.retry_backoff_max = Duration::from_millis(500);
+        c.key_lock = Duration::from_secs(2);
+    })
+    .await;
+    let api = shop.api.clone();
+    let admin = api.admin().await;
+    let mut shoppers = Vec::new();
+    for i in 0..8 {
+        let s = api.register(&format!("sim{i}")).await;
+        api.deposit(&s, rng.random_range(200..2_000)).await;
+        shoppers.push(s);
+    }
+    let mut products = Vec::new();
+    for _ in 0..3 {
+        let price = rng.random_range(5..50);
+        products.push(
+            api.add_product(&admin, price, rng.random_range(20..200))
+                .await,
+        );
+    }
+    for _ in 0..2 {
+        api.add_courier(&admin, rng.random_range(10..60)).await;
+    }
+    let today = chrono::Utc::now().date_naive();
+
+    shop.faults.chaos(
+        seed,
+        0.06,
+        &[
+            Fault::Answer(503),
+            Fault::Answer(500),
+            Fault::Delay(Duration::from_millis(400)),
+            Fault::DropAnswer,
+            Fault::Twice,
+            Fault::ReleaseFirst,
+            Fault::CrashBefore,
+            Fault::CrashAfter,
+        ],
+        kills,
+    );
+    let mut clients = JoinSet::new();
+    let mut waiting = (0..orders).collect::<Vec<_>>().into_iter();
+    let mut spawn_next = |clients: &mut JoinSet<(String, Answer)>, rng: &mut StdRng| {
+        let Some(i) = waiting.next() else { return };
+        let shopper = shoppers[rng.random_range(0..shoppers.len())].clone();
+        let body = json!({
+            "product_id": products[rng.random_range(0..products.len())],
+            "quantity": rng.random_range(1..=5),
+            "delivery_date": today + chrono::Days::new(rng.random_range(1..=3)),
+        });
+        let key = format!("sim-{seed}-{i}");
+        let api = api.clone();
+        clients.spawn(async move {
+            let answer = place(api, shopper, body, key.clone()).await;
+            (key, answer)
+        });
+    };
+    for _ in 0..32 {
+        spawn_next(&mut clients, &mut rng);
+    }
+    let mut answers = BTreeMap::new();
+    let (mut crashes, mut timed_kills) = (0u32, 0u32);
+    let mut next_kill = Instant::now() + Duration::from_millis(rng.random_range(300..1500));
+    while !clients.is_empty() {
+        tokio::select! {
+            done = clients.join_next() => {
+                if let Some(done) = done {
+                    let (key, answer) = done.expect("client");
+                    answers.insert(key, answer);
+                    spawn_next(&mut clients, &mut rng);
+                }
+            }
+            _ = shop.faults.crash_asked() => {
+                crashes += 1;
+                shop.restart_order().await;
+            }
+            _ = tokio::time::sleep_until(next_kill.into()), if timed_kills < kills => {
+                timed_kills += 1;
+                shop.restart_order().await;
+                next_kill = Instant::now() + Duration::from_millis(rng.random_range(300..1500));
+            }
+        }
+    }
+    let injected = shop.faults.injected();
+    shop.faults.clear();
+    shop.check_invariants().await;
+
+    let store = shop.order_store().await;
+    let all = store.all_orders().await.expect("orders");
+    let status_of = |id: &str| {
+        all.iter()
+            .find(|o| o.id.to_string() == id)
+            .map(|o| o.status.as_str())
+    };
+    let mut seen = BTreeMap::<u16, usize>::new();
+    for (key, a) in &answers {
+        *seen.entry(a.status).or_default() += 1;
+        let Some(id) = &a.order_id else { continue };
+        let status = status_of(id);
+        match a.status {
+            201 => assert_eq!(status, Some("completed"), "seed {seed}: {key} saw 201"),
+            402 | 409 | 503 => assert_eq!(status, Some("cancelled"), "seed {seed}: {key}"),
+            _ => {}
+        }
+    }
+    assert_eq!(answers.len(), orders, "seed {seed}: every order answered");
+    let completed = all.iter().filter(|o| o.status == "completed").count();
+    println!(
+        "simulation seed {seed}: {} orders recorded ({completed} completed, {} cancelled), \
+         answers {seen:?}, faults {injected:?}, {crashes} crashes at call boundaries and \
+         {timed_kills} at random instants, {:.1} s",
+        all.len(),
+        all.len() - completed,
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seeded_simulation_with_random_faults_and_crashes() {
+    let orders = env_or("SHOP_SIM_ORDERS", 200);
+    let kills = env_or("SHOP_SIM_KILLS", 3);
+    for seed in seeds() {
+        run(seed, orders, kills).await;
+    }
+}

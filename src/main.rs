@@ -23,18 +23,26 @@ struct Args {
     #[arg(long, env = "SHOP_HOST", default_value = "127.0.0.1")]
     host: String,
     /// A PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432`) to use instead of SQLite;
-    /// the databases `shop_user`, `shop_order`, … are created on it when missing.
+    /// the databases `<prefix>_user`, `<prefix>_order`, … are created on it when missing.
     #[arg(long, env = "SHOP_POSTGRES_URL")]
     postgres: Option<String>,
+    /// The prefix of the PostgreSQL databases' names.
+    #[arg(long, env = "SHOP_DATABASE_PREFIX", default_value = "shop")]
+    database_prefix: String,
+    /// The first of the six consecutive ports: user-svc, order-svc, payment-svc, stock-svc,
+    /// delivery-svc, notify-svc.
+    #[arg(long, env = "SHOP_BASE_PORT", default_value_t = 8081)]
+    base_port: u16,
 }
 
+/// Each service's database name, crate name, and port offset from the base port.
 const SERVICES: [(&str, &str, u16); 6] = [
-    ("user", "user-svc", 8081),
-    ("order", "order-svc", 8082),
-    ("payment", "payment-svc", 8083),
-    ("stock", "stock-svc", 8084),
-    ("delivery", "delivery-svc", 8085),
-    ("notify", "notify-svc", 8086),
+    ("user", "user-svc", 0),
+    ("order", "order-svc", 1),
+    ("payment", "payment-svc", 2),
+    ("stock", "stock-svc", 3),
+    ("delivery", "delivery-svc", 4),
+    ("notify", "notify-svc", 5),
 ];
 
 #[tokio::main]
@@ -70,10 +78,15 @@ async fn start(args: Args) -> anyhow::Result<()> {
         }
     };
     let mut commons = Vec::new();
-    for (short, _, port) in SERVICES {
+    for (short, _, offset) in SERVICES {
+        let port = args
+            .base_port
+            .checked_add(offset)
+            .ok_or_else(|| anyhow::anyhow!("--base-port {} is too high", args.base_port))?;
         let database_url = match &args.postgres {
             Some(server) => {
-                shop_kit::db::ensure_postgres_database(server, &format!("shop_{short}")).await?
+                let name = format!("{}_{short}", args.database_prefix);
+                shop_kit::db::ensure_postgres_database(server, &name).await?
             }
             None => format!(
                 "sqlite://{}?mode=rwc",
@@ -112,7 +125,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
         stock_svc::App::build(stock_svc::Config { common: stock }).await?,
         delivery_svc::App::build(delivery_svc::Config { common: delivery }).await?,
         notify_svc::App::build(notify_svc::Config { common: notify }).await?,
-        order_svc::App::build(order_svc::Config::new(order, urls)).await?,
+        order_svc::App::build(order_svc::Config::new(order, urls).tuned_from_env()?).await?,
     ];
     run(services, &args.host).await
 }

@@ -90,10 +90,15 @@ impl Config {
     /// `_RETRY_BACKOFF_MAX_MS`, `_KEY_LOCK_MS`), the service URLs and the shared `SHOP_*`
     /// variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        let defaults = Self::new(
+        Self::new(
             CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?,
             ServiceUrls::from_env(),
-        );
+        )
+        .tuned_from_env()
+    }
+
+    /// These settings with the saga's timings and limits read from `ORDER_SVC_*` where set.
+    pub fn tuned_from_env(self) -> anyhow::Result<Self> {
         let ms = |name: &str, d: Duration| -> anyhow::Result<Duration> {
             Ok(Duration::from_millis(env_parse(
                 name,
@@ -101,17 +106,17 @@ impl Config {
             )?))
         };
         Ok(Self {
-            request_deadline: ms("ORDER_SVC_REQUEST_DEADLINE_MS", defaults.request_deadline)?,
-            recovery_interval: ms("ORDER_SVC_RECOVERY_INTERVAL_MS", defaults.recovery_interval)?,
-            lease_ttl: ms("ORDER_SVC_LEASE_TTL_MS", defaults.lease_ttl)?,
-            call_timeout: ms("ORDER_SVC_CALL_TIMEOUT_MS", defaults.call_timeout)?,
-            call_retries: env_parse("ORDER_SVC_CALL_RETRIES", defaults.call_retries)?,
-            release_attempts: env_parse("ORDER_SVC_RELEASE_ATTEMPTS", defaults.release_attempts)?
+            request_deadline: ms("ORDER_SVC_REQUEST_DEADLINE_MS", self.request_deadline)?,
+            recovery_interval: ms("ORDER_SVC_RECOVERY_INTERVAL_MS", self.recovery_interval)?,
+            lease_ttl: ms("ORDER_SVC_LEASE_TTL_MS", self.lease_ttl)?,
+            call_timeout: ms("ORDER_SVC_CALL_TIMEOUT_MS", self.call_timeout)?,
+            call_retries: env_parse("ORDER_SVC_CALL_RETRIES", self.call_retries)?,
+            release_attempts: env_parse("ORDER_SVC_RELEASE_ATTEMPTS", self.release_attempts)?
                 .max(1),
-            retry_backoff: ms("ORDER_SVC_RETRY_BACKOFF_MS", defaults.retry_backoff)?,
-            retry_backoff_max: ms("ORDER_SVC_RETRY_BACKOFF_MAX_MS", defaults.retry_backoff_max)?,
-            key_lock: ms("ORDER_SVC_KEY_LOCK_MS", defaults.key_lock)?,
-            ..defaults
+            retry_backoff: ms("ORDER_SVC_RETRY_BACKOFF_MS", self.retry_backoff)?,
+            retry_backoff_max: ms("ORDER_SVC_RETRY_BACKOFF_MAX_MS", self.retry_backoff_max)?,
+            key_lock: ms("ORDER_SVC_KEY_LOCK_MS", self.key_lock)?,
+            ..self
         })
     }
 }

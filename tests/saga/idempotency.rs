@@ -1,7 +1,10 @@
 //! Client idempotency keys on `POST /orders` and `POST /balance/deposit`.
 
+use std::time::Duration;
+
 use reqwest::Method;
 use serde_json::json;
+use shop_tests::{Call, Fault};
 use tokio::task::JoinSet;
 
 use crate::World;
@@ -49,7 +52,7 @@ async fn a_repeated_order_with_the_same_key_returns_the_first_answer() {
 async fn parallel_duplicates_place_one_order() {
     let w = World::new(1000, 10, 100, 10).await;
     let mut set = JoinSet::new();
-    for _ in 0..20 {
+    for _ in 0..50 {
         let api = w.shop.api.clone();
         let token = w.ann.token.clone();
         let body = json!({"product_id": w.product, "quantity": 1});
@@ -76,6 +79,17 @@ async fn parallel_duplicates_place_one_order() {
         answers.iter().all(|(s, _)| *s == 201 || *s == 409),
         "{answers:?}"
     );
+    // Every 201 is the stored first answer, byte for byte; every 409 says the first still runs.
+    let first = answers.iter().find(|(s, _)| *s == 201).unwrap();
+    for (status, body) in &answers {
+        if *status == 201 {
+            assert_eq!(body, &first.1);
+        } else {
+            assert!(body["order_id"].is_null(), "{body}");
+        }
+    }
+    let store = w.shop.order_store().await;
+    assert_eq!(store.all_orders().await.unwrap().len(), 1);
     w.shop.check_invariants().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }
@@ -118,4 +132,127 @@ async fn a_repeated_deposit_with_the_same_key_deposits_once() {
     assert_eq!(status, 422);
     assert_eq!(api.balance(&w.ann).await, (500, 0));
     w.shop.check_invariants().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fifty_parallel_duplicate_deposits_deposit_once() {
+    let w = World::new(0, 10, 100, 10).await;
+    let mut set = JoinSet::new();
+    for _ in 0..50 {
+        let api = w.shop.api.clone();
+        let token = w.ann.token.clone();
+        set.spawn(async move {
+            let url = format!("{}/balance/deposit", api.payment);
+            api.send(
+                Method::POST,
+                &url,
+                Some(&token),
+                Some(json!({"amount": 250})),
+                &[("Idempotency-Key", "dep-parallel")],
+            )
+            .await
+        });
+    }
+    let answers = set.join_all().await;
+    for (status, body) in &answers {
+        assert!(*status == 200 || *status == 409, "{status} {body}");
+    }
+    let ok: Vec<_> = answers.iter().filter(|(s, _)| *s == 200).collect();
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|(_, b)| *b == ok[0].1), "{answers:?}");
+    assert_eq!(w.shop.api.balance(&w.ann).await, (250, 0));
+    w.shop.check_invariants().await;
+}
+
+/// A shop whose order-svc frees a dead request's key after 1 s and takes crashed instances'
+/// orders over after 1 s.
+async fn crashing_world() -> World {
+    World::tuned(1000, 10, 100, 10, |c| {
+        c.key_lock = Duration::from_secs(1);
+        c.lease_ttl = Duration::from_secs(1);
+        c.recovery_interval = Duration::from_millis(100);
+    })
+    .await
+}
+
+/// Sends `POST /orders` with key `key`, expecting no answer: order-svc crashes at the fault
+/// `(target, call, crash)` and is started again.
+async fn place_into_a_crash(w: &mut World, key: &str, (target, call): (&'static str, Call)) {
+    w.shop.faults.inject(target, call, Fault::CrashBefore, 1);
+    let api = w.shop.api.clone();
+    let token = w.ann.token.clone();
+    let body = json!({"product_id": w.product, "quantity": 2});
+    let key = key.to_owned();
+    let client = tokio::spawn(async move {
+        let url = format!("{}/orders", api.order);
+        api.try_send(
+            Method::POST,
+            &url,
+            Some(&token),
+            Some(body),
+            &[("Idempotency-Key", &key)],
+        )
+        .await
+    });
+    w.shop.faults.crash_asked().await;
+    w.shop.restart_order().await;
+    assert!(
+        client.await.unwrap().is_err(),
+        "a crashed order-svc answered"
+    );
+}
+
+async fn repeat(w: &World, key: &str) -> (u16, serde_json::Value) {
+    let url = format!("{}/orders", w.shop.api.order);
+    let body = json!({"product_id": w.product, "quantity": 2});
+    let (status, answer) = w
+        .shop
+        .api
+        .send(
+            Method::POST,
+            &url,
+            Some(&w.ann.token),
+            Some(body),
+            &[("Idempotency-Key", key)],
+        )
+        .await;
+    (status.as_u16(), answer)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_request_died_after_recording_the_order_answers_from_that_order() {
+    let mut w = crashing_world().await;
+    place_into_a_crash(&mut w, "died-late", ("stock", Call::Reserve)).await;
+    // Right after the crash the key still counts as running.
+    let (status, problem) = repeat(&w, "died-late").await;
+    assert_eq!(status, 409, "{problem}");
+    let order = w.shop.api.only_order(&w.ann).await;
+    let id = order["id"].as_str().unwrap().to_owned();
+    w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, answer) = repeat(&w, "died-late").await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["id"], order["id"]);
+    // And that answer is now the stored one.
+    assert_eq!(repeat(&w, "died-late").await, (201, answer));
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_whose_request_died_before_recording_an_order_places_it_on_a_repeat() {
+    let mut w = crashing_world().await;
+    // order-svc dies while it looks the product up, before the order is recorded.
+    place_into_a_crash(&mut w, "died-early", ("stock", Call::Other)).await;
+    let (status, problem) = repeat(&w, "died-early").await;
+    assert_eq!(status, 409, "{problem}");
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (status, answer) = repeat(&w, "died-early").await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(
+        w.shop.order_store().await.all_orders().await.unwrap().len(),
+        1
+    );
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }

@@ -7,14 +7,14 @@ use std::time::{Duration, Instant};
 
 use uuid::Uuid;
 
-use crate::shop::TestShop;
+use crate::databases::Databases;
 
 /// How long sagas, recovery and the outbox get to settle before the invariants are checked.
 const SETTLE: Duration = Duration::from_secs(60);
 
-impl TestShop {
+impl Databases {
     async fn connect(&self, service: &str) -> sea_orm::DatabaseConnection {
-        shop_kit::db::connect(&self.dbs.url(service).await)
+        shop_kit::db::connect(&self.url(service).await)
             .await
             .expect("audit connection")
     }

@@ -12,5 +12,6 @@ mod invariants;
 mod shop;
 
 pub use client::{Api, Shopper};
+pub use databases::Databases;
 pub use faults::{Call, Fault, Faults};
-pub use shop::{Running, TestShop};
+pub use shop::{ADMIN_PASSWORD, Running, TestShop};

@@ -264,6 +264,12 @@ impl TestShop {
         self.services.push(order);
     }
 
+    /// Waits until every order is terminal and every message delivered, then checks the
+    /// shop's invariants (see [`Databases::check_invariants`]).
+    pub async fn check_invariants(&self) {
+        self.dbs.check_invariants().await;
+    }
+
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
         order_svc::store::OrderStore::new(

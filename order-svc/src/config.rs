@@ -52,6 +52,8 @@ pub struct Config {
     pub call_timeout: Duration,
     /// Retries of a call after its first attempt.
     pub call_retries: u32,
+    /// The total time a saga step's call may take, retries and backoff included.
+    pub step_deadline: Duration,
     /// Failed attempts at a release (or any refused confirmation or release) before the order
     /// is marked `needs_attention`. Confirmations that cannot get through are retried forever.
     pub release_attempts: u32,
@@ -67,8 +69,8 @@ pub struct Config {
 
 impl Config {
     /// Defaults around `common` and `urls`: 5 s request deadline, 2 s recovery interval, 15 s
-    /// lease, 2 s call timeout, 3 retries, 10 release attempts, 1 s to 60 s backoff, 60 s key
-    /// lock.
+    /// lease, 2 s call timeout, 3 retries, 10 s per step, 10 release attempts, 1 s to 60 s
+    /// backoff, 60 s key lock.
     pub fn new(common: CommonConfig, urls: ServiceUrls) -> Self {
         Self {
             common,
@@ -78,6 +80,7 @@ impl Config {
             lease_ttl: Duration::from_secs(15),
             call_timeout: Duration::from_secs(2),
             call_retries: 3,
+            step_deadline: Duration::from_secs(10),
             release_attempts: 10,
             retry_backoff: Duration::from_secs(1),
             retry_backoff_max: Duration::from_secs(60),
@@ -86,9 +89,9 @@ impl Config {
     }
 
     /// Reads `ORDER_SVC_*` (`_REQUEST_DEADLINE_MS`, `_RECOVERY_INTERVAL_MS`, `_LEASE_TTL_MS`,
-    /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`, `_RELEASE_ATTEMPTS`, `_RETRY_BACKOFF_MS`,
-    /// `_RETRY_BACKOFF_MAX_MS`, `_KEY_LOCK_MS`), the service URLs and the shared `SHOP_*`
-    /// variables.
+    /// `_CALL_TIMEOUT_MS`, `_CALL_RETRIES`, `_STEP_DEADLINE_MS`, `_RELEASE_ATTEMPTS`,
+    /// `_RETRY_BACKOFF_MS`, `_RETRY_BACKOFF_MAX_MS`, `_KEY_LOCK_MS`), the service URLs and the
+    /// shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
         Self::new(
             CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?,
@@ -111,6 +114,7 @@ impl Config {
             lease_ttl: ms("ORDER_SVC_LEASE_TTL_MS", self.lease_ttl)?,
             call_timeout: ms("ORDER_SVC_CALL_TIMEOUT_MS", self.call_timeout)?,
             call_retries: env_parse("ORDER_SVC_CALL_RETRIES", self.call_retries)?,
+            step_deadline: ms("ORDER_SVC_STEP_DEADLINE_MS", self.step_deadline)?,
             release_attempts: env_parse("ORDER_SVC_RELEASE_ATTEMPTS", self.release_attempts)?
                 .max(1),
             retry_backoff: ms("ORDER_SVC_RETRY_BACKOFF_MS", self.retry_backoff)?,

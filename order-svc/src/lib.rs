@@ -33,7 +33,10 @@ impl App {
             ..RetrySettings::default()
         });
         let token = config.common.internal_token.clone();
-        let client = |name, url: &str| ServiceClient::new(name, http.clone(), url, token.clone());
+        let client = |name, url: &str| {
+            ServiceClient::new(name, http.clone(), url, token.clone())
+                .with_deadline(config.step_deadline)
+        };
         let participants = client::Participants {
             payment: client("payment-svc", &config.urls.payment),
             stock: client("stock-svc", &config.urls.stock),

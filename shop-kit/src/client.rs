@@ -77,6 +77,14 @@ pub enum CallError {
         /// The body, for the log.
         body: String,
     },
+    /// The call, retries included, did not finish within its deadline.
+    #[error("{service} did not answer within {deadline:?}")]
+    Deadline {
+        /// Which service.
+        service: &'static str,
+        /// The deadline.
+        deadline: Duration,
+    },
     /// The service answered with a body that does not parse.
     #[error("{service} answered an unparsable body: {source}")]
     BadBody {
@@ -92,7 +100,7 @@ impl CallError {
     /// Whether the failure may go away on its own (unreachable, 5xx, 429): worth retrying later.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Unreachable { .. } => true,
+            Self::Unreachable { .. } | Self::Deadline { .. } => true,
             Self::Unexpected { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
@@ -141,6 +149,7 @@ pub struct ServiceClient {
     http: ClientWithMiddleware,
     base_url: String,
     token: Secret,
+    deadline: Option<Duration>,
 }
 
 impl ServiceClient {
@@ -156,11 +165,41 @@ impl ServiceClient {
             http,
             base_url: base_url.trim_end_matches('/').to_owned(),
             token,
+            deadline: None,
         }
     }
 
-    /// Sends `method path` with an optional JSON body and the internal token.
+    /// The same client, giving up on a call (all its attempts) after `deadline`.
+    pub fn with_deadline(self, deadline: Duration) -> Self {
+        Self {
+            deadline: Some(deadline),
+            ..self
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body and the internal token, within the
+    /// client's deadline when it has one.
     pub async fn send<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<Reply, CallError> {
+        let call = self.attempts(method, path, body);
+        match self.deadline {
+            None => call.await,
+            Some(deadline) => {
+                tokio::time::timeout(deadline, call)
+                    .await
+                    .unwrap_or(Err(CallError::Deadline {
+                        service: self.service,
+                        deadline,
+                    }))
+            }
+        }
+    }
+
+    async fn attempts<B: Serialize + ?Sized>(
         &self,
         method: Method,
         path: &str,

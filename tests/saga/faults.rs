@@ -179,3 +179,26 @@ async fn a_notify_outage_neither_fails_nor_delays_an_order_and_the_message_comes
     w.shop.check_invariants().await; // waits for the outbox to deliver
     assert_eq!(w.shop.api.messages(&w.ann).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
+    // Without the 400 ms step deadline, the retry after the first 1 s timeout would succeed.
+    let w = World::tuned(1000, 10, 100, 5, |c| {
+        c.call_timeout = Duration::from_secs(1);
+        c.call_retries = 2;
+        c.step_deadline = Duration::from_millis(400);
+    })
+    .await;
+    w.shop.faults.inject(
+        "stock",
+        Call::Reserve,
+        Fault::Delay(Duration::from_secs(2)),
+        1,
+    );
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    assert_eq!(status, 503, "{problem}");
+    tokio::time::sleep(Duration::from_millis(2100)).await; // the late reserve lands
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.available(w.product).await, 100);
+    assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
+}

@@ -117,3 +117,28 @@ async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_instances_claiming_at_once_never_both_win_an_order() {
+    let w = World::new(1000, 10, 100, 5).await;
+    let mut ids = std::collections::HashSet::new();
+    for _ in 0..40 {
+        let o = record(&w, 1).await;
+        abandon(&w, &o, SagaState::start()).await;
+        ids.insert(o.id);
+    }
+    // Two more claimers race the shop's own recovery driver; their claims run out after a
+    // second, and the driver then finishes every order.
+    let (a, b) = (w.shop.order_store().await, w.shop.order_store().await);
+    let until = shop_kit::db::now() + TimeDelta::seconds(1);
+    let mut claimed = Vec::new();
+    for _ in 0..5 {
+        let (x, y) = tokio::join!(a.claim_due(until, 100), b.claim_due(until, 100));
+        claimed.extend(x.unwrap().into_iter().map(|o| o.id));
+        claimed.extend(y.unwrap().into_iter().map(|o| o.id));
+    }
+    let unique: std::collections::HashSet<_> = claimed.iter().copied().collect();
+    assert_eq!(unique.len(), claimed.len(), "an order was claimed twice");
+    assert!(unique.is_subset(&ids));
+    w.shop.check_invariants().await;
+}

@@ -202,3 +202,24 @@ async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reserve_delivered_late_after_its_refusal_holds_nothing() {
+    // The first attempt at the funds is delayed past its timeout; the retry is refused (402).
+    // Money arrives, then the delayed first attempt lands: it must not hold funds for the
+    // cancelled order.
+    let w = world(10, 100).await;
+    w.shop.faults.inject(
+        "payment",
+        Call::Reserve,
+        Fault::Delay(Duration::from_millis(900)),
+        1,
+    );
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await;
+    assert_eq!(status, 402, "{problem}");
+    let (status, _) = w.shop.api.deposit(&w.ann, 1000).await;
+    assert_eq!(status, 200);
+    tokio::time::sleep(Duration::from_millis(1000)).await; // the late attempt lands
+    w.shop.check_invariants().await;
+    assert_eq!(w.shop.api.balance(&w.ann).await, (1010, 0));
+}

@@ -1,7 +1,8 @@
 //! The order saga as a state machine: reserve funds → reserve stock → book a courier (the
 //! pivot) → confirm all three → completed. A refusal, or a participant that stays unreachable
-//! before the pivot, turns the saga into compensation: everything that may be held is released
-//! in reverse order, then the order is cancelled. After the pivot the saga only goes forward.
+//! before the pivot, turns the saga into compensation: everything that may be held (the step
+//! that failed included: a late duplicate of its call may still be granted) is released in
+//! reverse order, then the order is cancelled. After the pivot the saga only goes forward.
 //!
 //! The state is stored before each call goes out and after its answer comes back, so a restart
 //! repeats at most the call in flight, which every participant accepts idempotently.
@@ -102,12 +103,14 @@ impl SagaState {
         }
     }
 
-    /// Participant `i` refused: it holds nothing; compensate the ones before it.
+    /// Participant `i` refused: compensate it and the ones before it. The refusal itself holds
+    /// nothing, but an earlier attempt of the same call, delayed in the network, may still
+    /// arrive after it and be granted; the release leaves a mark that refuses it.
     pub fn refused(self, reason: FailureReason) -> Self {
         match self.step {
             Step::Reserve(i) => Self {
                 step: Step::Compensate,
-                held: i,
+                held: i + 1,
                 reason: Some(reason),
             },
             _ => self,
@@ -211,7 +214,7 @@ mod tests {
     }
 
     #[test]
-    fn refusal_compensates_only_what_came_before() {
+    fn a_refusal_compensates_the_refusing_participant_and_what_came_before() {
         let s = SagaState::start().reserving().reserved().reserving();
         assert_eq!(s.held, 2); // stock may hold something while its call is in flight
         let s = s.refused(FailureReason::OutOfStock);
@@ -219,21 +222,21 @@ mod tests {
             s,
             SagaState {
                 step: Step::Compensate,
-                held: 1,
+                held: 2,
                 reason: Some(FailureReason::OutOfStock)
             }
         );
-        let s = s.released_one();
+        let s = s.released_one().released_one();
         assert!(s.is_done());
         assert_eq!(s.reason, Some(FailureReason::OutOfStock));
     }
 
     #[test]
-    fn first_refusal_holds_nothing() {
+    fn a_first_refusal_releases_only_the_refusing_participant() {
         let s = SagaState::start()
             .reserving()
             .refused(FailureReason::InsufficientFunds);
-        assert_eq!(s.held, 0);
+        assert_eq!(s.held, 1);
         assert_eq!(s.step, Step::Compensate);
         assert!(s.released_one().is_done());
     }

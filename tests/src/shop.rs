@@ -6,7 +6,6 @@ use std::time::Duration;
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret};
 use shop_kit::server::Service;
-use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -21,10 +20,20 @@ pub struct Running {
     /// Its base URL.
     pub url: String,
     stop: Option<oneshot::Sender<()>>,
-    task: JoinHandle<std::io::Result<()>>,
-    /// The service's own runtime, when it has one (order-svc, so that a crash takes every task
-    /// it spawned down with it).
-    runtime: Option<Runtime>,
+    run: Run,
+}
+
+/// Where a service runs.
+enum Run {
+    /// A task on the test's runtime.
+    Task(JoinHandle<std::io::Result<()>>),
+    /// A thread of its own with a single-threaded runtime (order-svc): a kill stops it between
+    /// two polls and drops every task it spawned without polling any of them again, as a
+    /// crashed process would.
+    Thread {
+        kill: Option<oneshot::Sender<()>>,
+        gone: oneshot::Receiver<()>,
+    },
 }
 
 impl Running {
@@ -40,49 +49,59 @@ impl Running {
             name,
             url,
             stop: Some(tx),
-            task,
-            runtime: None,
+            run: Run::Task(task),
         }
     }
 
-    /// Builds and runs order-svc on a runtime of its own, on `config.common.port` (waiting for
-    /// the port to come free when a crashed instance held it).
+    /// Builds and runs order-svc on a thread and runtime of its own, on `config.common.port`
+    /// (waiting for the port to come free when a crashed instance held it).
     pub async fn start_order(config: order_svc::Config) -> Self {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .thread_name("order-svc")
-            .enable_all()
-            .build()
-            .expect("order-svc runtime");
-        let (tx, rx) = oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        let (gone_tx, gone_rx) = oneshot::channel::<()>();
         let (bound_tx, bound_rx) = oneshot::channel::<u16>();
-        let task = runtime.spawn(async move {
-            let mut tries = 0;
-            let service = loop {
-                match order_svc::App::build(config.clone()).await {
-                    Ok(s) => break s,
-                    Err(e) if tries < 100 => {
-                        tries += 1;
-                        tracing::debug!(error = %e, "order-svc: waiting for its port");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+        std::thread::Builder::new()
+            .name("order-svc".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("order-svc runtime");
+                runtime.block_on(async move {
+                    let mut tries = 0;
+                    let service = loop {
+                        match order_svc::App::build(config.clone()).await {
+                            Ok(s) => break s,
+                            Err(e) if tries < 200 => {
+                                tries += 1;
+                                tracing::debug!(error = %e, "order-svc: waiting for its port");
+                                tokio::time::sleep(Duration::from_millis(25)).await;
+                            }
+                            Err(e) => panic!("order-svc does not start: {e}"),
+                        }
+                    };
+                    let _ = bound_tx.send(service.port());
+                    let serve = service.run_until(async move {
+                        let _ = stop_rx.await;
+                    });
+                    tokio::select! {
+                        _ = serve => {}
+                        _ = kill_rx => {}
                     }
-                    Err(e) => panic!("order-svc does not start: {e}"),
-                }
-            };
-            let _ = bound_tx.send(service.port());
-            service
-                .run_until(async move {
-                    let _ = rx.await;
-                })
-                .await
-        });
+                });
+                drop(runtime); // every task left is dropped here, unpolled
+                let _ = gone_tx.send(());
+            })
+            .expect("order-svc thread");
         let port = bound_rx.await.expect("order-svc starts");
         Self {
             name: "order-svc",
             url: format!("http://127.0.0.1:{port}"),
-            stop: Some(tx),
-            task,
-            runtime: Some(runtime),
+            stop: Some(stop_tx),
+            run: Run::Thread {
+                kill: Some(kill_tx),
+                gone: gone_rx,
+            },
         }
     }
 
@@ -91,23 +110,39 @@ impl Running {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        let _ = (&mut self.task).await;
+        match &mut self.run {
+            Run::Task(task) => {
+                let _ = task.await;
+            }
+            Run::Thread { gone, .. } => {
+                let _ = gone.await;
+            }
+        }
     }
 
     /// Kills it at once, wherever it is (a crash): in-flight requests and sagas are dropped.
     pub async fn kill(mut self) {
-        self.task.abort();
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+        match &mut self.run {
+            Run::Task(task) => {
+                task.abort();
+                let _ = task.await;
+            }
+            Run::Thread { kill, gone } => {
+                if let Some(kill) = kill.take() {
+                    let _ = kill.send(());
+                }
+                let _ = gone.await;
+            }
         }
-        let _ = (&mut self.task).await;
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+        if let Run::Thread { kill, .. } = &mut self.run
+            && let Some(kill) = kill.take()
+        {
+            let _ = kill.send(());
         }
     }
 }
@@ -141,6 +176,9 @@ impl TestShop {
 
     /// Spawns the shop, letting the test adjust order-svc's configuration.
     pub async fn spawn_with(tune: impl FnOnce(&mut order_svc::Config)) -> Self {
+        if std::env::var_os("RUST_LOG").is_some() {
+            shop_kit::telemetry::init(); // logs only when asked for
+        }
         let dbs = Databases::fresh().await;
         let auth = AuthConfig {
             jwt_secret: random_secret(),

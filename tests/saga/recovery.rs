@@ -6,7 +6,6 @@ use order_svc::domain::{FailureReason, SagaState, Step};
 use order_svc::store::{NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
-use uuid::Uuid;
 
 use crate::World;
 
@@ -41,22 +40,6 @@ async fn reserve(w: &World, base: &str, body: serde_json::Value) {
     assert_eq!(status, 201, "{answer}");
 }
 
-async fn wait_terminal(w: &World, id: Uuid) -> serde_json::Value {
-    for _ in 0..400 {
-        let url = format!("{}/orders/{id}", w.shop.api.order);
-        let (_, o) = w
-            .shop
-            .api
-            .call(Method::GET, &url, Some(&w.ann.token), None)
-            .await;
-        if o["status"] != "pending" {
-            return o;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("order {id} stayed pending");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_abandoned_while_reserving_stock_is_finished() {
     let mut w = World::new(1000, 10, 100, 5).await;
@@ -80,7 +63,11 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
         },
     )
     .await;
-    let finished = wait_terminal(&w, o.id).await;
+    let finished = w
+        .shop
+        .api
+        .wait_order(&w.ann, &o.id.to_string(), &["completed", "cancelled"])
+        .await;
     assert_eq!(finished["status"], "completed", "{finished}");
     w.shop.check_invariants().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
@@ -110,7 +97,11 @@ async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything
         reason: Some(FailureReason::NoCourier),
     };
     abandon(&w, &o, state).await;
-    let finished = wait_terminal(&w, o.id).await;
+    let finished = w
+        .shop
+        .api
+        .wait_order(&w.ann, &o.id.to_string(), &["completed", "cancelled"])
+        .await;
     assert_eq!(finished["status"], "cancelled", "{finished}");
     assert_eq!(finished["failure_reason"], "no_courier");
     w.shop.check_invariants().await;

@@ -275,28 +275,27 @@ impl TestShop {
 impl TestShop {
     /// Kills order-svc (a crash) and starts a new instance on the same database and port.
     pub async fn restart_order(&mut self) {
-        let at = self
-            .services
-            .iter()
-            .position(|s| s.name == "order-svc")
-            .expect("order-svc runs");
-        let old = self.services.remove(at);
-        old.kill().await;
-        let order = Running::start_order(self.order_config.clone()).await;
-        self.api.order = order.url.clone();
-        self.services.push(order);
+        self.replace_order(true).await;
     }
 
     /// Stops order-svc gracefully (SIGTERM) and starts a new instance on the same database and
     /// port.
     pub async fn redeploy_order(&mut self) {
+        self.replace_order(false).await;
+    }
+
+    async fn replace_order(&mut self, crash: bool) {
         let at = self
             .services
             .iter()
             .position(|s| s.name == "order-svc")
             .expect("order-svc runs");
         let old = self.services.remove(at);
-        old.stop().await;
+        if crash {
+            old.kill().await;
+        } else {
+            old.stop().await;
+        }
         let order = Running::start_order(self.order_config.clone()).await;
         self.api.order = order.url.clone();
         self.services.push(order);

@@ -33,6 +33,10 @@ struct Args {
     /// delivery-svc, notify-svc.
     #[arg(long, env = "SHOP_BASE_PORT", default_value_t = 8081)]
     base_port: u16,
+    /// Start signing tokens with a new key. Tokens signed with the current key stay valid until
+    /// they expire; those of the key before it are refused from now on.
+    #[arg(long)]
+    rotate_signing_key: bool,
 }
 
 /// Each service's database name, crate name, and port offset from the base port.
@@ -65,7 +69,10 @@ async fn start(args: Args) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
-    let (jwt_secret, _) = secrets::load_or_create(&args.data_dir, "jwt-secret")?;
+    let (signing_key, previous_keys) =
+        secrets::signing_keys(&args.data_dir, args.rotate_signing_key)?;
+    println!("tokens are signed with key {}", signing_key.kid());
+    let auth = AuthConfig::signing(signing_key, &previous_keys, 900);
     let (internal_token, _) = secrets::load_or_create(&args.data_dir, "internal-token")?;
     let admin_password = match env_opt("SHOP_ADMIN_PASSWORD") {
         Some(p) => Secret::new(p),
@@ -97,9 +104,11 @@ async fn start(args: Args) -> anyhow::Result<()> {
             host: args.host.clone(),
             port,
             database_url: Secret::new(database_url),
-            auth: AuthConfig {
-                jwt_secret: jwt_secret.clone(),
-                token_ttl_secs: 900,
+            // Only user-svc signs; the others hold the public keys alone.
+            auth: if short == "user" {
+                auth.clone()
+            } else {
+                auth.verifying_only()
             },
             internal_token: internal_token.clone(),
         });

@@ -1,40 +1,173 @@
 //! Bearer tokens (issued by user-svc, verified by every service on its own) and the
 //! internal-token guard of `/internal/` paths.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey, spki::der::pem::LineEnding};
+use jsonwebtoken::jwk::{
+    AlgorithmParameters, CommonParameters, EllipticCurve, Jwk, JwkSet, KeyAlgorithm,
+    OctetKeyPairParameters, OctetKeyPairType, PublicKeyUse, ThumbprintHash,
+};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use poem::Request;
 use poem_openapi::SecurityScheme;
 use poem_openapi::auth::Bearer;
+use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::config::{Secret, env_parse, env_required};
+use crate::config::{Secret, env_opt, env_parse};
 use crate::problem::ApiError;
 
 /// Issuer claim of every shop token.
 pub const ISSUER: &str = "shop-user-svc";
 /// Audience claim of every shop token.
 pub const AUDIENCE: &str = "shop";
+/// The one signature algorithm issued and accepted: Ed25519, so that only user-svc holds a
+/// private key and every other service holds public keys alone.
+pub const ALGORITHM: Algorithm = Algorithm::EdDSA;
+
+/// Why a key in the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    /// Not an Ed25519 private key in PKCS#8 PEM.
+    #[error("the signing key is not an Ed25519 private key in PKCS#8 PEM: {0}")]
+    SigningKey(String),
+    /// The public key set is not a JWK Set of Ed25519 keys.
+    #[error("the public key set is not a JWK Set of Ed25519 (OKP) keys: {0}")]
+    PublicKeys(String),
+}
+
+/// The Ed25519 private key user-svc signs tokens with. `Debug` never prints it.
+#[derive(Clone, Debug)]
+pub struct SigningKey {
+    pem: Secret,
+    jwk: Jwk,
+}
+
+impl SigningKey {
+    /// Reads a PKCS#8 PEM Ed25519 private key (`openssl genpkey -algorithm ed25519`).
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let key = ed25519_dalek::SigningKey::from_pkcs8_pem(pem)
+            .map_err(|e| KeyError::SigningKey(e.to_string()))?;
+        let mut jwk = Jwk {
+            common: CommonParameters {
+                key_algorithm: Some(KeyAlgorithm::EdDSA),
+                public_key_use: Some(PublicKeyUse::Signature),
+                ..CommonParameters::default()
+            },
+            algorithm: AlgorithmParameters::OctetKeyPair(OctetKeyPairParameters {
+                key_type: OctetKeyPairType::OctetKeyPair,
+                curve: EllipticCurve::Ed25519,
+                x: URL_SAFE_NO_PAD.encode(key.verifying_key().as_bytes()),
+            }),
+        };
+        let kid = jwk
+            .thumbprint(ThumbprintHash::SHA256)
+            .map_err(|e| KeyError::SigningKey(e.to_string()))?;
+        jwk.common.key_id = Some(kid);
+        Ok(Self {
+            pem: Secret::new(pem),
+            jwk,
+        })
+    }
+
+    /// A fresh random key.
+    pub fn generate() -> Self {
+        let mut seed = [0u8; 32];
+        rand::rng().fill_bytes(&mut seed);
+        let pem = ed25519_dalek::SigningKey::from_bytes(&seed)
+            .to_pkcs8_pem(LineEnding::LF)
+            .map(|pem| pem.to_string())
+            .unwrap_or_default();
+        Self::from_pem(&pem).unwrap_or_else(|e| unreachable!("a generated key is valid: {e}"))
+    }
+
+    /// The key in PKCS#8 PEM, to store it.
+    pub fn pem(&self) -> &Secret {
+        &self.pem
+    }
+
+    /// Its key id: the RFC 7638 SHA-256 thumbprint of its public key.
+    pub fn kid(&self) -> &str {
+        self.jwk.common.key_id.as_deref().unwrap_or_default()
+    }
+
+    /// Its public key as a JWK, with `kid`, `alg` and `use`.
+    pub fn public_jwk(&self) -> &Jwk {
+        &self.jwk
+    }
+}
 
 /// How tokens are signed and checked.
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
-    /// HMAC key shared by the services (HS256 is pinned; no other algorithm is accepted).
-    pub jwt_secret: Secret,
+    /// The key user-svc signs with; the other services have none.
+    pub signing_key: Option<SigningKey>,
+    /// The public keys tokens are accepted from, by `kid`. During a rotation it holds the
+    /// previous key and the next one; the signing key's own public key is always accepted.
+    pub public_keys: JwkSet,
     /// Lifetime of issued access tokens, in seconds.
     pub token_ttl_secs: u64,
 }
 
 impl AuthConfig {
-    /// Reads `SHOP_JWT_SECRET` and `SHOP_TOKEN_TTL_SECS` (default 900).
+    /// Signs with `key` and accepts its tokens and those of `previous` (a rotation's old keys).
+    pub fn signing(key: SigningKey, previous: &[SigningKey], token_ttl_secs: u64) -> Self {
+        Self {
+            public_keys: JwkSet {
+                keys: previous.iter().map(|k| k.public_jwk().clone()).collect(),
+            },
+            signing_key: Some(key),
+            token_ttl_secs,
+        }
+    }
+
+    /// Reads `SHOP_JWT_SIGNING_KEY` (PKCS#8 PEM; user-svc only), `SHOP_JWT_PUBLIC_KEYS` (a JWK
+    /// Set, required without a signing key) and `SHOP_TOKEN_TTL_SECS` (default 900).
     pub fn from_env() -> anyhow::Result<Self> {
+        let signing_key = env_opt("SHOP_JWT_SIGNING_KEY")
+            .map(|pem| SigningKey::from_pem(&pem))
+            .transpose()?;
+        let public_keys = match env_opt("SHOP_JWT_PUBLIC_KEYS") {
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|e| KeyError::PublicKeys(format!("SHOP_JWT_PUBLIC_KEYS: {e}")))?,
+            None if signing_key.is_some() => JwkSet::default(),
+            None => anyhow::bail!(
+                "environment variable SHOP_JWT_PUBLIC_KEYS (or SHOP_JWT_SIGNING_KEY) must be set"
+            ),
+        };
         Ok(Self {
-            jwt_secret: Secret::new(env_required("SHOP_JWT_SECRET")?),
+            signing_key,
+            public_keys,
             token_ttl_secs: env_parse("SHOP_TOKEN_TTL_SECS", 900)?,
         })
+    }
+
+    /// The same accepted keys without the private one: what every service but user-svc holds.
+    pub fn verifying_only(&self) -> Self {
+        Self {
+            signing_key: None,
+            public_keys: self.accepted_keys(),
+            token_ttl_secs: self.token_ttl_secs,
+        }
+    }
+
+    /// Every public key tokens are accepted from, the signing key's included, as a JWK Set.
+    pub fn accepted_keys(&self) -> JwkSet {
+        let mut keys = self.public_keys.keys.clone();
+        if let Some(own) = &self.signing_key
+            && !keys
+                .iter()
+                .any(|k| k.common.key_id.as_deref() == Some(own.kid()))
+        {
+            keys.insert(0, own.public_jwk().clone());
+        }
+        JwkSet { keys }
     }
 }
 
@@ -55,29 +188,59 @@ pub struct Claims {
     pub adm: bool,
 }
 
-/// Signs and verifies access tokens with the configured key.
+/// Signs (user-svc) and verifies (every service) access tokens.
 pub struct TokenKeys {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    signer: Option<(String, EncodingKey)>,
+    verifiers: HashMap<String, DecodingKey>,
+    published: JwkSet,
     validation: Validation,
     ttl_secs: u64,
 }
 
 impl TokenKeys {
-    /// Builds the keys from configuration.
-    pub fn new(config: &AuthConfig) -> Arc<Self> {
-        let secret = config.jwt_secret.expose().as_bytes();
-        let mut validation = Validation::new(Algorithm::HS256);
+    /// Builds the keys from configuration; a public key that is not Ed25519 or has no `kid`
+    /// is refused.
+    pub fn new(config: &AuthConfig) -> Result<Arc<Self>, KeyError> {
+        let published = config.accepted_keys();
+        let mut verifiers = HashMap::new();
+        for jwk in &published.keys {
+            let kid = jwk
+                .common
+                .key_id
+                .clone()
+                .ok_or_else(|| KeyError::PublicKeys("a key has no `kid`".into()))?;
+            match &jwk.algorithm {
+                AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {}
+                _ => {
+                    return Err(KeyError::PublicKeys(format!(
+                        "key {kid} is not an Ed25519 key"
+                    )));
+                }
+            }
+            let key = DecodingKey::from_jwk(jwk)
+                .map_err(|e| KeyError::PublicKeys(format!("key {kid}: {e}")))?;
+            verifiers.insert(kid, key);
+        }
+        let signer = match &config.signing_key {
+            Some(key) => Some((
+                key.kid().to_owned(),
+                EncodingKey::from_ed_pem(key.pem().expose().as_bytes())
+                    .map_err(|e| KeyError::SigningKey(e.to_string()))?,
+            )),
+            None => None,
+        };
+        let mut validation = Validation::new(ALGORITHM);
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["exp", "sub", "iss", "aud"]);
         validation.leeway = 5;
-        Arc::new(Self {
-            encoding: EncodingKey::from_secret(secret),
-            decoding: DecodingKey::from_secret(secret),
+        Ok(Arc::new(Self {
+            signer,
+            verifiers,
+            published,
             validation,
             ttl_secs: config.token_ttl_secs,
-        })
+        }))
     }
 
     /// Lifetime of the tokens this issues, in seconds.
@@ -85,12 +248,20 @@ impl TokenKeys {
         self.ttl_secs
     }
 
-    /// Issues a token for `user_id`.
+    /// The public keys tokens are accepted from (user-svc publishes them).
+    pub fn public_keys(&self) -> &JwkSet {
+        &self.published
+    }
+
+    /// Issues a token for `user_id`, signed with the signing key and naming it in `kid`.
     pub fn issue(
         &self,
         user_id: Uuid,
         is_admin: bool,
     ) -> Result<String, jsonwebtoken::errors::Error> {
+        let Some((kid, key)) = &self.signer else {
+            return Err(jsonwebtoken::errors::ErrorKind::InvalidEddsaKey.into());
+        };
         let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or(0);
         let claims = Claims {
             sub: user_id,
@@ -100,12 +271,20 @@ impl TokenKeys {
             aud: AUDIENCE.into(),
             adm: is_admin,
         };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        let mut header = Header::new(ALGORITHM);
+        header.kid = Some(kid.clone());
+        jsonwebtoken::encode(&header, &claims, key)
     }
 
-    /// Verifies a token's signature, algorithm, issuer, audience and expiry.
+    /// Verifies a token: EdDSA only, a `kid` among the accepted keys, its signature, issuer,
+    /// audience and expiry.
     pub fn verify(&self, token: &str) -> Option<Claims> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let header = jsonwebtoken::decode_header(token).ok()?;
+        if header.alg != ALGORITHM {
+            return None;
+        }
+        let key = self.verifiers.get(header.kid.as_deref()?)?;
+        jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .ok()
             .map(|data| data.claims)
     }
@@ -181,5 +360,70 @@ async fn check_internal_token(req: &Request, bearer: Bearer) -> poem::Result<()>
         Ok(())
     } else {
         Err(ApiError::unauthorized("a valid internal token is required").into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(config: &AuthConfig) -> Arc<TokenKeys> {
+        TokenKeys::new(config).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_previous_keys_tokens_until_the_next_one() {
+        let (first, second, third) = (
+            SigningKey::generate(),
+            SigningKey::generate(),
+            SigningKey::generate(),
+        );
+        assert_ne!(first.kid(), second.kid());
+        let user = Uuid::now_v7();
+        let old = keys(&AuthConfig::signing(first.clone(), &[], 900))
+            .issue(user, false)
+            .unwrap_or_default();
+        let rotated = keys(&AuthConfig::signing(second.clone(), &[first], 900));
+        let new = rotated.issue(user, true).unwrap_or_default();
+        assert_eq!(rotated.verify(&old).map(|c| c.sub), Some(user));
+        assert_eq!(rotated.verify(&new).map(|c| c.adm), Some(true));
+        let header = jsonwebtoken::decode_header(&new).ok();
+        assert_eq!(header.and_then(|h| h.kid).as_deref(), Some(second.kid()));
+        // A service that holds only the public keys verifies the same tokens and signs none.
+        let verifier = keys(&AuthConfig::signing(second.clone(), &[], 900).verifying_only());
+        assert!(verifier.verify(&new).is_some() && verifier.verify(&old).is_none());
+        assert!(verifier.issue(user, false).is_err());
+        let again = keys(&AuthConfig::signing(third, &[second], 900));
+        assert!(again.verify(&old).is_none(), "two rotations ago");
+        assert!(again.verify(&new).is_some());
+    }
+
+    #[test]
+    fn only_ed25519_public_keys_with_a_kid_are_accepted() {
+        let key = SigningKey::generate();
+        let mut no_kid = key.public_jwk().clone();
+        no_kid.common.key_id = None;
+        let secret: Jwk = serde_json::from_value(serde_json::json!(
+            {"kty": "oct", "k": "c2VjcmV0", "kid": "hmac", "alg": "HS256"}
+        ))
+        .unwrap_or_else(|e| panic!("{e}"));
+        for jwk in [no_kid, secret] {
+            let config = AuthConfig {
+                signing_key: None,
+                public_keys: JwkSet { keys: vec![jwk] },
+                token_ttl_secs: 900,
+            };
+            assert!(TokenKeys::new(&config).is_err());
+        }
+        let pem = key.pem().expose();
+        assert_eq!(
+            SigningKey::from_pem(pem)
+                .map(|k| k.kid().to_owned())
+                .ok()
+                .as_deref(),
+            Some(key.kid())
+        );
+        assert!(SigningKey::from_pem("not a key").is_err());
+        assert!(!format!("{key:?}").contains(pem.lines().nth(1).unwrap_or("-")));
     }
 }

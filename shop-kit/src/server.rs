@@ -46,21 +46,21 @@ pub struct ServiceParts {
 }
 
 impl ServiceParts {
-    /// The parts of service `name` from its common configuration.
+    /// The parts of service `name` from its common configuration; fails on an unusable key.
     pub fn new(
         name: &'static str,
         docs: &'static str,
         config: &crate::config::CommonConfig,
         ready: ReadinessCheck,
-    ) -> Self {
-        Self {
+    ) -> Result<Self, crate::auth::KeyError> {
+        Ok(Self {
             name,
             docs,
             metrics: ServiceMetrics::new(name),
-            keys: TokenKeys::new(&config.auth),
+            keys: TokenKeys::new(&config.auth)?,
             internal_token: InternalToken(config.internal_token.clone()),
             ready,
-        }
+        })
     }
 }
 
@@ -256,7 +256,8 @@ where
     let db = crate::db::connect_and_migrate::<M>(config.database_url.expose())
         .await
         .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
-    let parts = ServiceParts::new(name, docs, config, crate::db::readiness::<M>(db.clone()));
+    let parts = ServiceParts::new(name, docs, config, crate::db::readiness::<M>(db.clone()))
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let api = api(db, &parts)?;
     Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
 }

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shop_kit::auth::AuthConfig;
+use shop_kit::auth::{AuthConfig, SigningKey};
 use shop_kit::config::{CommonConfig, Secret};
 use shop_kit::server::Service;
 use tokio::sync::oneshot;
@@ -159,6 +159,8 @@ pub struct TestShop {
     pub services: Vec<Running>,
     /// The fault layer between order-svc and the services it calls.
     pub faults: Arc<Faults>,
+    /// The key user-svc signs tokens with, for tests that forge tokens.
+    pub signing_key: SigningKey,
 }
 
 fn random_secret() -> Secret {
@@ -180,10 +182,8 @@ impl TestShop {
             shop_kit::telemetry::init(); // logs only when asked for
         }
         let dbs = Databases::fresh().await;
-        let auth = AuthConfig {
-            jwt_secret: random_secret(),
-            token_ttl_secs: 900,
-        };
+        let signing_key = SigningKey::generate();
+        let auth = AuthConfig::signing(signing_key.clone(), &[], 900);
         let internal_token = random_secret();
         let mut common = Vec::new();
         for name in ["user", "payment", "stock", "delivery", "notify", "order"] {
@@ -191,7 +191,12 @@ impl TestShop {
                 host: "127.0.0.1".into(),
                 port: 0,
                 database_url: Secret::new(dbs.url(name).await),
-                auth: auth.clone(),
+                // Only user-svc signs; the others hold the public key alone.
+                auth: if name == "user" {
+                    auth.clone()
+                } else {
+                    auth.verifying_only()
+                },
                 internal_token: internal_token.clone(),
             });
         }
@@ -260,6 +265,7 @@ impl TestShop {
             order_config,
             services: vec![user, payment, stock, delivery, notify, order],
             faults,
+            signing_key,
         }
     }
 

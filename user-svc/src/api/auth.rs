@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use jsonwebtoken::jwk::AlgorithmParameters;
 use poem::web::RemoteAddr;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -49,6 +50,38 @@ enum LoginResponse {
     Ok(Json<Token>),
 }
 
+/// The public keys that verify access tokens (a JWK Set, RFC 7517).
+#[derive(Object)]
+struct PublicKeys {
+    /// The keys, the one that signs new tokens first.
+    keys: Vec<PublicKey>,
+}
+
+/// An Ed25519 public key as a JWK.
+#[derive(Object)]
+struct PublicKey {
+    /// Key type: `OKP`.
+    kty: String,
+    /// Curve: `Ed25519`.
+    crv: String,
+    /// The public key, base64url.
+    x: String,
+    /// Key id, as in the `kid` of the tokens it verifies.
+    kid: String,
+    /// Algorithm: `EdDSA`.
+    alg: String,
+    /// Use: `sig`.
+    #[oai(rename = "use")]
+    key_use: String,
+}
+
+#[derive(ApiResponse)]
+enum KeysResponse {
+    /// The accepted keys.
+    #[oai(status = 200)]
+    Ok(Json<PublicKeys>),
+}
+
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
     /// Logs in with a username or email. Wrong credentials are 401, the same whether or not the
@@ -94,5 +127,29 @@ impl AuthApi {
             token_type: "Bearer".into(),
             expires_in: self.keys.ttl_secs(),
         })))
+    }
+
+    /// The public keys that verify access tokens, for services that take them from here rather
+    /// than from configuration.
+    #[oai(path = "/auth/jwks.json", method = "get", operation_id = "public_keys")]
+    async fn public_keys(&self) -> ApiResult<KeysResponse> {
+        let keys = self
+            .keys
+            .public_keys()
+            .keys
+            .iter()
+            .filter_map(|jwk| match &jwk.algorithm {
+                AlgorithmParameters::OctetKeyPair(okp) => Some(PublicKey {
+                    kty: "OKP".into(),
+                    crv: "Ed25519".into(),
+                    x: okp.x.clone(),
+                    kid: jwk.common.key_id.clone().unwrap_or_default(),
+                    alg: "EdDSA".into(),
+                    key_use: "sig".into(),
+                }),
+                _ => None,
+            })
+            .collect();
+        Ok(KeysResponse::Ok(Json(PublicKeys { keys })))
     }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 pub mod auth;
+pub mod body;
 pub mod client;
 pub mod config;
 pub mod contract;
@@ -17,4 +18,5 @@ pub mod problem;
 pub mod server;
 pub mod telemetry;
 
+pub use body::JsonBody;
 pub use problem::{ApiError, ApiResult, FieldError, FieldErrors, Problem};

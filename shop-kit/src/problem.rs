@@ -170,6 +170,14 @@ impl ApiError {
         Self::from_problem(problem)
     }
 
+    /// `status` (400: unparsable, 422: invalid) naming one field.
+    pub fn field(status: StatusCode, field: &str, message: impl Into<String>) -> Self {
+        let error = FieldError::new(field, message);
+        let mut problem = Problem::new(status, format!("{}: {}", error.field, error.message));
+        problem.errors = Some(vec![error]);
+        Self::from_problem(problem)
+    }
+
     /// 422 for one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::invalid(vec![FieldError::new(field, message)])
@@ -232,6 +240,17 @@ impl std::fmt::Display for ErrorChain<'_> {
 /// large, unparsable body, failed authentication, …) into a problem+json response with the
 /// same status. Responses that already are problem+json pass unchanged.
 pub async fn problem_for_error(err: poem::Error) -> Response {
+    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
+        return param_problem(param).into_response();
+    }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ContentTypeError>() {
+        let mut problem = Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
+        problem.errors = Some(vec![FieldError::new(
+            "Content-Type",
+            "must be application/json",
+        )]);
+        return ApiError::from_problem(problem).into_response();
+    }
     let status = err.status();
     let message = err.to_string();
     let resp = err.into_response();
@@ -254,6 +273,19 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
         message
     };
     ApiError::new(status, detail).into_response()
+}
+
+/// A query, path or header parameter that failed to parse (400) or broke a bound its schema
+/// documents (422), naming the parameter.
+fn param_problem(e: &poem_openapi::error::ParseParamError) -> ApiError {
+    let (status, message) = match e.reason.split_once("verification failed. ") {
+        Some((_, rule)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("must satisfy {rule}"),
+        ),
+        None => (StatusCode::BAD_REQUEST, e.reason.clone()),
+    };
+    ApiError::field(status, e.name, message)
 }
 
 /// Wraps an endpoint so that every error leaves as problem+json.

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use shop_kit::{ApiError, ApiResult, FieldErrors};
@@ -39,20 +40,24 @@ impl From<courier::Model> for Courier {
 }
 
 /// A new courier.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct NewCourier {
-    /// 1..=100 characters.
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     name: String,
     /// Deliveries per day, 0..=10000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "10000")))]
     daily_capacity: i32,
 }
 
 /// Changes to a courier; absent fields stay as they are.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct CourierChanges {
-    /// 1..=100 characters.
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     name: Option<String>,
     /// Deliveries per day, 0..=10000.
+    #[oai(validator(minimum(value = "0"), maximum(value = "10000")))]
     daily_capacity: Option<i32>,
 }
 
@@ -77,7 +82,11 @@ enum CourierPage {
 impl CouriersApi {
     /// Adds a courier.
     #[oai(path = "/couriers", method = "post", operation_id = "create_courier")]
-    async fn create(&self, auth: UserAuth, body: Json<NewCourier>) -> ApiResult<CourierResponse> {
+    async fn create(
+        &self,
+        auth: UserAuth,
+        body: JsonBody<NewCourier>,
+    ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let name = errors.check("name", domain::name(&body.name));
@@ -102,8 +111,8 @@ impl CouriersApi {
     async fn list(
         &self,
         auth: UserAuth,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<CourierPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
@@ -130,7 +139,7 @@ impl CouriersApi {
         &self,
         auth: UserAuth,
         id: Path<Uuid>,
-        body: Json<CourierChanges>,
+        body: JsonBody<CourierChanges>,
     ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();

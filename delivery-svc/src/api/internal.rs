@@ -2,7 +2,7 @@
 
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
+use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
 use shop_kit::contract::participant::{self, Reply};
@@ -24,7 +24,7 @@ impl InternalApi {
     async fn reserve(
         &self,
         _auth: InternalAuth,
-        body: Json<BookCourier>,
+        body: JsonBody<BookCourier>,
     ) -> ApiResult<Reply<CourierBooking>> {
         let outcome = self
             .store

@@ -2,6 +2,7 @@
 
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::notify::SendMessage;
 use shop_kit::{ApiError, ApiResult};
@@ -27,7 +28,11 @@ enum SendResponse {
 impl InternalApi {
     /// Delivers a message to a user, once per message id; another message under a used id is 409.
     #[oai(path = "/messages", method = "post", operation_id = "send_message")]
-    async fn send(&self, _auth: InternalAuth, body: Json<SendMessage>) -> ApiResult<SendResponse> {
+    async fn send(
+        &self,
+        _auth: InternalAuth,
+        body: JsonBody<SendMessage>,
+    ) -> ApiResult<SendResponse> {
         if body.text.trim().is_empty() {
             return Err(ApiError::invalid_field("text", "must not be blank"));
         }

@@ -30,8 +30,8 @@ impl MessagesApi {
         &self,
         auth: UserAuth,
         order_id: Query<Option<Uuid>>,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<MessagePage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let rows = self

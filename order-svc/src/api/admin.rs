@@ -48,10 +48,10 @@ impl AdminApi {
     async fn list(
         &self,
         auth: UserAuth,
-        status: Query<Option<String>>,
+        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
         user_id: Query<Option<Uuid>>,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<OrderPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;

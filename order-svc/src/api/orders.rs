@@ -8,6 +8,7 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::{Caller, UserAuth};
 use shop_kit::idempotency::{IdempotencyKey, fingerprint};
 use shop_kit::page::{Page, PageRequest};
@@ -26,11 +27,12 @@ pub struct OrdersApi {
 }
 
 /// An order to place. The price comes from the catalogue, never from the client.
-#[derive(Object, Debug, serde::Serialize)]
+#[derive(Object, Debug, serde::Serialize, serde::Deserialize)]
 struct PlaceOrder {
     /// The product.
     product_id: Uuid,
     /// 1..=1000.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     quantity: i64,
     /// Today (UTC) or later; tomorrow when absent.
     delivery_date: Option<NaiveDate>,
@@ -192,8 +194,10 @@ impl OrdersApi {
     async fn place_order(
         &self,
         auth: UserAuth,
-        body: Json<PlaceOrder>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: JsonBody<PlaceOrder>,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))] key: Header<
+            Option<String>,
+        >,
     ) -> ApiResult<PlaceResponse> {
         let caller = auth.0;
         let mut errors = FieldErrors::default();
@@ -266,9 +270,9 @@ impl OrdersApi {
     async fn list(
         &self,
         auth: UserAuth,
-        status: Query<Option<String>>,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<OrderPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = OrderFilter {

@@ -3,6 +3,7 @@
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::UserAuth;
 use shop_kit::contract::payment::Account;
 use shop_kit::idempotency::IdempotencyKey;
@@ -18,9 +19,10 @@ pub struct BalanceApi {
 }
 
 /// A deposit.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct DepositRequest {
     /// Amount in cents, 1..=10^12.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000")))]
     amount: i64,
 }
 
@@ -56,8 +58,10 @@ impl BalanceApi {
     async fn deposit(
         &self,
         auth: UserAuth,
-        body: Json<DepositRequest>,
-        #[oai(name = "Idempotency-Key")] key: Header<Option<String>>,
+        body: JsonBody<DepositRequest>,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))] key: Header<
+            Option<String>,
+        >,
     ) -> ApiResult<BalanceResponse> {
         let amount =
             Amount::deposit(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;

@@ -3,6 +3,7 @@
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::participant::{self, Reply};
 use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
@@ -55,7 +56,7 @@ impl InternalApi {
     async fn reserve(
         &self,
         _auth: InternalAuth,
-        body: Json<ReserveFunds>,
+        body: JsonBody<ReserveFunds>,
     ) -> ApiResult<Reply<FundsReservation>> {
         Amount::reservation(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
         let outcome = self

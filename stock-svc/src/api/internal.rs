@@ -2,7 +2,7 @@
 
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
-use poem_openapi::payload::Json;
+use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::participant::{self, Reply};
 use shop_kit::contract::stock::{ReserveStock, StockReservation};
@@ -29,7 +29,7 @@ impl InternalApi {
     async fn reserve(
         &self,
         _auth: InternalAuth,
-        body: Json<ReserveStock>,
+        body: JsonBody<ReserveStock>,
     ) -> ApiResult<Reply<StockReservation>> {
         domain::moved_quantity(body.quantity)
             .map_err(|m| ApiError::invalid_field("quantity", m))?;

@@ -3,6 +3,7 @@
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::UserAuth;
 use shop_kit::contract::stock::Product;
 use shop_kit::page::{Page, PageRequest};
@@ -18,29 +19,35 @@ pub struct ProductsApi {
 }
 
 /// A new product.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct NewProduct {
-    /// 1..=200 characters.
+    /// 1..=200 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     name: String,
     /// Unit price in cents, 1..=10^10.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000000000")))]
     price: i64,
     /// Units in stock, 0..=10^9.
+    #[oai(validator(minimum(value = "0"), maximum(value = "1000000000")))]
     quantity: i64,
 }
 
 /// Changes to a product; absent fields stay as they are.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct ProductChanges {
-    /// 1..=200 characters.
+    /// 1..=200 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
     name: Option<String>,
     /// Unit price in cents, 1..=10^10.
+    #[oai(validator(minimum(value = "1"), maximum(value = "10000000000")))]
     price: Option<i64>,
 }
 
 /// Units to add.
-#[derive(Object, Debug)]
+#[derive(Object, Debug, serde::Deserialize)]
 struct Restock {
     /// 1..=10^9.
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
     quantity: i64,
 }
 
@@ -67,8 +74,8 @@ impl ProductsApi {
     #[oai(path = "/products", method = "get", operation_id = "list_products")]
     async fn list(
         &self,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<ProductPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let rows = self
@@ -98,7 +105,11 @@ impl ProductsApi {
 
     /// Adds a product (admins only).
     #[oai(path = "/products", method = "post", operation_id = "create_product")]
-    async fn create(&self, auth: UserAuth, body: Json<NewProduct>) -> ApiResult<ProductResponse> {
+    async fn create(
+        &self,
+        auth: UserAuth,
+        body: JsonBody<NewProduct>,
+    ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
         let name = errors.check("name", domain::name(&body.name));
@@ -126,7 +137,7 @@ impl ProductsApi {
         &self,
         auth: UserAuth,
         id: Path<Uuid>,
-        body: Json<ProductChanges>,
+        body: JsonBody<ProductChanges>,
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
@@ -153,7 +164,7 @@ impl ProductsApi {
         &self,
         auth: UserAuth,
         id: Path<Uuid>,
-        body: Json<Restock>,
+        body: JsonBody<Restock>,
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let quantity = domain::moved_quantity(body.quantity)

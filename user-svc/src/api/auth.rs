@@ -6,6 +6,7 @@ use jsonwebtoken::jwk::AlgorithmParameters;
 use poem::web::RemoteAddr;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::TokenKeys;
 use shop_kit::{ApiError, ApiResult};
 
@@ -22,13 +23,13 @@ pub struct AuthApi {
 }
 
 /// Credentials.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 struct Login {
     /// Username or email.
-    #[oai(validator(max_length = 254))]
+    #[oai(validator(min_length = 1, max_length = 254))]
     username: String,
     /// Password.
-    #[oai(validator(max_length = 128))]
+    #[oai(validator(min_length = 1, max_length = 128))]
     password: String,
 }
 
@@ -88,7 +89,7 @@ impl AuthApi {
     /// user exists. After 10 failures for one username within 15 minutes (or 100 from one
     /// address), attempts are refused with 429 and `Retry-After`, even with the right password.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
-    async fn login(&self, body: Json<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
+    async fn login(&self, body: JsonBody<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
         let user_key = body.username.to_lowercase();
         let address_key = remote.to_string();
         let address_key = address_key

@@ -3,6 +3,7 @@
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::JsonBody;
 use shop_kit::auth::UserAuth;
 use shop_kit::client::ServiceClient;
 use shop_kit::page::{Page, PageRequest};
@@ -19,43 +20,68 @@ pub struct UsersApi {
 }
 
 /// A registration. Fields the caller may not set (such as `is_admin`) are ignored.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 struct Registration {
     /// 3..=32 of `[a-zA-Z0-9_.-]`.
+    #[oai(validator(pattern = r"^[a-zA-Z0-9_.-]{3,32}$"))]
     username: String,
     /// 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     password: String,
-    /// A valid email address.
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(min_length = 3, max_length = 254))]
     email: String,
-    /// 1..=100 characters.
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     first_name: String,
-    /// 1..=100 characters.
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     last_name: String,
     /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
     phone: String,
 }
 
 /// Changes to one's own profile. A new `password` needs the `current_password`.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 struct ProfileChanges {
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(min_length = 3, max_length = 254))]
     email: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     first_name: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     last_name: Option<String>,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
     phone: Option<String>,
     /// A new password, 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     password: Option<String>,
     /// The current password; required to set a new one.
+    #[oai(validator(max_length = 128))]
     current_password: Option<String>,
 }
 
 /// Changes an admin makes to a user.
-#[derive(Object)]
+#[derive(Object, serde::Deserialize)]
 struct AdminChanges {
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(min_length = 3, max_length = 254))]
     email: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     first_name: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
     last_name: Option<String>,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
     phone: Option<String>,
     /// A new password, 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
     password: Option<String>,
     /// Grants or revokes the admin role.
     is_admin: Option<bool>,
@@ -134,7 +160,7 @@ impl UsersApi {
     /// Registers a user and opens the user's account in payment-svc (balance 0). 409 when the
     /// username or email is taken.
     #[oai(path = "/users", method = "post", operation_id = "register")]
-    async fn register(&self, body: Json<Registration>) -> ApiResult<UserResponse> {
+    async fn register(&self, body: JsonBody<Registration>) -> ApiResult<UserResponse> {
         let mut errors = FieldErrors::default();
         let username = errors.check("username", domain::username(&body.username));
         let password = errors.check("password", domain::password(&body.password));
@@ -203,7 +229,7 @@ impl UsersApi {
     async fn update_me(
         &self,
         auth: UserAuth,
-        body: Json<ProfileChanges>,
+        body: JsonBody<ProfileChanges>,
     ) -> ApiResult<UserResponse> {
         let mut errors = FieldErrors::default();
         if body.password.is_some() {
@@ -255,8 +281,8 @@ impl UsersApi {
     async fn list(
         &self,
         auth: UserAuth,
-        limit: Query<Option<i64>>,
-        cursor: Query<Option<String>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
+        #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<UserPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
@@ -284,7 +310,7 @@ impl UsersApi {
         &self,
         auth: UserAuth,
         id: Path<Uuid>,
-        body: Json<AdminChanges>,
+        body: JsonBody<AdminChanges>,
     ) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();

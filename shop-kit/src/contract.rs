@@ -167,6 +167,7 @@ pub mod notify {
         /// The recipient.
         pub user_id: Uuid,
         /// The order it is about.
+        #[oai(nullable)]
         pub order_id: Option<Uuid>,
         /// The text.
         #[oai(validator(max_length = 2000))]

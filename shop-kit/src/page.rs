@@ -65,6 +65,7 @@ pub struct Page<T: ParseFromJSON + ToJSON + Type + Send + Sync> {
     /// The items of this page.
     pub items: Vec<T>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
+    #[oai(nullable)]
     pub next_cursor: Option<String>,
 }
 

@@ -272,7 +272,12 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
     } else {
         message
     };
-    ApiError::new(status, detail).into_response()
+    // Any status, 405 included: not only those an operation documents.
+    let body = serde_json::to_vec(&Problem::new(status, detail)).unwrap_or_default();
+    Response::builder()
+        .status(status)
+        .content_type(PROBLEM_JSON)
+        .body(body)
 }
 
 /// A query, path or header parameter that failed to parse (400) or broke a bound its schema

@@ -31,6 +31,7 @@ pub struct Message {
     /// The recipient.
     pub user_id: uuid::Uuid,
     /// The order it is about.
+    #[oai(nullable)]
     pub order_id: Option<uuid::Uuid>,
     /// The text.
     pub text: String,

@@ -92,6 +92,7 @@ pub struct Order {
     #[oai(skip_serializing_if_is_none)]
     pub failure_reason: Option<String>,
     /// The courier booked.
+    #[oai(nullable)]
     pub courier_id: Option<Uuid>,
     /// When it was ordered.
     pub created_at: DateTime<Utc>,

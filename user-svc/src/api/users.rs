@@ -29,7 +29,10 @@ struct Registration {
     #[oai(validator(min_length = 8, max_length = 128))]
     password: String,
     /// A valid email address, at most 254 characters.
-    #[oai(validator(min_length = 3, max_length = 254))]
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
     email: String,
     /// 1..=100 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
@@ -46,7 +49,10 @@ struct Registration {
 #[derive(Object, serde::Deserialize)]
 struct ProfileChanges {
     /// A valid email address, at most 254 characters.
-    #[oai(validator(min_length = 3, max_length = 254))]
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
     email: Option<String>,
     /// 1..=100 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
@@ -69,7 +75,10 @@ struct ProfileChanges {
 #[derive(Object, serde::Deserialize)]
 struct AdminChanges {
     /// A valid email address, at most 254 characters.
-    #[oai(validator(min_length = 3, max_length = 254))]
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
     email: Option<String>,
     /// 1..=100 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod metrics;
 pub mod page;
 pub mod problem;
+pub mod routing;
 pub mod server;
 pub mod telemetry;
 

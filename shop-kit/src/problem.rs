@@ -243,6 +243,15 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
     if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
         return param_problem(param).into_response();
     }
+    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
+        // poem-openapi names path parameters by position (`param0`), so the field is the path.
+        return ApiError::field(
+            StatusCode::BAD_REQUEST,
+            "path",
+            format!("an id in the path is malformed: {}", e.reason),
+        )
+        .into_response();
+    }
     if let Some(e) = err.downcast_ref::<poem_openapi::error::ContentTypeError>() {
         let mut problem = Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
         problem.errors = Some(vec![FieldError::new(

@@ -113,6 +113,11 @@ impl Api {
         Ok(body(req.send().await?).await)
     }
 
+    /// The internal token.
+    pub fn internal_token(&self) -> &str {
+        self.internal_token.expose()
+    }
+
     /// Calls an `/internal/` endpoint with the internal token.
     pub async fn internal(
         &self,

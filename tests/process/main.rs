@@ -2,7 +2,8 @@
 //! `SHOP_TEST_DATABASE_URL` names a server): under concurrent order load it is killed with
 //! SIGKILL and started again on the same data directory. Every order a client saw as 201 is
 //! still completed, every order reaches a terminal state within 60 s, and the invariants hold.
-//! At the end a SIGTERM stops it cleanly.
+//! At the end a SIGTERM stops it cleanly. And the signing key persists across restarts and
+//! rotates on `--rotate-signing-key` without refusing the tokens of the key before.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -43,9 +44,10 @@ impl Drop for ShopProcess {
 }
 
 /// Starts `shop` on `data_dir` (and the test's PostgreSQL databases, if any).
-fn start(dbs: &Databases, data_dir: &Path, base: u16) -> ShopProcess {
+fn start(dbs: &Databases, data_dir: &Path, base: u16, extra: &[&str]) -> ShopProcess {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
-    cmd.arg("--data-dir")
+    cmd.args(extra)
+        .arg("--data-dir")
         .arg(data_dir)
         .arg("--base-port")
         .arg(base.to_string())
@@ -151,7 +153,7 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
         Databases::Postgres { .. } => data.path().to_owned(),
     };
     let base = free_base_port();
-    let mut child = start(&dbs, &data_dir, base);
+    let mut child = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
     let api = api(base, &data_dir);
     let admin = api.admin().await;
@@ -188,7 +190,7 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
     let unanswered = seen.iter().filter(|s| s.status.is_none()).count();
 
     let restarted = Instant::now();
-    let mut child = start(&dbs, &data_dir, base);
+    let mut child = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
     // Waits (up to 60 s) until every order is terminal, then checks the invariants.
     dbs.check_invariants().await;
@@ -238,4 +240,86 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The statuses of one token on an endpoint of every service.
+async fn statuses(api: &Api, token: &str) -> Vec<u16> {
+    let mut all = Vec::new();
+    for url in [
+        format!("{}/users/me", api.user),
+        format!("{}/orders", api.order),
+        format!("{}/balance", api.payment),
+        format!("{}/deliveries/{}", api.delivery, uuid::Uuid::now_v7()),
+        format!("{}/messages", api.notify),
+    ] {
+        all.push(
+            api.call(Method::GET, &url, Some(token), None)
+                .await
+                .0
+                .as_u16(),
+        );
+    }
+    all
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_signing_key_persists_and_rotates_without_refusing_live_tokens() {
+    let dbs = Databases::fresh().await;
+    let data = tempfile::tempdir().unwrap();
+    let base = free_base_port();
+    let accepted = [200, 200, 200, 404, 200];
+    let refused = [401; 5];
+    let kid = |token: &str| jsonwebtoken::decode_header(token).unwrap().kid.unwrap();
+
+    let first_run = start(&dbs, data.path(), base, &[]);
+    wait_ready(base).await;
+    let api = api(base, data.path());
+    let first = api.register("ann").await.token;
+    assert_eq!(statuses(&api, &first).await, accepted);
+    drop(first_run);
+
+    // A restart keeps the key: the token stays valid.
+    let second_run = start(&dbs, data.path(), base, &[]);
+    wait_ready(base).await;
+    assert_eq!(statuses(&api, &first).await, accepted, "after a restart");
+    drop(second_run);
+
+    // A rotation: new tokens carry the new kid, the old ones still pass everywhere.
+    let third_run = start(&dbs, data.path(), base, &["--rotate-signing-key"]);
+    wait_ready(base).await;
+    let (_, login) = api.login("ann", "password-ann").await;
+    let second = login["access_token"].as_str().unwrap().to_owned();
+    assert_ne!(kid(&first), kid(&second));
+    assert_eq!(
+        statuses(&api, &first).await,
+        accepted,
+        "the previous key's token"
+    );
+    assert_eq!(
+        statuses(&api, &second).await,
+        accepted,
+        "the new key's token"
+    );
+    let (_, jwks) = api
+        .call(
+            Method::GET,
+            &format!("{}/auth/jwks.json", api.user),
+            None,
+            None,
+        )
+        .await;
+    let kids: Vec<_> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].clone())
+        .collect();
+    assert_eq!(kids, [json!(kid(&second)), json!(kid(&first))]);
+    drop(third_run);
+
+    // The next rotation retires the first key.
+    let _fourth_run = start(&dbs, data.path(), base, &["--rotate-signing-key"]);
+    wait_ready(base).await;
+    assert_eq!(statuses(&api, &first).await, refused, "two rotations ago");
+    assert_eq!(statuses(&api, &second).await, accepted, "one rotation ago");
 }

@@ -9,7 +9,13 @@ use shop_tests::TestShop;
 use crate::operations;
 
 /// A broken body: its name, content type, bytes, and the status and field of the answer.
-type BodyCase = (&'static str, Option<&'static str>, Vec<u8>, u16, &'static str);
+type BodyCase = (
+    &'static str,
+    Option<&'static str>,
+    Vec<u8>,
+    u16,
+    &'static str,
+);
 
 /// A malformed request: method, URL, token, body, and the status and field of the answer.
 type FieldCase<'a> = (Method, String, &'a str, Option<Value>, u16, &'static str);

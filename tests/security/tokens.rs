@@ -146,14 +146,27 @@ async fn forged_tampered_and_expired_tokens_are_401_everywhere() {
         ),
     ];
     // One operation per service that needs a user (or an admin) token.
+    // (method, URL, body, the status a genuine admin token gets)
+    let missing = uuid::Uuid::now_v7();
     let targets = [
-        (Method::GET, format!("{}/users/me", api.user)),
-        (Method::GET, format!("{}/users", api.user)),
-        (Method::GET, format!("{}/orders", api.order)),
-        (Method::GET, format!("{}/admin/orders", api.order)),
-        (Method::GET, format!("{}/balance", api.payment)),
-        (Method::GET, format!("{}/couriers", api.delivery)),
-        (Method::GET, format!("{}/messages", api.notify)),
+        (Method::GET, format!("{}/users/me", api.user), None, 200),
+        (Method::GET, format!("{}/users", api.user), None, 200),
+        (Method::GET, format!("{}/orders", api.order), None, 200),
+        (
+            Method::GET,
+            format!("{}/admin/orders", api.order),
+            None,
+            200,
+        ),
+        (Method::GET, format!("{}/balance", api.payment), None, 200),
+        (
+            Method::PATCH,
+            format!("{}/products/{missing}", api.stock),
+            Some(json!({"name": "Tea"})),
+            404,
+        ),
+        (Method::GET, format!("{}/couriers", api.delivery), None, 200),
+        (Method::GET, format!("{}/messages", api.notify), None, 200),
     ];
     // The forging itself works: the real key and the right claims pass everywhere.
     let genuine = sign(
@@ -161,13 +174,17 @@ async fn forged_tampered_and_expired_tokens_are_401_everywhere() {
         &admin_claims,
         &ed(real),
     );
-    for (method, url) in &targets {
-        let (status, body) = api.call(method.clone(), url, Some(&genuine), None).await;
-        assert_eq!(status, 200, "a genuine admin token on {url}: {body}");
+    for (method, url, json, expected) in &targets {
+        let (status, body) = api
+            .call(method.clone(), url, Some(&genuine), json.clone())
+            .await;
+        assert_eq!(status, *expected, "a genuine admin token on {url}: {body}");
     }
     for (name, token) in &attacks {
-        for (method, url) in &targets {
-            let (status, body) = api.call(method.clone(), url, Some(token), None).await;
+        for (method, url, json, _) in &targets {
+            let (status, body) = api
+                .call(method.clone(), url, Some(token), json.clone())
+                .await;
             assert_eq!(status, 401, "{name} on {method} {url}: {body}");
             assert_eq!(body["status"], 401);
         }

@@ -32,11 +32,37 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
-/// Connects and applies every pending migration of `M`.
+/// Connects and applies every pending migration of `M`. On PostgreSQL the migrations run under
+/// an advisory lock, so that replicas starting together on an empty database take turns: the
+/// first applies them, the others find nothing pending.
 pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
     let db = connect(url).await?;
-    M::up(&db, None).await?;
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        let pool = db.get_postgres_connection_pool();
+        let mut lock = pool.acquire().await.map_err(sqlx_err)?;
+        sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *lock)
+            .await
+            .map_err(sqlx_err)?;
+        let migrated = M::up(&db, None).await;
+        let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(MIGRATION_LOCK)
+            .execute(&mut *lock)
+            .await;
+        migrated?;
+        unlocked.map_err(sqlx_err)?;
+    } else {
+        M::up(&db, None).await?;
+    }
     Ok(db)
+}
+
+/// The advisory lock key of schema migrations (each service has a database of its own).
+const MIGRATION_LOCK: i64 = 0x5348_4f50_4d49_4752; // "SHOPMIGR"
+
+fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))
 }
 
 /// Ready when the database answers and no migration of `M` is pending.

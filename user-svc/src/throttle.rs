@@ -1,63 +1,72 @@
 //! Failed-login throttling: after too many failures for one key within a window, further
-//! attempts are refused until the oldest failure leaves the window.
+//! attempts are refused until the oldest of them leaves the window. The failures live in the
+//! database, so the limit holds across every replica of user-svc.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use sea_orm::DbErr;
+
+use crate::store::FailureStore;
 
 /// Counts failures per key (a username, a client address) over a sliding window.
+#[derive(Clone)]
 pub struct Throttle {
-    limit: usize,
-    window: Duration,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+    store: FailureStore,
+    scope: &'static str,
+    limit: u64,
+    window: TimeDelta,
 }
 
 impl Throttle {
-    /// At most `limit` failures per key within `window`.
-    pub fn new(limit: usize, window: Duration) -> Self {
+    /// At most `limit` failures per key within `window`; `scope` (`user`, `addr`) keeps the
+    /// keys of two throttles apart.
+    pub fn new(store: FailureStore, scope: &'static str, limit: u64, window: Duration) -> Self {
         Self {
-            limit,
-            window,
-            failures: Mutex::new(HashMap::new()),
+            store,
+            scope,
+            limit: limit.max(1),
+            window: TimeDelta::from_std(window).unwrap_or(TimeDelta::MAX),
         }
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.scope)
     }
 
     /// `Some(seconds to wait)` when `key` is locked out now.
-    pub fn locked_for(&self, key: &str) -> Option<u64> {
-        let now = Instant::now();
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let entry = map.get_mut(key)?;
-        while entry
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= self.window)
-        {
-            entry.pop_front();
-        }
-        if entry.len() < self.limit {
-            return None;
-        }
-        let oldest = *entry.front()?;
-        Some(
-            (self.window.saturating_sub(now.duration_since(oldest)))
-                .as_secs()
-                .max(1),
-        )
+    pub async fn locked_for(&self, key: &str) -> Result<Option<u64>, DbErr> {
+        let now = Utc::now();
+        let recent = self
+            .store
+            .recent(&self.key(key), now - self.window, self.limit)
+            .await?;
+        Ok(wait(&recent, self.limit, self.window, now))
     }
 
     /// Records a failure for `key`.
-    pub fn fail(&self, key: &str) {
-        let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() > 100_000 {
-            // Bound the memory an attacker can make us hold: forget keys with no recent failure.
-            let window = self.window;
-            map.retain(|_, v| v.back().is_some_and(|t| t.elapsed() < window));
-        }
-        let entry = map.entry(key.to_owned()).or_default();
-        entry.push_back(Instant::now());
-        while entry.len() > self.limit {
-            entry.pop_front();
-        }
+    pub async fn fail(&self, key: &str) -> Result<(), DbErr> {
+        let now = shop_kit::db::now();
+        self.store
+            .record(&self.key(key), now, now - self.window)
+            .await
     }
+}
+
+/// The seconds until the oldest of the `limit` latest failures (newest first) leaves the
+/// window, when there are `limit` of them; at least 1.
+fn wait(
+    recent: &[DateTime<Utc>],
+    limit: u64,
+    window: TimeDelta,
+    now: DateTime<Utc>,
+) -> Option<u64> {
+    if (recent.len() as u64) < limit {
+        return None;
+    }
+    let oldest = *recent.last()?;
+    let left = (oldest + window - now).num_seconds();
+    Some(u64::try_from(left).unwrap_or(0).max(1))
 }
 
 #[cfg(test)]
@@ -65,23 +74,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn locks_after_the_limit_and_per_key() {
-        let t = Throttle::new(3, Duration::from_secs(900));
-        for _ in 0..2 {
-            t.fail("ann");
-        }
-        assert_eq!(t.locked_for("ann"), None);
-        t.fail("ann");
-        assert!(t.locked_for("ann").is_some_and(|s| s > 0 && s <= 900));
-        assert_eq!(t.locked_for("bob"), None);
-    }
-
-    #[test]
-    fn failures_leave_the_window() {
-        let t = Throttle::new(1, Duration::from_millis(20));
-        t.fail("ann");
-        assert!(t.locked_for("ann").is_some());
-        std::thread::sleep(Duration::from_millis(30));
-        assert_eq!(t.locked_for("ann"), None);
+    fn locks_once_the_limit_is_reached_until_the_oldest_leaves() {
+        let now = Utc::now();
+        let window = TimeDelta::minutes(15);
+        let ago = |s| now - TimeDelta::seconds(s);
+        assert_eq!(wait(&[ago(1), ago(2)], 3, window, now), None);
+        assert_eq!(wait(&[ago(1), ago(2), ago(300)], 3, window, now), Some(600));
+        assert_eq!(wait(&[ago(899)], 1, window, now), Some(1));
     }
 }

@@ -95,11 +95,11 @@ impl AuthApi {
         let address_key = address_key
             .rsplit_once(':')
             .map_or(address_key.as_str(), |(ip, _)| ip);
-        if let Some(wait) = self
-            .per_user
-            .locked_for(&user_key)
-            .or_else(|| self.per_address.locked_for(address_key))
-        {
+        let locked = match self.per_user.locked_for(&user_key).await {
+            Ok(None) => self.per_address.locked_for(address_key).await,
+            locked => locked,
+        };
+        if let Some(wait) = locked.map_err(|e| ApiError::unavailable(&e))? {
             return Err(ApiError::too_many(
                 "too many failed logins; retry later",
                 wait,
@@ -112,8 +112,11 @@ impl AuthApi {
             .map_err(|e| ApiError::unavailable(&e))?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
         if !password::verify(body.password.clone(), phc).await {
-            self.per_user.fail(&user_key);
-            self.per_address.fail(address_key);
+            let recorded = async {
+                self.per_user.fail(&user_key).await?;
+                self.per_address.fail(address_key).await
+            };
+            recorded.await.map_err(|e| ApiError::unavailable(&e))?;
             return Err(ApiError::unauthorized("wrong username or password"));
         }
         let Some(user) = user else {

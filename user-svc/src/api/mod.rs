@@ -12,12 +12,13 @@ use shop_kit::auth::TokenKeys;
 use shop_kit::client::ServiceClient;
 use uuid::Uuid;
 
-use crate::store::{NewUser, UserStore, WriteError, user};
+use crate::store::{FailureStore, NewUser, UserStore, WriteError, user};
 use crate::throttle::Throttle;
 
 /// Every operation of user-svc.
 pub fn apis(
     store: UserStore,
+    failures: FailureStore,
     keys: Arc<TokenKeys>,
     payment: ServiceClient,
 ) -> impl poem_openapi::OpenApi {
@@ -28,10 +29,10 @@ pub fn apis(
             payment,
         },
         auth::AuthApi {
+            per_user: Throttle::new(failures.clone(), "user", 10, window),
+            per_address: Throttle::new(failures, "addr", 100, window),
             store,
             keys,
-            per_user: Throttle::new(10, window),
-            per_address: Throttle::new(100, window),
         },
     )
 }

@@ -5,8 +5,10 @@ use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect};
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::page::PageRequest;
 
+mod failures;
 mod migration;
 
+pub use failures::FailureStore;
 pub use migration::Migrator;
 
 /// Registered users.

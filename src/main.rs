@@ -10,6 +10,7 @@ use clap::Parser;
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret, env_opt};
 use shop_kit::server::Service;
+use shop_kit::topology::SERVICES;
 use tokio::sync::watch;
 
 /// Runs the whole shop in one process.
@@ -29,8 +30,8 @@ struct Args {
     /// The prefix of the PostgreSQL databases' names.
     #[arg(long, env = "SHOP_DATABASE_PREFIX", default_value = "shop")]
     database_prefix: String,
-    /// The first of the six consecutive ports: user-svc, order-svc, payment-svc, stock-svc,
-    /// delivery-svc, notify-svc.
+    /// The first of the six consecutive ports, in the order of `shop_kit::topology::SERVICES`:
+    /// user-svc, order-svc, payment-svc, stock-svc, delivery-svc, notify-svc.
     #[arg(long, env = "SHOP_BASE_PORT", default_value_t = 8081)]
     base_port: u16,
     /// Start signing tokens with a new key. Tokens signed with the current key stay valid until
@@ -38,16 +39,6 @@ struct Args {
     #[arg(long)]
     rotate_signing_key: bool,
 }
-
-/// Each service's database name, crate name, and port offset from the base port.
-const SERVICES: [(&str, &str, u16); 6] = [
-    ("user", "user-svc", 0),
-    ("order", "order-svc", 1),
-    ("payment", "payment-svc", 2),
-    ("stock", "stock-svc", 3),
-    ("delivery", "delivery-svc", 4),
-    ("notify", "notify-svc", 5),
-];
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -85,33 +76,31 @@ async fn start(args: Args) -> anyhow::Result<()> {
         }
     };
     let mut commons = Vec::new();
-    for (short, _, offset) in SERVICES {
+    for (offset, service) in (0u16..).zip(&SERVICES) {
         let port = args
             .base_port
             .checked_add(offset)
             .ok_or_else(|| anyhow::anyhow!("--base-port {} is too high", args.base_port))?;
         let database_url = match &args.postgres {
             Some(server) => {
-                let name = format!("{}_{short}", args.database_prefix);
+                let name = format!("{}_{}", args.database_prefix, service.short);
                 shop_kit::db::ensure_postgres_database(server, &name).await?
             }
             None => format!(
                 "sqlite://{}?mode=rwc",
-                args.data_dir.join(format!("{short}.sqlite")).display()
+                args.data_dir
+                    .join(format!("{}.sqlite", service.short))
+                    .display()
             ),
         };
-        commons.push(CommonConfig {
-            host: args.host.clone(),
+        commons.push(CommonConfig::in_process(
+            service,
+            &args.host,
             port,
-            database_url: Secret::new(database_url),
-            // Only user-svc signs; the others hold the public keys alone.
-            auth: if short == "user" {
-                auth.clone()
-            } else {
-                auth.verifying_only()
-            },
-            internal_token: internal_token.clone(),
-        });
+            database_url,
+            &auth,
+            &internal_token,
+        ));
     }
     let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] = commons
         .try_into()
@@ -130,10 +119,10 @@ async fn start(args: Args) -> anyhow::Result<()> {
             admin_password: Some(admin_password),
         })
         .await?,
-        payment_svc::App::build(payment_svc::Config { common: payment }).await?,
-        stock_svc::App::build(stock_svc::Config { common: stock }).await?,
-        delivery_svc::App::build(delivery_svc::Config { common: delivery }).await?,
-        notify_svc::App::build(notify_svc::Config { common: notify }).await?,
+        payment_svc::App::build(payment).await?,
+        stock_svc::App::build(stock).await?,
+        delivery_svc::App::build(delivery).await?,
+        notify_svc::App::build(notify).await?,
         order_svc::App::build(order_svc::Config::new(order, urls).tuned_from_env()?).await?,
     ];
     run(services, &args.host).await
@@ -145,12 +134,11 @@ async fn run(services: Vec<Service>, host: &str) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
     for service in services {
-        let docs = service.name();
         let url = format!("http://{shown}:{}", service.port());
+        let docs = shop_kit::topology::service(service.name()).map_or("", |s| s.short);
         println!(
-            "{:<13} {url}  Swagger UI: {url}/{}/docs",
-            service.name(),
-            docs_prefix(docs)
+            "{:<13} {url}  Swagger UI: {url}/{docs}/docs",
+            service.name()
         );
         let mut stop = stop_rx.clone();
         tasks.spawn(async move {
@@ -171,8 +159,4 @@ async fn run(services: Vec<Service>, host: &str) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn docs_prefix(service_name: &str) -> &str {
-    service_name.strip_suffix("-svc").unwrap_or(service_name)
 }

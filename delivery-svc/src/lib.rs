@@ -2,26 +2,23 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
-pub mod config;
 pub mod domain;
 pub mod store;
 
+use shop_kit::config::CommonConfig;
 use shop_kit::server::Service;
-
-pub use config::Config;
+use shop_kit::topology::DELIVERY;
 
 /// The service's entry point.
 pub struct App;
 
 impl App {
-    /// Connects to the database, applies migrations and binds the port.
-    pub async fn build(config: Config) -> anyhow::Result<Service> {
-        shop_kit::server::build_service::<store::Migrator, _>(
-            "delivery-svc",
-            "delivery",
-            &config.common,
-            |db, _| Ok(api::apis(store::DeliveryStore::new(db))),
-        )
+    /// Connects to the database, applies migrations and binds the port. The configuration is
+    /// the one every service shares: `CommonConfig::from_env(&DELIVERY)` reads it.
+    pub async fn build(config: CommonConfig) -> anyhow::Result<Service> {
+        shop_kit::server::build_service::<store::Migrator, _>(&DELIVERY, &config, |db, _| {
+            Ok(api::apis(store::DeliveryStore::new(db)))
+        })
         .await
     }
 }

@@ -1,12 +1,12 @@
-//! Runs delivery-svc alone, configured from the environment.
+//! Runs delivery-svc alone, configured from the environment (`DELIVERY_SVC_*` and `SHOP_*`).
+
+use shop_kit::config::CommonConfig;
+use shop_kit::topology::DELIVERY;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kit::telemetry::init();
-    let service = delivery_svc::App::build(delivery_svc::Config::from_env()?).await?;
-    tracing::info!(port = service.port(), "delivery-svc listening");
-    service
-        .run_until(shop_kit::server::shutdown_signal())
-        .await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&DELIVERY, async {
+        delivery_svc::App::build(CommonConfig::from_env(&DELIVERY)?).await
+    })
+    .await
 }

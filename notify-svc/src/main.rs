@@ -1,12 +1,12 @@
-//! Runs notify-svc alone, configured from the environment.
+//! Runs notify-svc alone, configured from the environment (`NOTIFY_SVC_*` and `SHOP_*`).
+
+use shop_kit::config::CommonConfig;
+use shop_kit::topology::NOTIFY;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kit::telemetry::init();
-    let service = notify_svc::App::build(notify_svc::Config::from_env()?).await?;
-    tracing::info!(port = service.port(), "notify-svc listening");
-    service
-        .run_until(shop_kit::server::shutdown_signal())
-        .await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&NOTIFY, async {
+        notify_svc::App::build(CommonConfig::from_env(&NOTIFY)?).await
+    })
+    .await
 }

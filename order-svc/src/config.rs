@@ -2,10 +2,8 @@
 
 use std::time::Duration;
 
-use shop_kit::config::{CommonConfig, env_opt, env_parse};
-
-/// Default port.
-pub const DEFAULT_PORT: u16 = 8082;
+use shop_kit::config::{CommonConfig, env_parse};
+use shop_kit::topology::{DELIVERY, NOTIFY, ORDER, PAYMENT, STOCK};
 
 /// Base URLs of the services order-svc calls.
 #[derive(Clone, Debug)]
@@ -23,14 +21,11 @@ pub struct ServiceUrls {
 impl ServiceUrls {
     /// The default ports on `127.0.0.1`, or `SHOP_{PAYMENT,STOCK,DELIVERY,NOTIFY}_URL`.
     pub fn from_env() -> Self {
-        let url = |name: &str, port: u16| {
-            env_opt(name).unwrap_or_else(|| format!("http://127.0.0.1:{port}"))
-        };
         Self {
-            payment: url("SHOP_PAYMENT_URL", 8083),
-            stock: url("SHOP_STOCK_URL", 8084),
-            delivery: url("SHOP_DELIVERY_URL", 8085),
-            notify: url("SHOP_NOTIFY_URL", 8086),
+            payment: PAYMENT.url_from_env(),
+            stock: STOCK.url_from_env(),
+            delivery: DELIVERY.url_from_env(),
+            notify: NOTIFY.url_from_env(),
         }
     }
 }
@@ -93,11 +88,7 @@ impl Config {
     /// `_RETRY_BACKOFF_MS`, `_RETRY_BACKOFF_MAX_MS`, `_KEY_LOCK_MS`), the service URLs and the
     /// shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
-        Self::new(
-            CommonConfig::from_env("ORDER_SVC", DEFAULT_PORT)?,
-            ServiceUrls::from_env(),
-        )
-        .tuned_from_env()
+        Self::new(CommonConfig::from_env(&ORDER)?, ServiceUrls::from_env()).tuned_from_env()
     }
 
     /// These settings with the saga's timings and limits read from `ORDER_SVC_*` where set.

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use shop_kit::client::{RetrySettings, ServiceClient, http_client};
 use shop_kit::server::{BackgroundTask, Service};
+use shop_kit::topology;
 use tokio::sync::Notify;
 
 pub use config::{Config, ServiceUrls};
@@ -38,18 +39,17 @@ impl App {
                 .with_deadline(config.step_deadline)
         };
         let participants = client::Participants {
-            payment: client("payment-svc", &config.urls.payment),
-            stock: client("stock-svc", &config.urls.stock),
-            delivery: client("delivery-svc", &config.urls.delivery),
+            payment: client(topology::PAYMENT.name, &config.urls.payment),
+            stock: client(topology::STOCK.name, &config.urls.stock),
+            delivery: client(topology::DELIVERY.name, &config.urls.delivery),
         };
         let notifier = client::Notifier {
-            notify: client("notify-svc", &config.urls.notify),
+            notify: client(topology::NOTIFY.name, &config.urls.notify),
         };
         let wake = Arc::new(Notify::new());
         let mut runner = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
-            "order-svc",
-            "order",
+            &topology::ORDER,
             &config.common,
             |db, parts| {
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);

@@ -1,12 +1,11 @@
-//! Runs order-svc alone, configured from the environment.
+//! Runs order-svc alone, configured from the environment (`ORDER_SVC_*` and `SHOP_*`).
+
+use shop_kit::topology::ORDER;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kit::telemetry::init();
-    let service = order_svc::App::build(order_svc::Config::from_env()?).await?;
-    tracing::info!(port = service.port(), "order-svc listening");
-    service
-        .run_until(shop_kit::server::shutdown_signal())
-        .await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&ORDER, async {
+        order_svc::App::build(order_svc::Config::from_env()?).await
+    })
+    .await
 }

@@ -1,12 +1,12 @@
-//! Runs payment-svc alone, configured from the environment.
+//! Runs payment-svc alone, configured from the environment (`PAYMENT_SVC_*` and `SHOP_*`).
+
+use shop_kit::config::CommonConfig;
+use shop_kit::topology::PAYMENT;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kit::telemetry::init();
-    let service = payment_svc::App::build(payment_svc::Config::from_env()?).await?;
-    tracing::info!(port = service.port(), "payment-svc listening");
-    service
-        .run_until(shop_kit::server::shutdown_signal())
-        .await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&PAYMENT, async {
+        payment_svc::App::build(CommonConfig::from_env(&PAYMENT)?).await
+    })
+    .await
 }

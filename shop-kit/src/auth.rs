@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -113,6 +114,9 @@ pub struct AuthConfig {
     pub public_keys: JwkSet,
     /// Lifetime of issued access tokens, in seconds.
     pub token_ttl_secs: u64,
+    /// Where to fetch more public keys at start-up: user-svc's `/auth/jwks.json`. A deployment
+    /// whose key is generated on install (the Helm chart) knows no public key in advance.
+    pub jwks_url: Option<String>,
 }
 
 impl AuthConfig {
@@ -124,28 +128,73 @@ impl AuthConfig {
             },
             signing_key: Some(key),
             token_ttl_secs,
+            jwks_url: None,
         }
     }
 
     /// Reads `SHOP_JWT_SIGNING_KEY` (PKCS#8 PEM; user-svc only), `SHOP_JWT_PUBLIC_KEYS` (a JWK
     /// Set, required without a signing key) and `SHOP_TOKEN_TTL_SECS` (default 900).
+    /// `SHOP_JWT_JWKS_URL` (fetched at start-up by [`Self::fetch_public_keys`]; one of the two
+    /// is required without a signing key) and `SHOP_TOKEN_TTL_SECS` (default 900).
     pub fn from_env() -> anyhow::Result<Self> {
         let signing_key = env_opt("SHOP_JWT_SIGNING_KEY")
             .map(|pem| SigningKey::from_pem(&pem))
             .transpose()?;
+        let jwks_url = env_opt("SHOP_JWT_JWKS_URL");
         let public_keys = match env_opt("SHOP_JWT_PUBLIC_KEYS") {
             Some(json) => serde_json::from_str(&json)
                 .map_err(|e| KeyError::PublicKeys(format!("SHOP_JWT_PUBLIC_KEYS: {e}")))?,
-            None if signing_key.is_some() => JwkSet::default(),
+            None if signing_key.is_some() || jwks_url.is_some() => JwkSet::default(),
             None => anyhow::bail!(
-                "environment variable SHOP_JWT_PUBLIC_KEYS (or SHOP_JWT_SIGNING_KEY) must be set"
+                "environment variable SHOP_JWT_PUBLIC_KEYS, SHOP_JWT_JWKS_URL or \
+                 SHOP_JWT_SIGNING_KEY must be set"
             ),
         };
         Ok(Self {
             signing_key,
             public_keys,
             token_ttl_secs: env_parse("SHOP_TOKEN_TTL_SECS", 900)?,
+            jwks_url,
         })
+    }
+
+    /// Adds the keys published at `jwks_url`, if any, trying until `patience` runs out (user-svc
+    /// may start after this service). Without a URL it returns the configuration unchanged.
+    pub async fn fetch_public_keys(mut self, patience: Duration) -> anyhow::Result<Self> {
+        let Some(url) = self.jwks_url.clone() else {
+            return Ok(self);
+        };
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let started = tokio::time::Instant::now();
+        let set: JwkSet = loop {
+            let fetched = async {
+                let answer = http.get(&url).send().await?.error_for_status()?;
+                answer.json::<JwkSet>().await
+            };
+            match fetched.await {
+                Ok(set) if !set.keys.is_empty() => break set,
+                Ok(_) => tracing::warn!(%url, "the key set is empty; trying again"),
+                Err(e) => tracing::warn!(%url, error = %e, "public keys not available yet"),
+            }
+            if started.elapsed() >= patience {
+                anyhow::bail!("no public keys from {url} within {patience:?}");
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        };
+        for jwk in set.keys {
+            if !self
+                .public_keys
+                .keys
+                .iter()
+                .any(|k| k.common.key_id == jwk.common.key_id)
+            {
+                self.public_keys.keys.push(jwk);
+            }
+        }
+        tracing::info!(%url, keys = self.public_keys.keys.len(), "public keys fetched");
+        Ok(self)
     }
 
     /// The same accepted keys without the private one: what every service but user-svc holds.
@@ -154,6 +203,7 @@ impl AuthConfig {
             signing_key: None,
             public_keys: self.accepted_keys(),
             token_ttl_secs: self.token_ttl_secs,
+            jwks_url: self.jwks_url.clone(),
         }
     }
 
@@ -412,6 +462,7 @@ mod tests {
                 signing_key: None,
                 public_keys: JwkSet { keys: vec![jwk] },
                 token_ttl_secs: 900,
+                jwks_url: None,
             };
             assert!(TokenKeys::new(&config).is_err());
         }

@@ -65,15 +65,43 @@ pub struct CommonConfig {
 }
 
 impl CommonConfig {
-    /// Reads `SHOP_HOST`, `<PREFIX>_PORT` (default `default_port`), `<PREFIX>_DATABASE_URL`,
-    /// `SHOP_JWT_SECRET` and `SHOP_INTERNAL_TOKEN` from the environment.
-    pub fn from_env(prefix: &str, default_port: u16) -> anyhow::Result<Self> {
+    /// Reads `SHOP_HOST` (default `0.0.0.0`), `<PREFIX>_PORT` (default the service's port),
+    /// `<PREFIX>_DATABASE_URL`, `SHOP_INTERNAL_TOKEN` and the token settings of
+    /// [`AuthConfig::from_env`](crate::auth::AuthConfig::from_env), `<PREFIX>` being the
+    /// service's `env_prefix`.
+    pub fn from_env(service: &crate::topology::ServiceInfo) -> anyhow::Result<Self> {
+        let prefix = service.env_prefix;
         Ok(Self {
             host: env_opt("SHOP_HOST").unwrap_or_else(|| "0.0.0.0".into()),
-            port: env_parse(&format!("{prefix}_PORT"), default_port)?,
+            port: env_parse(&format!("{prefix}_PORT"), service.default_port)?,
             database_url: Secret::new(env_required(&format!("{prefix}_DATABASE_URL"))?),
             auth: crate::auth::AuthConfig::from_env()?,
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
         })
+    }
+}
+
+impl CommonConfig {
+    /// The configuration of `service` when one process (the `shop` binary, the test harness)
+    /// sets up all six: only user-svc gets the signing key, the others its public keys alone.
+    pub fn in_process(
+        service: &crate::topology::ServiceInfo,
+        host: &str,
+        port: u16,
+        database_url: String,
+        auth: &crate::auth::AuthConfig,
+        internal_token: &Secret,
+    ) -> Self {
+        Self {
+            host: host.to_owned(),
+            port,
+            database_url: Secret::new(database_url),
+            auth: if *service == crate::topology::USER {
+                auth.clone()
+            } else {
+                auth.verifying_only()
+            },
+            internal_token: internal_token.clone(),
+        }
     }
 }

@@ -15,9 +15,9 @@ pub mod ledger;
 pub mod metrics;
 pub mod page;
 pub mod problem;
-pub mod routing;
 pub mod server;
 pub mod telemetry;
+pub mod topology;
 
 pub use body::JsonBody;
 pub use problem::{ApiError, ApiResult, FieldError, FieldErrors, Problem};

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::auth::{InternalToken, TokenKeys};
 use crate::metrics::{self, ServiceMetrics};
 use crate::problem::{self, ApiError};
+use crate::topology::ServiceInfo;
 
 /// Request bodies larger than this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -241,11 +242,11 @@ pub async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-/// Builds a service the common way: connect to its database and apply the migrations of `M`,
-/// build its API from the connection, and bind its port.
+/// Builds a service the common way: fetch the token keys it is told to fetch, connect to its
+/// database and apply the migrations of `M`, build its API from the connection, and bind its
+/// port.
 pub async fn build_service<M, A>(
-    name: &'static str,
-    docs: &'static str,
+    service: &'static ServiceInfo,
     config: &crate::config::CommonConfig,
     api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> anyhow::Result<A>,
 ) -> anyhow::Result<Service>
@@ -253,11 +254,50 @@ where
     M: sea_orm_migration::MigratorTrait + 'static,
     A: OpenApi + 'static,
 {
+    let name = service.name;
     let db = crate::db::connect_and_migrate::<M>(config.database_url.expose())
         .await
         .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
-    let parts = ServiceParts::new(name, docs, config, crate::db::readiness::<M>(db.clone()))
+    let mut config = config.clone();
+    config.auth = config
+        .auth
+        .fetch_public_keys(JWKS_PATIENCE)
+        .await
         .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let parts = ServiceParts::new(
+        name,
+        service.short,
+        &config,
+        crate::db::readiness::<M>(db.clone()),
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     let api = api(db, &parts)?;
     Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
+}
+
+/// How long a service waits at start-up for the keys at `SHOP_JWT_JWKS_URL`.
+const JWKS_PATIENCE: Duration = Duration::from_secs(120);
+
+/// The whole of a standalone binary's `main`: logs, then `build` (which reads the
+/// configuration from the environment), then serve until SIGTERM or Ctrl-C. A failure to start
+/// prints one line and exits 1.
+pub async fn run_alone(
+    service: &'static ServiceInfo,
+    build: impl Future<Output = anyhow::Result<Service>>,
+) -> std::process::ExitCode {
+    crate::telemetry::init();
+    let started = async {
+        let running = build.await?;
+        tracing::info!(service = service.name, port = running.port(), "listening");
+        running.run_until(shutdown_signal()).await?;
+        anyhow::Ok(())
+    };
+    match started.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(service = service.name, error = format!("{e:#}"), "stopped");
+            eprintln!("{}: {e:#}", service.name);
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

@@ -1,12 +1,12 @@
-//! Runs stock-svc alone, configured from the environment.
+//! Runs stock-svc alone, configured from the environment (`STOCK_SVC_*` and `SHOP_*`).
+
+use shop_kit::config::CommonConfig;
+use shop_kit::topology::STOCK;
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    shop_kit::telemetry::init();
-    let service = stock_svc::App::build(stock_svc::Config::from_env()?).await?;
-    tracing::info!(port = service.port(), "stock-svc listening");
-    service
-        .run_until(shop_kit::server::shutdown_signal())
-        .await?;
-    Ok(())
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&STOCK, async {
+        stock_svc::App::build(CommonConfig::from_env(&STOCK)?).await
+    })
+    .await
 }

@@ -1,7 +1,7 @@
 //! Internal endpoints: only the internal token opens them, and no Ingress routes them.
 
 use serde_json::json;
-use shop_kit::routing::{NEVER_ROUTED, is_routed};
+use shop_kit::topology::{NEVER_ROUTED, is_routed};
 use shop_tests::TestShop;
 
 use crate::operations;

@@ -6,6 +6,7 @@ use std::time::Duration;
 use shop_kit::auth::{AuthConfig, SigningKey};
 use shop_kit::config::{CommonConfig, Secret};
 use shop_kit::server::Service;
+use shop_kit::topology::{DELIVERY, NOTIFY, ORDER, PAYMENT, STOCK, USER};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -186,29 +187,21 @@ impl TestShop {
         let auth = AuthConfig::signing(signing_key.clone(), &[], 900);
         let internal_token = random_secret();
         let mut common = Vec::new();
-        for name in ["user", "payment", "stock", "delivery", "notify", "order"] {
-            common.push(CommonConfig {
-                host: "127.0.0.1".into(),
-                port: 0,
-                database_url: Secret::new(dbs.url(name).await),
-                // Only user-svc signs; the others hold the public key alone.
-                auth: if name == "user" {
-                    auth.clone()
-                } else {
-                    auth.verifying_only()
-                },
-                internal_token: internal_token.clone(),
-            });
+        for service in [USER, PAYMENT, STOCK, DELIVERY, NOTIFY, ORDER] {
+            common.push(CommonConfig::in_process(
+                &service,
+                "127.0.0.1",
+                0,
+                dbs.url(service.short).await,
+                &auth,
+                &internal_token,
+            ));
         }
         let mut common = common.into_iter();
         let mut next = || common.next().expect("six configurations");
         let (user, payment, stock, delivery, notify, order) =
             (next(), next(), next(), next(), next(), next());
-        let payment = Running::start(
-            payment_svc::App::build(payment_svc::Config { common: payment })
-                .await
-                .expect("payment-svc"),
-        );
+        let payment = Running::start(payment_svc::App::build(payment).await.expect("payment-svc"));
         let user = Running::start(
             user_svc::App::build(user_svc::Config {
                 common: user,
@@ -218,21 +211,13 @@ impl TestShop {
             .await
             .expect("user-svc"),
         );
-        let stock = Running::start(
-            stock_svc::App::build(stock_svc::Config { common: stock })
-                .await
-                .expect("stock-svc"),
-        );
+        let stock = Running::start(stock_svc::App::build(stock).await.expect("stock-svc"));
         let delivery = Running::start(
-            delivery_svc::App::build(delivery_svc::Config { common: delivery })
+            delivery_svc::App::build(delivery)
                 .await
                 .expect("delivery-svc"),
         );
-        let notify = Running::start(
-            notify_svc::App::build(notify_svc::Config { common: notify })
-                .await
-                .expect("notify-svc"),
-        );
+        let notify = Running::start(notify_svc::App::build(notify).await.expect("notify-svc"));
         let faults = Arc::new(Faults::default());
         let urls = order_svc::ServiceUrls {
             payment: start_proxy("payment", &payment.url, faults.clone()).await,

@@ -1,9 +1,7 @@
 //! user-svc's configuration.
 
 use shop_kit::config::{CommonConfig, Secret, env_opt};
-
-/// Default port.
-pub const DEFAULT_PORT: u16 = 8081;
+use shop_kit::topology::{PAYMENT, USER};
 
 /// Everything user-svc reads at start.
 #[derive(Clone, Debug)]
@@ -21,9 +19,8 @@ impl Config {
     /// `SHOP_ADMIN_PASSWORD` and the shared `SHOP_*` variables.
     pub fn from_env() -> anyhow::Result<Self> {
         Ok(Self {
-            common: CommonConfig::from_env("USER_SVC", DEFAULT_PORT)?,
-            payment_url: env_opt("SHOP_PAYMENT_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:8083".into()),
+            common: CommonConfig::from_env(&USER)?,
+            payment_url: PAYMENT.url_from_env(),
             admin_password: env_opt("SHOP_ADMIN_PASSWORD").map(Secret::new),
         })
     }

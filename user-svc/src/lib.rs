@@ -23,20 +23,20 @@ impl App {
     /// Connects to the database, applies migrations, makes sure the admin exists, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let payment = ServiceClient::new(
-            "payment-svc",
+            shop_kit::topology::PAYMENT.name,
             http_client(RetrySettings::default()),
             &config.payment_url,
             config.common.internal_token.clone(),
         );
         let mut users = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
-            "user-svc",
-            "user",
+            &shop_kit::topology::USER,
             &config.common,
             |db, parts| {
-                let store = store::UserStore::new(db);
+                let store = store::UserStore::new(db.clone());
                 users = Some(store.clone());
-                Ok(api::apis(store, parts.keys.clone(), payment))
+                let failures = store::FailureStore::new(db);
+                Ok(api::apis(store, failures, parts.keys.clone(), payment))
             },
         )
         .await?;

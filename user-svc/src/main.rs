@@ -1,1 +1,11 @@
-fn main() {}
+//! Runs user-svc alone, configured from the environment (`USER_SVC_*` and `SHOP_*`).
+
+use shop_kit::topology::USER;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    shop_kit::server::run_alone(&USER, async {
+        user_svc::App::build(user_svc::Config::from_env()?).await
+    })
+    .await
+}

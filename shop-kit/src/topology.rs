@@ -1,0 +1,141 @@
+//! The shop's topology in one table: each service's name, docs prefix, environment prefix,
+//! default port, and the path prefixes its Ingress routes. The `shop` binary, the standalone
+//! binaries, the test harness, the Helm chart's checks and the security suite all read it.
+
+/// One service of the shop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServiceInfo {
+    /// Crate, binary and Deployment name, e.g. `order-svc`.
+    pub name: &'static str,
+    /// Short name: Swagger UI at `/<short>/docs`, spec at `/<short>/openapi.json`, SQLite file
+    /// `<short>.sqlite`, PostgreSQL database `<prefix>_<short>`, peers' `SHOP_<SHORT>_URL`.
+    pub short: &'static str,
+    /// Prefix of its own environment variables, e.g. `ORDER_SVC` for `ORDER_SVC_PORT`.
+    pub env_prefix: &'static str,
+    /// The port it listens on unless configured otherwise.
+    pub default_port: u16,
+    /// Its public API's path prefixes (API.md), routed by its Ingress besides its docs.
+    pub api_prefixes: &'static [&'static str],
+}
+
+impl ServiceInfo {
+    /// Every path prefix its Ingress routes: the public API, Swagger UI and the spec.
+    pub fn public_prefixes(&self) -> Vec<String> {
+        let mut prefixes: Vec<String> = self.api_prefixes.iter().map(|p| p.to_string()).collect();
+        prefixes.push(format!("/{}/docs", self.short));
+        prefixes.push(format!("/{}/openapi.json", self.short));
+        prefixes
+    }
+
+    /// The environment variable a peer reads this service's base URL from:
+    /// `SHOP_<SHORT>_URL`.
+    pub fn url_env(&self) -> String {
+        format!("SHOP_{}_URL", self.short.to_ascii_uppercase())
+    }
+
+    /// Its base URL from [`Self::url_env`], or its default port on `127.0.0.1`.
+    pub fn url_from_env(&self) -> String {
+        crate::config::env_opt(&self.url_env())
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", self.default_port))
+    }
+}
+
+/// user-svc: registration, login, tokens.
+pub const USER: ServiceInfo = ServiceInfo {
+    name: "user-svc",
+    short: "user",
+    env_prefix: "USER_SVC",
+    default_port: 8081,
+    api_prefixes: &["/users", "/auth/"],
+};
+/// order-svc: the saga orchestrator.
+pub const ORDER: ServiceInfo = ServiceInfo {
+    name: "order-svc",
+    short: "order",
+    env_prefix: "ORDER_SVC",
+    default_port: 8082,
+    api_prefixes: &["/orders", "/admin/orders"],
+};
+/// payment-svc: balances and fund reservations.
+pub const PAYMENT: ServiceInfo = ServiceInfo {
+    name: "payment-svc",
+    short: "payment",
+    env_prefix: "PAYMENT_SVC",
+    default_port: 8083,
+    api_prefixes: &["/balance"],
+};
+/// stock-svc: the catalogue and stock reservations.
+pub const STOCK: ServiceInfo = ServiceInfo {
+    name: "stock-svc",
+    short: "stock",
+    env_prefix: "STOCK_SVC",
+    default_port: 8084,
+    api_prefixes: &["/products"],
+};
+/// delivery-svc: couriers and bookings.
+pub const DELIVERY: ServiceInfo = ServiceInfo {
+    name: "delivery-svc",
+    short: "delivery",
+    env_prefix: "DELIVERY_SVC",
+    default_port: 8085,
+    api_prefixes: &["/couriers", "/deliveries"],
+};
+/// notify-svc: messages to users.
+pub const NOTIFY: ServiceInfo = ServiceInfo {
+    name: "notify-svc",
+    short: "notify",
+    env_prefix: "NOTIFY_SVC",
+    default_port: 8086,
+    api_prefixes: &["/messages"],
+};
+
+/// The six services, in the order of their default ports.
+pub const SERVICES: [ServiceInfo; 6] = [USER, ORDER, PAYMENT, STOCK, DELIVERY, NOTIFY];
+
+/// Paths no Ingress routes: service-to-service calls, health checks and metrics.
+pub const NEVER_ROUTED: [&str; 3] = ["/internal/", "/health/", "/metrics"];
+
+/// The service named `name` (`order-svc`).
+pub fn service(name: &str) -> Option<&'static ServiceInfo> {
+    SERVICES.iter().find(|s| s.name == name)
+}
+
+/// Whether the Ingress of the service named `service` routes `path`.
+pub fn is_routed(service: &str, path: &str) -> bool {
+    !NEVER_ROUTED.iter().any(|p| path.starts_with(p))
+        && self::service(service).is_some_and(|s| {
+            s.public_prefixes()
+                .iter()
+                .any(|p| path.starts_with(p.as_str()))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn internal_health_and_metrics_are_never_routed() {
+        assert!(is_routed("payment-svc", "/balance/deposit"));
+        assert!(is_routed("payment-svc", "/payment/docs/"));
+        assert!(!is_routed("payment-svc", "/internal/reservations"));
+        assert!(!is_routed("payment-svc", "/metrics"));
+        assert!(!is_routed("order-svc", "/health/ready"));
+        assert!(
+            !is_routed("stock-svc", "/balance"),
+            "another service's prefix"
+        );
+    }
+
+    #[test]
+    fn names_ports_and_prefixes_are_unique() {
+        for (i, a) in SERVICES.iter().enumerate() {
+            for b in &SERVICES[i + 1..] {
+                assert_ne!(a.name, b.name);
+                assert_ne!(a.short, b.short);
+                assert_ne!(a.default_port, b.default_port);
+                assert!(a.api_prefixes.iter().all(|p| !b.api_prefixes.contains(p)));
+            }
+        }
+    }
+}

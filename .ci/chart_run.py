@@ -1,0 +1,400 @@
+#!/usr/bin/env python3
+"""Runs the Helm chart's wiring for real, without a cluster.
+
+From a rendered manifest it takes every Deployment's command, environment (secret values
+resolved from the rendered Secrets), replica count and probes, and starts each replica as a
+process of the binary the command names. Service DNS names become 127.0.0.1 and a free port per
+replica; the chart's PostgreSQL becomes the local server, set up with the chart's own init.sql.
+Then it checks:
+
+- every replica answers its startup, liveness and readiness probes on the rendered paths;
+- the Ingresses route every public operation of the six live OpenAPI specs to its own service,
+  and route no /internal/, /health/ or /metrics path at all;
+- the seed's scenario: register, deposit 1000, order for 10 -> 990 and a "paid" message; order
+  for 10000 -> 402, still 990, an "insufficient funds" message (order-svc's replicas take turns);
+- ten failed logins for one name spread over two user-svc replicas lock it on both (429);
+- SIGTERM stops every replica cleanly (exit 0).
+
+Usage: chart_run.py RENDERED.yaml BIN_DIR POSTGRES_URL
+"""
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+
+import yaml
+
+POSTGRES_TARGET = re.compile(r"@[a-z0-9-]+-postgresql:5432/")
+
+
+def fail(message):
+    print(f"chart-run: FAILED: {message}", file=sys.stderr)
+    raise SystemExit(1)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def http(method, url, body=None, token=None, headers=None):
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if body is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", f"Bearer {token}")
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            raw = r.read()
+            return r.status, {k.lower(): v for k, v in r.headers.items()}, json.loads(raw) if raw else None
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            parsed = json.loads(raw) if raw else None
+        except ValueError:
+            parsed = raw.decode(errors="replace")
+        return e.code, {k.lower(): v for k, v in e.headers.items()}, parsed
+
+
+class Manifest:
+    def __init__(self, path):
+        docs = [d for d in yaml.safe_load_all(open(path)) if d]
+        self.by_kind = {}
+        for d in docs:
+            self.by_kind.setdefault(d["kind"], []).append(d)
+        self.secrets = {}
+        for s in self.by_kind.get("Secret", []):
+            values = dict(s.get("stringData") or {})
+            self.secrets[s["metadata"]["name"]] = values
+        self.services = {
+            s["metadata"]["name"]: s for s in self.by_kind.get("Service", [])
+        }
+
+    def secret(self, ref):
+        values = self.secrets.get(ref["name"])
+        if values is None or ref["key"] not in values:
+            if ref.get("optional"):
+                return None
+            fail(f"secret {ref['name']} has no key {ref['key']}")
+        return values[ref["key"]]
+
+
+class Replica:
+    def __init__(self, deployment, index, command, env, port, container):
+        self.deployment = deployment
+        self.index = index
+        self.command = command
+        self.env = env
+        self.port = port
+        self.container = container
+        self.proc = None
+        self.log = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, bin_dir, log_dir):
+        binary = os.path.join(bin_dir, os.path.basename(self.command[0]))
+        if not os.access(binary, os.X_OK):
+            fail(f"{self.deployment}: the command {self.command[0]} is no binary of the build")
+        self.log = open(os.path.join(log_dir, f"{self.deployment}-{self.index}.log"), "w")
+        self.proc = subprocess.Popen(
+            [binary, *self.command[1:]],
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    def probe_url(self, probe):
+        get = self.container[probe]["httpGet"]
+        port = get["port"]
+        if isinstance(port, str):
+            named = [p for p in self.container["ports"] if p["name"] == port]
+            if not named:
+                fail(f"{self.deployment}: {probe} names no port {port}")
+        return f"{self.url}{get['path']}"
+
+
+def plan(manifest):
+    """Replicas with their local ports, and the Service DNS -> local URL rewrite."""
+    replicas = []
+    for dep in manifest.by_kind["Deployment"]:
+        name = dep["metadata"]["name"]
+        count = dep["spec"].get("replicas", 1)
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        for i in range(count):
+            replicas.append((name, i, container, free_port()))
+    # A Service routes to its Deployment's pods; locally, to the first replica.
+    service_urls = {}
+    for svc_name, svc in manifest.services.items():
+        selector = svc["spec"]["selector"]
+        port = svc["spec"]["ports"][0]["port"]
+        for name, i, _, local in replicas:
+            dep = next(d for d in manifest.by_kind["Deployment"] if d["metadata"]["name"] == name)
+            labels = dep["spec"]["template"]["metadata"]["labels"]
+            if i == 0 and all(labels.get(k) == v for k, v in selector.items()):
+                service_urls[f"http://{svc_name}:{port}"] = f"http://127.0.0.1:{local}"
+    return replicas, service_urls
+
+
+def environment(manifest, container, local_port, service_urls, postgres):
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    container_port = str(container["ports"][0]["containerPort"])
+    for item in container.get("env", []):
+        if "value" in item:
+            value = str(item["value"])
+        else:
+            value = manifest.secret(item["valueFrom"]["secretKeyRef"])
+            if value is None:
+                continue
+        for service, local in service_urls.items():
+            value = value.replace(service, local)
+        if value == container_port:
+            value = str(local_port)  # the port to listen on: one per local replica
+        value = POSTGRES_TARGET.sub(f"@{postgres}/", value)
+        env[item["name"]] = value
+    return env
+
+
+def prepare_databases(manifest, postgres_url):
+    init = next(
+        (v["init.sql"] for v in manifest.secrets.values() if "init.sql" in v), None
+    )
+    if init is None:
+        fail("no Secret carries the PostgreSQL init.sql")
+    names = re.findall(r"CREATE DATABASE (\w+) OWNER (\w+);", init)
+    if len(names) != 6:
+        fail(f"init.sql creates {len(names)} databases, not 6")
+    drop = "".join(
+        f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE);\nDROP ROLE IF EXISTS "{role}";\n'
+        for db, role in names
+    )
+    for sql in (drop, init):
+        subprocess.run(
+            ["psql", postgres_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
+            input=sql.encode(),
+            check=True,
+        )
+
+
+def wait_for(url, seconds, what):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.2)
+    fail(f"{what}: {url} did not answer 200 within {seconds} s")
+
+
+def ingress_target(manifest, host, path):
+    """The backend Service an Ingress controller picks for path on host (Kubernetes
+    semantics: Exact before Prefix, the longest matching prefix wins), or None."""
+    best = None
+    for ing in manifest.by_kind.get("Ingress", []):
+        for rule in ing["spec"]["rules"]:
+            if rule.get("host") != host:
+                continue
+            for p in rule["http"]["paths"]:
+                rule_path = p["path"]
+                if p["pathType"] == "Exact":
+                    hit = path == rule_path
+                    rank = (1, len(rule_path))
+                else:
+                    parts = [x for x in rule_path.split("/") if x]
+                    hit = [x for x in path.split("/") if x][: len(parts)] == parts
+                    rank = (0, len(rule_path))
+                if hit and (best is None or rank > best[0]):
+                    best = (rank, p["backend"]["service"]["name"])
+    return best and best[1]
+
+
+def check_ingresses(manifest, replicas):
+    ingresses = manifest.by_kind.get("Ingress", [])
+    if len(ingresses) != 6:
+        fail(f"{len(ingresses)} Ingresses rendered, not 6")
+    hosts = {r["host"] for i in ingresses for r in i["spec"]["rules"]}
+    if len(hosts) != 1:
+        fail(f"the Ingresses are on several hosts: {hosts}")
+    (host,) = hosts
+    checked = 0
+    for dep, rs in replicas.items():
+        short = dep.rsplit("-", 2)[-2]  # <fullname>-<short>-svc
+        status, _, spec = http("GET", f"{rs[0].url}/{short}/openapi.json")
+        if status != 200:
+            fail(f"{dep}: no spec at /{short}/openapi.json")
+        paths = list(spec["paths"]) + [f"/{short}/docs/", f"/{short}/openapi.json"]
+        for path in paths:
+            concrete = re.sub(r"\{[^}]+\}", "0190a5d2-0000-7000-8000-000000000000", path)
+            target = ingress_target(manifest, host, concrete)
+            if path.startswith("/internal/"):
+                if target is not None:
+                    fail(f"{path} of {dep} is routed to {target}")
+            elif target != dep:
+                fail(f"{path} of {dep} is routed to {target}")
+            checked += 1
+        for path in ["/health/live", "/health/ready", "/metrics", "/internal/reservations"]:
+            target = ingress_target(manifest, host, path)
+            if target is not None:
+                fail(f"{path} is routed to {target}")
+    print(f"chart-run: the Ingresses route {checked} paths of the six live specs as they must")
+
+
+def scenario(manifest, replicas):
+    by_short = {dep.rsplit("-", 2)[-2]: rs for dep, rs in replicas.items()}
+    user, order = by_short["user"], by_short["order"]
+    payment, stock = by_short["payment"][0], by_short["stock"][0]
+    delivery, notify = by_short["delivery"][0], by_short["notify"][0]
+    admin_password = next(
+        v["admin-password"] for v in manifest.secrets.values() if "admin-password" in v
+    )
+
+    def login(replica, name, password):
+        status, _, body = http(
+            "POST", f"{replica.url}/auth/login", {"username": name, "password": password}
+        )
+        return status, (body or {}).get("access_token") if status == 200 else None
+
+    status, admin = login(user[0], "admin", admin_password)
+    if status != 200:
+        fail(f"the admin cannot log in with the chart's admin-password: {status}")
+    status, _, product = http(
+        "POST", f"{stock.url}/products", {"name": "Tea", "price": 10, "quantity": 2000}, admin
+    )
+    if status != 201:
+        fail(f"POST /products: {status} {product}")
+    status, _, body = http(
+        "POST", f"{delivery.url}/couriers", {"name": "Bo", "daily_capacity": 50}, admin
+    )
+    if status != 201:
+        fail(f"POST /couriers: {status} {body}")
+    name = f"ann{uuid.uuid4().hex[:8]}"
+    status, _, body = http(
+        "POST",
+        f"{user[-1].url}/users",
+        {
+            "username": name,
+            "password": "ann-password",
+            "email": f"{name}@example.com",
+            "first_name": "Ann",
+            "last_name": "Lee",
+            "phone": "+4912345678",
+        },
+    )
+    if status != 201:
+        fail(f"POST /users: {status} {body}")
+    status, token = login(user[0], name, "ann-password")
+    if status != 200:
+        fail(f"login: {status}")
+    status, _, body = http("POST", f"{payment.url}/balance/deposit", {"amount": 1000}, token)
+    if status != 200:
+        fail(f"deposit: {status} {body}")
+
+    status, _, placed = http(
+        "POST", f"{order[0].url}/orders", {"product_id": product["id"], "quantity": 1}, token
+    )
+    if status != 201 or placed.get("status") != "completed":
+        fail(f"the order for 10: {status} {placed}")
+    status, _, refused = http(
+        "POST", f"{order[-1].url}/orders", {"product_id": product["id"], "quantity": 1000}, token
+    )
+    if status != 402 or refused.get("failure_reason") != "insufficient_funds":
+        fail(f"the order for 10000: {status} {refused}")
+    _, _, balance = http("GET", f"{payment.url}/balance", token=token)
+    if balance["balance"] != 990 or balance["reserved"] != 0:
+        fail(f"balance after both orders: {balance}")
+
+    deadline = time.monotonic() + 15
+    texts = []
+    while time.monotonic() < deadline:
+        _, _, messages = http("GET", f"{notify.url}/messages", token=token)
+        texts = [m["text"] for m in messages["items"]]
+        if len(texts) >= 2:
+            break
+        time.sleep(0.2)
+    if not any(placed["id"] in t and "is paid" in t for t in texts):
+        fail(f"no 'paid' message for {placed['id']}: {texts}")
+    if not any(refused["order_id"] in t and "insufficient funds" in t for t in texts):
+        fail(f"no 'insufficient funds' message: {texts}")
+    print("chart-run: the seed's scenario passes (990 left, a paid and a refused message)")
+
+    # Ten failures for one name, spread over the two user-svc replicas, lock it on both.
+    if len(user) < 2:
+        fail("render with two user-svc replicas (ci/replicas-values.yaml)")
+    for i in range(10):
+        status, _ = login(user[i % 2], name, "wrong-password")
+        if status != 401:
+            fail(f"failed login {i + 1}: {status}")
+    for replica in user:
+        status, headers, _ = http(
+            "POST",
+            f"{replica.url}/auth/login",
+            {"username": name, "password": "ann-password"},
+        )
+        if status != 429 or not headers.get("retry-after"):
+            fail(f"user-svc replica {replica.index} after 10 failures: {status}")
+    print("chart-run: 10 failed logins over two user-svc replicas lock the name on both")
+
+
+def main():
+    rendered, bin_dir, postgres_url = sys.argv[1:4]
+    manifest = Manifest(rendered)
+    prepare_databases(manifest, postgres_url)
+    postgres = re.sub(r"^postgres(ql)?://([^@/]*@)?", "", postgres_url).split("/")[0]
+    planned, service_urls = plan(manifest)
+    replicas = {}
+    for dep, i, container, port in planned:
+        env = environment(manifest, container, port, service_urls, postgres)
+        replica = Replica(dep, i, container["command"], env, port, container)
+        replicas.setdefault(dep, []).append(replica)
+    log_dir = tempfile.mkdtemp(prefix="chart-run-")
+    everyone = [r for rs in replicas.values() for r in rs]
+    try:
+        for r in everyone:  # all at once: the replicas race for the migrations
+            r.start(bin_dir, log_dir)
+        for r in everyone:
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                wait_for(r.probe_url(probe), 120, f"{r.deployment}[{r.index}] {probe}")
+        print(f"chart-run: {len(everyone)} replicas of {len(replicas)} Deployments pass their probes")
+        check_ingresses(manifest, replicas)
+        scenario(manifest, replicas)
+        for r in everyone:
+            r.proc.send_signal(signal.SIGTERM)
+        for r in everyone:
+            code = r.proc.wait(timeout=30)
+            if code != 0:
+                fail(f"{r.deployment}[{r.index}] exited {code} on SIGTERM")
+        print("chart-run: every replica stops cleanly on SIGTERM")
+    except BaseException:
+        for r in everyone:
+            if r.log:
+                r.log.flush()
+                print(f"--- {r.deployment}[{r.index}] log (tail)", file=sys.stderr)
+                with open(r.log.name) as f:
+                    print("".join(f.readlines()[-15:]), file=sys.stderr)
+        raise
+    finally:
+        for r in everyone:
+            if r.proc and r.proc.poll() is None:
+                r.proc.kill()
+
+
+if __name__ == "__main__":
+    main()

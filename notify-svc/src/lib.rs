@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod error;
 pub mod store;
 
 use shop_kit::config::CommonConfig;

@@ -8,6 +8,7 @@ pub mod background;
 pub mod client;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod metrics;
 pub mod saga;
 pub mod store;
@@ -32,7 +33,7 @@ impl App {
             attempt_timeout: config.call_timeout,
             max_retries: config.call_retries,
             ..RetrySettings::default()
-        });
+        })?;
         let token = config.common.internal_token.clone();
         let client = |name, url: &str| {
             ServiceClient::new(name, http.clone(), url, token.clone())

@@ -32,6 +32,17 @@ impl Amount {
     }
 }
 
+/// A reservation request, parsed: hold `amount` of `user_id`'s funds for `order_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    /// The order the funds are held for (the idempotency key).
+    pub order_id: uuid::Uuid,
+    /// The account they are held from.
+    pub user_id: uuid::Uuid,
+    /// How much.
+    pub amount: Amount,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

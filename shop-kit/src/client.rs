@@ -21,9 +21,9 @@ pub struct RetrySettings {
     pub attempt_timeout: Duration,
     /// Retries after the first attempt.
     pub max_retries: u32,
-    /// First backoff.
+    /// The wait before the first retry; doubled for each next one.
     pub min_backoff: Duration,
-    /// Backoff cap.
+    /// The longest wait between two attempts.
     pub max_backoff: Duration,
 }
 
@@ -38,8 +38,9 @@ impl Default for RetrySettings {
     }
 }
 
-/// Builds the middleware client.
-pub fn http_client(settings: RetrySettings) -> ClientWithMiddleware {
+/// Builds the middleware client; fails (at start-up) rather than fall back to a client without
+/// the configured timeouts.
+pub fn http_client(settings: RetrySettings) -> Result<ClientWithMiddleware, reqwest::Error> {
     let policy = ExponentialBackoff::builder()
         .retry_bounds(settings.min_backoff, settings.max_backoff)
         .build_with_max_retries(settings.max_retries);
@@ -47,12 +48,11 @@ pub fn http_client(settings: RetrySettings) -> ClientWithMiddleware {
         .timeout(settings.attempt_timeout)
         .connect_timeout(settings.attempt_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
-        .build()
-        .unwrap_or_default();
-    ClientBuilder::new(inner)
+        .build()?;
+    Ok(ClientBuilder::new(inner)
         .with(TracingMiddleware::default())
         .with(RetryTransientMiddleware::new_with_policy(policy))
-        .build()
+        .build())
 }
 
 /// Why a call got no usable answer.

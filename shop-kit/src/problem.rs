@@ -178,6 +178,19 @@ impl ApiError {
         Self::from_problem(problem)
     }
 
+    /// 422 naming each field whose parse failed, with its message: a handler parses every field
+    /// into a `Result`, proceeds when all are `Ok`, and otherwise answers this with their `err()`s.
+    pub fn invalid_fields<'a>(
+        fields: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Self {
+        Self::invalid(
+            fields
+                .into_iter()
+                .filter_map(|(field, error)| error.map(|m| FieldError::new(field, m)))
+                .collect(),
+        )
+    }
+
     /// 422 for one field.
     pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::invalid(vec![FieldError::new(field, message)])
@@ -218,6 +231,21 @@ impl ApiError {
             | Self::TooManyRequests(p, _)
             | Self::Unavailable(p) => &p.0,
         }
+    }
+}
+
+/// A database failure answers 503; its cause is logged, never sent.
+impl From<sea_orm::DbErr> for ApiError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        Self::unavailable(&e)
+    }
+}
+
+/// A call to another service that got no usable answer answers 503; its cause is logged,
+/// never sent.
+impl From<crate::client::CallError> for ApiError {
+    fn from(e: crate::client::CallError) -> Self {
+        Self::unavailable(&e)
     }
 }
 

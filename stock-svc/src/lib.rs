@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod domain;
+pub mod error;
 pub mod store;
 
 use shop_kit::config::CommonConfig;

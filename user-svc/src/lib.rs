@@ -4,6 +4,7 @@
 pub mod api;
 pub mod config;
 pub mod domain;
+pub mod error;
 pub mod password;
 pub mod store;
 pub mod throttle;
@@ -24,10 +25,11 @@ impl App {
     pub async fn build(config: Config) -> anyhow::Result<Service> {
         let payment = ServiceClient::new(
             shop_kit::topology::PAYMENT.name,
-            http_client(RetrySettings::default()),
+            http_client(RetrySettings::default())?,
             &config.payment_url,
             config.common.internal_token.clone(),
         );
+        let passwords = password::Passwords::new()?;
         let mut users = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
             &shop_kit::topology::USER,
@@ -36,12 +38,18 @@ impl App {
                 let store = store::UserStore::new(db.clone());
                 users = Some(store.clone());
                 let failures = store::FailureStore::new(db);
-                Ok(api::apis(store, failures, parts.keys.clone(), payment))
+                Ok(api::apis(
+                    store,
+                    failures,
+                    passwords.clone(),
+                    parts.keys.clone(),
+                    payment,
+                ))
             },
         )
         .await?;
         if let (Some(users), Some(password)) = (users, &config.admin_password) {
-            api::ensure_admin(&users, password.expose()).await?;
+            api::ensure_admin(&users, &passwords, password.expose()).await?;
         }
         Ok(service)
     }

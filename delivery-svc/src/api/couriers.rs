@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::domain;
+use crate::error::Error;
 use crate::store::{DeliveryStore, courier};
 
 pub struct CouriersApi {
@@ -88,21 +89,19 @@ impl CouriersApi {
         body: JsonBody<NewCourier>,
     ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
-        let mut errors = FieldErrors::default();
-        let name = errors.check("name", domain::name(&body.name));
-        let capacity = errors.check(
-            "daily_capacity",
+        let (name, capacity) = match (
+            domain::name(&body.name),
             domain::daily_capacity(body.daily_capacity),
-        );
-        errors.finish()?;
-        let (Some(name), Some(capacity)) = (name, capacity) else {
-            return Err(ApiError::invalid_field("body", "invalid"));
+        ) {
+            (Ok(name), Ok(capacity)) => (name, capacity),
+            (name, capacity) => {
+                return Err(ApiError::invalid_fields([
+                    ("name", name.err()),
+                    ("daily_capacity", capacity.err()),
+                ]));
+            }
         };
-        let c = self
-            .store
-            .create_courier(name, capacity)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let c = self.store.create_courier(name, capacity).await?;
         Ok(CourierResponse::Created(Json(c.into())))
     }
 
@@ -116,11 +115,7 @@ impl CouriersApi {
     ) -> ApiResult<CourierPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self
-            .store
-            .couriers(page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self.store.couriers(page).await?;
         let rows = rows.into_iter().map(Courier::from).collect();
         Ok(CourierPage::Ok(Json(Page::from_rows(
             rows,
@@ -150,12 +145,8 @@ impl CouriersApi {
             domain::daily_capacity,
         );
         errors.finish()?;
-        let c = self
-            .store
-            .update_courier(id.0, name, capacity)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let c = self.store.update_courier(id.0, name, capacity).await?;
         c.map(|c| CourierResponse::Ok(Json(c.into())))
-            .ok_or_else(|| ApiError::not_found("no such courier"))
+            .ok_or_else(|| Error::NoSuchCourier.into())
     }
 }

@@ -4,12 +4,13 @@ use chrono::NaiveDate;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::ApiResult;
 use shop_kit::auth::UserAuth;
 use shop_kit::contract::ReservationState;
-use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::Tag;
+use crate::error::Error;
 use crate::store::DeliveryStore;
 
 pub struct DeliveriesApi {
@@ -44,13 +45,9 @@ impl DeliveriesApi {
         operation_id = "get_delivery"
     )]
     async fn get(&self, auth: UserAuth, order_id: Path<Uuid>) -> ApiResult<DeliveryResponse> {
-        let booking = self
-            .store
-            .booking(order_id.0)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let booking = self.store.booking(order_id.0).await?;
         let visible = booking.filter(|b| auth.0.is_admin || b.user_id == auth.0.user_id);
-        let b = visible.ok_or_else(|| ApiError::not_found("no delivery for this order"))?;
+        let b = visible.ok_or(Error::NoDelivery)?;
         Ok(DeliveryResponse::Ok(Json(Delivery {
             order_id: b.order_id,
             courier_id: b.courier_id,

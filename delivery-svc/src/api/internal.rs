@@ -2,14 +2,15 @@
 
 use poem_openapi::OpenApi;
 use poem_openapi::param::Path;
+use shop_kit::ApiResult;
 use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
 use shop_kit::contract::participant::{self, Reply};
-use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::Tag;
+use crate::error::Error;
 use crate::store::DeliveryStore;
 
 pub struct InternalApi {
@@ -26,14 +27,8 @@ impl InternalApi {
         _auth: InternalAuth,
         body: JsonBody<BookCourier>,
     ) -> ApiResult<Reply<CourierBooking>> {
-        let outcome = self
-            .store
-            .reserve(&body)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        participant::reserved(outcome, || {
-            ApiError::conflict("no courier available on that date")
-        })
+        let outcome = self.store.reserve(&body).await?;
+        participant::reserved(outcome, || Error::NoCourier.into())
     }
 
     /// Confirms an order's booking.
@@ -47,12 +42,7 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<CourierBooking>> {
-        participant::confirmed(
-            self.store
-                .confirm(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::confirmed(self.store.confirm(order_id.0).await?)
     }
 
     /// Cancels an order's booking; with nothing booked, refuses a later booking.
@@ -66,11 +56,6 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<CourierBooking>> {
-        participant::released(
-            self.store
-                .release(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::released(self.store.release(order_id.0).await?)
     }
 }

@@ -2,12 +2,13 @@
 
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::ApiResult;
 use shop_kit::JsonBody;
 use shop_kit::auth::InternalAuth;
 use shop_kit::contract::notify::SendMessage;
-use shop_kit::{ApiError, ApiResult};
 
 use super::{Message, Tag};
+use crate::error::Error;
 use crate::store::{NotifyStore, Stored};
 
 pub struct InternalApi {
@@ -34,17 +35,12 @@ impl InternalApi {
         body: JsonBody<SendMessage>,
     ) -> ApiResult<SendResponse> {
         if body.text.trim().is_empty() {
-            return Err(ApiError::invalid_field("text", "must not be blank"));
+            return Err(Error::BlankText.into());
         }
-        match self
-            .store
-            .store(&body)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?
-        {
+        match self.store.store(&body).await? {
             Stored::New(m) => Ok(SendResponse::Created(Json(m.into()))),
             Stored::Repeat(m) => Ok(SendResponse::Ok(Json(m.into()))),
-            Stored::Conflict => Err(ApiError::conflict("another message was sent under this id")),
+            Stored::Conflict => Err(Error::IdTaken.into()),
         }
     }
 }

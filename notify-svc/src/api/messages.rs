@@ -3,9 +3,9 @@
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::ApiResult;
 use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
-use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::{Message, Tag};
@@ -37,8 +37,7 @@ impl MessagesApi {
         let rows = self
             .store
             .messages(auth.0.user_id, order_id.0, page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+            .await?;
         let rows = rows.into_iter().map(Message::from).collect();
         Ok(MessagePage::Ok(Json(Page::from_rows(
             rows,

@@ -28,12 +28,12 @@ enum Tag {
 pub struct Message {
     /// The message's id.
     pub id: uuid::Uuid,
-    /// The recipient.
+    /// The user it is for.
     pub user_id: uuid::Uuid,
     /// The order it is about.
     #[oai(nullable)]
     pub order_id: Option<uuid::Uuid>,
-    /// The text.
+    /// What the user reads.
     pub text: String,
     /// When it was stored.
     pub created_at: chrono::DateTime<chrono::Utc>,

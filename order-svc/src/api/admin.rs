@@ -5,13 +5,13 @@ use std::time::Duration;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
+use shop_kit::ApiResult;
 use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
-use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::{Order, Tag, drive_within, parse_status};
-use crate::domain::OrderStatus;
+use crate::error::Error;
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
 
@@ -59,12 +59,7 @@ impl AdminApi {
             user_id: user_id.0,
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = self
-            .runner
-            .store
-            .orders(filter, page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self.runner.store.orders(filter, page).await?;
         let rows = rows.into_iter().map(Order::from).collect();
         Ok(OrderPage::Ok(Json(Page::from_rows(
             rows,
@@ -87,30 +82,19 @@ impl AdminApi {
         let store = &self.runner.store;
         let claimed = store
             .claim_for_redrive(id.0, self.runner.lease_until())
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+            .await?;
         let Some(order) = claimed else {
-            let found = store
-                .order(id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?;
-            return Err(match found {
-                None => ApiError::not_found("no such order"),
-                Some(o) => ApiError::conflict(format!(
-                    "order {} is {}{}",
-                    o.id,
-                    o.status,
-                    if o.status == OrderStatus::Pending.as_str() {
-                        " and being driven right now"
-                    } else {
-                        ""
-                    }
-                )),
-            });
+            let found = store.order(id.0).await?;
+            let found = found.ok_or(Error::NoSuchOrder)?;
+            return Err(Error::NotRedrivable {
+                order_id: found.id,
+                status: found.order_status()?,
+            }
+            .into());
         };
         tracing::info!(order_id = %order.id, step = %order.step, "an admin re-drives the order");
         let current = drive_within(&self.runner, order, self.request_deadline).await;
-        let terminal = OrderStatus::parse(&current.status).is_some_and(OrderStatus::is_terminal);
+        let terminal = current.order_status()?.is_terminal();
         Ok(if terminal {
             RetryResponse::Finished(Json(current.into()))
         } else {

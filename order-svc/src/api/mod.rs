@@ -73,11 +73,11 @@ enum Tag {
 pub struct Order {
     /// The order's id.
     pub id: Uuid,
-    /// Who ordered.
+    /// The shopper who placed it.
     pub user_id: Uuid,
-    /// What.
+    /// The product ordered.
     pub product_id: Uuid,
-    /// How many.
+    /// Units, 1 to 1000.
     pub quantity: i64,
     /// Price per unit in cents, from the catalogue when ordered.
     pub unit_price: i64,

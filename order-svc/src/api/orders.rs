@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use poem::http::StatusCode;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
@@ -12,11 +11,12 @@ use shop_kit::JsonBody;
 use shop_kit::auth::{Caller, UserAuth};
 use shop_kit::idempotency::{IdempotencyKey, fingerprint};
 use shop_kit::page::{Page, PageRequest};
-use shop_kit::{ApiError, ApiResult, FieldErrors, Problem};
+use shop_kit::{ApiError, ApiResult, Problem};
 use uuid::Uuid;
 
 use super::{Order, Tag, drive_within, parse_status};
 use crate::domain::{DeliveryDate, FailureReason, OrderStatus, Quantity, total};
+use crate::error::Error;
 use crate::saga::SagaRunner;
 use crate::store::{KeyClaim, NewOrder, OrderFilter, order};
 
@@ -62,32 +62,14 @@ enum OrderPage {
     Ok(Json<Page<Order>>),
 }
 
-/// The answer for a cancelled order: 402 or 409 (or 503) with the order and the reason.
-fn cancelled(o: &order::Model) -> ApiError {
-    let reason = o
-        .failure_reason
-        .as_deref()
-        .and_then(FailureReason::parse)
-        .unwrap_or(FailureReason::Rejected);
-    let status = StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
-    let mut problem = Problem::new(
-        status,
-        format!(
-            "order {} is cancelled: {}",
-            o.id,
-            reason.as_str().replace('_', " ")
-        ),
-    );
-    problem.kind = format!("/problems/{}", reason.as_str().replace('_', "-"));
-    problem.order_id = Some(o.id);
-    problem.failure_reason = Some(reason.as_str().into());
-    ApiError::from_problem(problem)
-}
-
 fn answer_for(o: order::Model) -> ApiResult<PlaceResponse> {
-    match OrderStatus::parse(&o.status) {
-        Some(OrderStatus::Completed) => Ok(PlaceResponse::Created(Json(o.into()))),
-        Some(OrderStatus::Cancelled) => Err(cancelled(&o)),
+    match o.order_status()? {
+        OrderStatus::Completed => Ok(PlaceResponse::Created(Json(o.into()))),
+        OrderStatus::Cancelled => Err(Error::Cancelled {
+            order_id: o.id,
+            reason: o.reason()?.unwrap_or(FailureReason::Rejected),
+        }
+        .into()),
         _ => {
             let location = format!("/orders/{}", o.id);
             Ok(PlaceResponse::Accepted(Json(o.into()), location))
@@ -111,8 +93,7 @@ fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
 fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
     let order = || {
         let value = serde_json::from_str(body).ok();
-        Order::parse_from_json(value)
-            .map_err(|_| ApiError::conflict("the stored answer is unreadable"))
+        Order::parse_from_json(value).map_err(|_| Error::StoredAnswerUnreadable)
     };
     match status {
         201 => Ok(PlaceResponse::Created(Json(order()?))),
@@ -123,7 +104,7 @@ fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
         }
         _ => Err(serde_json::from_str::<Problem>(body)
             .map(ApiError::from_problem)
-            .unwrap_or_else(|_| ApiError::conflict("the stored answer is unreadable"))),
+            .unwrap_or_else(|_| Error::StoredAnswerUnreadable.into())),
     }
 }
 
@@ -139,15 +120,9 @@ impl OrdersApi {
         key: Option<&IdempotencyKey>,
     ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
-        let product = runner
-            .participants
-            .product(product_id)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        let product =
-            product.ok_or_else(|| ApiError::invalid_field("product_id", "no such product"))?;
-        let total = total(product.price, quantity)
-            .ok_or_else(|| ApiError::invalid_field("quantity", "the total is too large"))?;
+        let product = runner.participants.product(product_id).await?;
+        let product = product.ok_or(Error::NoSuchProduct)?;
+        let total = total(product.price, quantity).ok_or(Error::TotalTooLarge)?;
         let new = NewOrder {
             user_id: caller.user_id,
             product_id,
@@ -159,22 +134,16 @@ impl OrdersApi {
         let order = runner
             .store
             .create(new, runner.lease_until(), key.map(IdempotencyKey::as_str))
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+            .await?;
         answer_for(drive_within(runner, order, self.request_deadline).await)
     }
 
     /// A repeat of a request that died after recording order `id`: the order's answer now.
     async fn resume(&self, caller: Caller, id: Uuid) -> ApiResult<PlaceResponse> {
-        let found = self
-            .runner
-            .store
-            .order(id)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let found = self.runner.store.order(id).await?;
         let order = found
             .filter(|o| o.user_id == caller.user_id)
-            .ok_or_else(|| ApiError::conflict("the order of this Idempotency-Key is gone"))?;
+            .ok_or(Error::KeyOrderGone)?;
         answer_for(order)
     }
 }
@@ -200,21 +169,24 @@ impl OrdersApi {
         >,
     ) -> ApiResult<PlaceResponse> {
         let caller = auth.0;
-        let mut errors = FieldErrors::default();
-        let quantity = errors.check("quantity", Quantity::parse(body.quantity));
         let today = chrono::Utc::now().date_naive();
-        let date = errors.check(
-            "delivery_date",
+        let (quantity, date, key) = match (
+            Quantity::parse(body.quantity),
             DeliveryDate::parse(body.delivery_date, today),
-        );
-        let key = errors.check_opt("Idempotency-Key", key.0.as_deref(), IdempotencyKey::parse);
-        errors.finish()?;
-        let (Some(quantity), Some(date)) = (quantity, date) else {
-            return Err(ApiError::invalid_field("body", "invalid"));
+            key.0.as_deref().map(IdempotencyKey::parse).transpose(),
+        ) {
+            (Ok(quantity), Ok(date), Ok(key)) => (quantity, date, key),
+            (quantity, date, key) => {
+                return Err(ApiError::invalid_fields([
+                    ("quantity", quantity.err()),
+                    ("delivery_date", date.err()),
+                    ("Idempotency-Key", key.err()),
+                ]));
+            }
         };
         let store = &self.runner.store;
         if let Some(key) = &key {
-            let lock = chrono::TimeDelta::from_std(self.key_lock).unwrap_or_default();
+            let lock = chrono::TimeDelta::from_std(self.key_lock).unwrap_or(chrono::TimeDelta::MAX);
             let claim = store
                 .claim_key(
                     caller.user_id,
@@ -223,20 +195,11 @@ impl OrdersApi {
                     shop_kit::db::now() - lock,
                 )
                 .await;
-            let answer = match claim.map_err(|e| ApiError::unavailable(&e))? {
+            let answer = match claim? {
                 KeyClaim::New => None,
                 KeyClaim::Replay { status, body } => return replay(status, &body),
-                KeyClaim::Mismatch => {
-                    return Err(ApiError::invalid_field(
-                        "Idempotency-Key",
-                        "was used before with a different request",
-                    ));
-                }
-                KeyClaim::InFlight => {
-                    return Err(ApiError::conflict(
-                        "a request with this Idempotency-Key is still running",
-                    ));
-                }
+                KeyClaim::Mismatch => return Err(Error::KeyReused.into()),
+                KeyClaim::InFlight => return Err(Error::KeyInFlight.into()),
                 KeyClaim::Abandoned { order_id } => Some(self.resume(caller, order_id).await),
             };
             let answer = match answer {
@@ -279,12 +242,7 @@ impl OrdersApi {
             user_id: Some(auth.0.user_id),
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = self
-            .runner
-            .store
-            .orders(filter, page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self.runner.store.orders(filter, page).await?;
         let rows = rows.into_iter().map(Order::from).collect();
         Ok(OrderPage::Ok(Json(Page::from_rows(
             rows,
@@ -296,15 +254,10 @@ impl OrdersApi {
     /// One order: its owner or an admin sees it; another user's is 404.
     #[oai(path = "/orders/:id", method = "get", operation_id = "get_order")]
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<OrderResponse> {
-        let found = self
-            .runner
-            .store
-            .order(id.0)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let found = self.runner.store.order(id.0).await?;
         let visible = found.filter(|o| auth.0.is_admin || o.user_id == auth.0.user_id);
         visible
             .map(|o| OrderResponse::Ok(Json(o.into())))
-            .ok_or_else(|| ApiError::not_found("no such order"))
+            .ok_or_else(|| Error::NoSuchOrder.into())
     }
 }

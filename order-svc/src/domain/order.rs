@@ -71,6 +71,12 @@ pub enum OrderStatus {
     NeedsAttention,
 }
 
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl OrderStatus {
     /// Every status.
     pub const ALL: [Self; 4] = [

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::domain::Amount;
+use crate::error::Error;
 use crate::store::{DepositOutcome, PaymentStore};
 
 pub struct BalanceApi {
@@ -39,11 +40,7 @@ impl BalanceApi {
     #[oai(path = "/balance", method = "get", operation_id = "get_balance")]
     async fn balance(&self, auth: UserAuth) -> ApiResult<BalanceResponse> {
         let user_id = auth.0.user_id;
-        let account = self
-            .store
-            .account(user_id)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let account = self.store.account(user_id).await?;
         Ok(BalanceResponse::Ok(Json(account.unwrap_or(Account {
             user_id,
             balance: 0,
@@ -78,18 +75,11 @@ impl BalanceApi {
                 amount.cents(),
                 key.as_ref().map(IdempotencyKey::as_str),
             )
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+            .await?;
         match outcome {
             DepositOutcome::Done(account) => Ok(BalanceResponse::Ok(Json(account))),
-            DepositOutcome::KeyReused => Err(ApiError::invalid_field(
-                "Idempotency-Key",
-                "was used before with a different amount",
-            )),
-            DepositOutcome::Overflow => Err(ApiError::invalid_field(
-                "amount",
-                "the balance would exceed its limit",
-            )),
+            DepositOutcome::KeyReused => Err(Error::KeyReused.into()),
+            DepositOutcome::Overflow => Err(Error::BalanceLimit.into()),
         }
     }
 
@@ -105,13 +95,9 @@ impl BalanceApi {
         user_id: Path<Uuid>,
     ) -> ApiResult<BalanceResponse> {
         auth.0.require_admin()?;
-        let account = self
-            .store
-            .account(user_id.0)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let account = self.store.account(user_id.0).await?;
         account
             .map(|a| BalanceResponse::Ok(Json(a)))
-            .ok_or_else(|| ApiError::not_found("no account for this user"))
+            .ok_or_else(|| Error::NoAccount.into())
     }
 }

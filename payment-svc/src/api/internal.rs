@@ -11,7 +11,8 @@ use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::domain::Amount;
+use crate::domain::{Amount, Hold};
+use crate::error::Error;
 use crate::store::PaymentStore;
 
 pub struct InternalApi {
@@ -38,11 +39,7 @@ impl InternalApi {
         _auth: InternalAuth,
         user_id: Path<Uuid>,
     ) -> ApiResult<AccountResponse> {
-        let account = self
-            .store
-            .open_account(user_id.0)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let account = self.store.open_account(user_id.0).await?;
         Ok(AccountResponse::Ok(Json(account)))
     }
 
@@ -58,18 +55,14 @@ impl InternalApi {
         _auth: InternalAuth,
         body: JsonBody<ReserveFunds>,
     ) -> ApiResult<Reply<FundsReservation>> {
-        Amount::reservation(body.amount).map_err(|m| ApiError::invalid_field("amount", m))?;
-        let outcome = self
-            .store
-            .reserve(&body)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        participant::reserved(outcome, || {
-            ApiError::new(
-                poem::http::StatusCode::PAYMENT_REQUIRED,
-                "insufficient funds",
-            )
-        })
+        let hold = Hold {
+            order_id: body.order_id,
+            user_id: body.user_id,
+            amount: Amount::reservation(body.amount)
+                .map_err(|m| ApiError::invalid_field("amount", m))?,
+        };
+        let outcome = self.store.reserve(&hold).await?;
+        participant::reserved(outcome, || Error::InsufficientFunds.into())
     }
 
     /// Captures the funds held for an order.
@@ -83,12 +76,7 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<FundsReservation>> {
-        participant::confirmed(
-            self.store
-                .confirm(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::confirmed(self.store.confirm(order_id.0).await?)
     }
 
     /// Releases the funds held for an order; with nothing held, refuses a later reservation.
@@ -102,11 +90,6 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<FundsReservation>> {
-        participant::released(
-            self.store
-                .release(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::released(self.store.release(order_id.0).await?)
     }
 }

@@ -10,7 +10,7 @@ use sea_orm::{
     TransactionTrait,
 };
 use shop_kit::contract::Outcome;
-use shop_kit::contract::payment::{Account, FundsReservation, ReserveFunds};
+use shop_kit::contract::payment::{Account, FundsReservation};
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::ledger;
 use uuid::Uuid;
@@ -19,6 +19,8 @@ pub use entities::{account, deposit, reservation};
 pub use migration::Migrator;
 
 use funds::FundsLedger;
+
+use crate::domain::Hold;
 
 /// How often a transaction that lost a race on a unique key is tried again.
 const RACE_RETRIES: usize = 3;
@@ -142,7 +144,7 @@ impl PaymentStore {
 
     /// Holds funds for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
-    pub async fn reserve(&self, req: &ReserveFunds) -> Result<Outcome<FundsReservation>, DbErr> {
+    pub async fn reserve(&self, req: &Hold) -> Result<Outcome<FundsReservation>, DbErr> {
         ledger::reserve(&FundsLedger, &self.db, req).await
     }
 

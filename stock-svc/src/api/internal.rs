@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::domain;
+use crate::error::Error;
 use crate::store::StockStore;
 
 pub struct InternalApi {
@@ -33,12 +34,8 @@ impl InternalApi {
     ) -> ApiResult<Reply<StockReservation>> {
         domain::moved_quantity(body.quantity)
             .map_err(|m| ApiError::invalid_field("quantity", m))?;
-        let outcome = self
-            .store
-            .reserve(&body)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
-        participant::reserved(outcome, || ApiError::conflict("out of stock"))
+        let outcome = self.store.reserve(&body).await?;
+        participant::reserved(outcome, || Error::OutOfStock.into())
     }
 
     /// Marks the stock held for an order as sold.
@@ -52,12 +49,7 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<StockReservation>> {
-        participant::confirmed(
-            self.store
-                .confirm(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::confirmed(self.store.confirm(order_id.0).await?)
     }
 
     /// Puts the stock held for an order back; with nothing held, refuses a later reservation.
@@ -71,11 +63,6 @@ impl InternalApi {
         _auth: InternalAuth,
         order_id: Path<Uuid>,
     ) -> ApiResult<Reply<StockReservation>> {
-        participant::released(
-            self.store
-                .release(order_id.0)
-                .await
-                .map_err(|e| ApiError::unavailable(&e))?,
-        )
+        participant::released(self.store.release(order_id.0).await?)
     }
 }

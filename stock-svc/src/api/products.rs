@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::domain;
+use crate::error::Error;
 use crate::store::StockStore;
 
 pub struct ProductsApi {
@@ -78,11 +79,7 @@ impl ProductsApi {
         #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<ProductPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self
-            .store
-            .products(page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self.store.products(page).await?;
         Ok(ProductPage::Ok(Json(Page::from_rows(
             rows,
             page.limit,
@@ -93,14 +90,10 @@ impl ProductsApi {
     /// One product.
     #[oai(path = "/products/:id", method = "get", operation_id = "get_product")]
     async fn get(&self, id: Path<Uuid>) -> ApiResult<ProductResponse> {
-        let product = self
-            .store
-            .product(id.0)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let product = self.store.product(id.0).await?;
         product
             .map(|p| ProductResponse::Ok(Json(p)))
-            .ok_or_else(|| ApiError::not_found("no such product"))
+            .ok_or_else(|| Error::NoSuchProduct.into())
     }
 
     /// Adds a product (admins only).
@@ -111,19 +104,21 @@ impl ProductsApi {
         body: JsonBody<NewProduct>,
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
-        let mut errors = FieldErrors::default();
-        let name = errors.check("name", domain::name(&body.name));
-        let price = errors.check("price", domain::price(body.price));
-        let quantity = errors.check("quantity", domain::initial_quantity(body.quantity));
-        errors.finish()?;
-        let (Some(name), Some(price), Some(quantity)) = (name, price, quantity) else {
-            return Err(ApiError::invalid_field("body", "invalid"));
+        let (name, price, quantity) = match (
+            domain::name(&body.name),
+            domain::price(body.price),
+            domain::initial_quantity(body.quantity),
+        ) {
+            (Ok(name), Ok(price), Ok(quantity)) => (name, price, quantity),
+            (name, price, quantity) => {
+                return Err(ApiError::invalid_fields([
+                    ("name", name.err()),
+                    ("price", price.err()),
+                    ("quantity", quantity.err()),
+                ]));
+            }
         };
-        let product = self
-            .store
-            .create(name, price, quantity)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let product = self.store.create(name, price, quantity).await?;
         Ok(ProductResponse::Created(Json(product)))
     }
 
@@ -144,14 +139,10 @@ impl ProductsApi {
         let name = errors.check_opt("name", body.name.as_deref(), domain::name);
         let price = errors.check_opt("price", body.price, domain::price);
         errors.finish()?;
-        let product = self
-            .store
-            .update(id.0, name, price)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let product = self.store.update(id.0, name, price).await?;
         product
             .map(|p| ProductResponse::Ok(Json(p)))
-            .ok_or_else(|| ApiError::not_found("no such product"))
+            .ok_or_else(|| Error::NoSuchProduct.into())
     }
 
     /// Adds units to a product's stock (admins only).
@@ -169,13 +160,9 @@ impl ProductsApi {
         auth.0.require_admin()?;
         let quantity = domain::moved_quantity(body.quantity)
             .map_err(|m| ApiError::invalid_field("quantity", m))?;
-        let product = self
-            .store
-            .restock(id.0, quantity)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let product = self.store.restock(id.0, quantity).await?;
         product
             .map(|p| ProductResponse::Ok(Json(p)))
-            .ok_or_else(|| ApiError::not_found("no such product"))
+            .ok_or_else(|| Error::NoSuchProduct.into())
     }
 }

@@ -11,24 +11,26 @@ use shop_kit::auth::TokenKeys;
 use shop_kit::{ApiError, ApiResult};
 
 use super::Tag;
-use crate::password;
+use crate::error::Error;
+use crate::password::Passwords;
 use crate::store::UserStore;
 use crate::throttle::Throttle;
 
 pub struct AuthApi {
     pub store: UserStore,
+    pub passwords: Passwords,
     pub keys: Arc<TokenKeys>,
     pub per_user: Throttle,
     pub per_address: Throttle,
 }
 
-/// Credentials.
+/// A login: the username or the email, and the password.
 #[derive(Object, serde::Deserialize)]
 struct Login {
     /// Username or email.
     #[oai(validator(min_length = 1, max_length = 254))]
     username: String,
-    /// Password.
+    /// In clear; only its argon2id hash is kept.
     #[oai(validator(min_length = 1, max_length = 128))]
     password: String,
 }
@@ -99,24 +101,20 @@ impl AuthApi {
             Ok(None) => self.per_address.locked_for(address_key).await,
             locked => locked,
         };
-        if let Some(wait) = locked.map_err(|e| ApiError::unavailable(&e))? {
+        if let Some(wait) = locked? {
             return Err(ApiError::too_many(
                 "too many failed logins; retry later",
                 wait,
             ));
         }
-        let user = self
-            .store
-            .by_login(&body.username)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let user = self.store.by_login(&body.username).await?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
-        if !password::verify(body.password.clone(), phc).await {
+        if !self.passwords.verify(body.password.clone(), phc).await {
             let recorded = async {
                 self.per_user.fail(&user_key).await?;
                 self.per_address.fail(address_key).await
             };
-            recorded.await.map_err(|e| ApiError::unavailable(&e))?;
+            recorded.await?;
             return Err(ApiError::unauthorized("wrong username or password"));
         }
         let Some(user) = user else {
@@ -125,7 +123,7 @@ impl AuthApi {
         let token = self
             .keys
             .issue(user.id, user.is_admin)
-            .map_err(|e| ApiError::unavailable(&e))?;
+            .map_err(Error::from)?;
         Ok(LoginResponse::Ok(Json(Token {
             access_token: token,
             token_type: "Bearer".into(),

@@ -12,13 +12,16 @@ use shop_kit::auth::TokenKeys;
 use shop_kit::client::ServiceClient;
 use uuid::Uuid;
 
-use crate::store::{FailureStore, NewUser, UserStore, WriteError, user};
+use crate::error::Error;
+use crate::password::Passwords;
+use crate::store::{FailureStore, NewUser, UserStore, user};
 use crate::throttle::Throttle;
 
 /// Every operation of user-svc.
 pub fn apis(
     store: UserStore,
     failures: FailureStore,
+    passwords: Passwords,
     keys: Arc<TokenKeys>,
     payment: ServiceClient,
 ) -> impl poem_openapi::OpenApi {
@@ -26,34 +29,40 @@ pub fn apis(
     (
         users::UsersApi {
             store: store.clone(),
+            passwords: passwords.clone(),
             payment,
         },
         auth::AuthApi {
             per_user: Throttle::new(failures.clone(), "user", 10, window),
             per_address: Throttle::new(failures, "addr", 100, window),
             store,
+            passwords,
             keys,
         },
     )
 }
 
 /// Creates the admin account with `password` unless it exists.
-pub async fn ensure_admin(store: &UserStore, password: &str) -> anyhow::Result<()> {
+pub async fn ensure_admin(
+    store: &UserStore,
+    passwords: &Passwords,
+    password: &str,
+) -> anyhow::Result<()> {
     if store.by_login(crate::ADMIN_USERNAME).await?.is_some() {
         return Ok(());
     }
     let new = NewUser {
         username: crate::ADMIN_USERNAME.into(),
         email: "admin@shop.localhost".into(),
-        password_hash: crate::password::hash(password.to_owned()).await?,
+        password_hash: passwords.hash(password.to_owned()).await?,
         first_name: "Shop".into(),
         last_name: "Admin".into(),
         phone: "+10000000000".into(),
         is_admin: true,
     };
     match store.create(new).await {
-        Ok(_) | Err(WriteError::Taken) => Ok(()),
-        Err(WriteError::Db(e)) => Err(e.into()),
+        Ok(_) | Err(Error::Taken) => Ok(()), // another replica created it first
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -70,15 +79,15 @@ enum Tag {
 pub struct User {
     /// The user's id.
     pub id: Uuid,
-    /// Username.
+    /// 3 to 32 of letters, digits, `_`, `.` and `-`; unique.
     pub username: String,
-    /// Email.
+    /// Lower-case; unique.
     pub email: String,
-    /// First name.
+    /// 1 to 100 characters, trimmed.
     pub first_name: String,
-    /// Last name.
+    /// 1 to 100 characters, trimmed.
     pub last_name: String,
-    /// Phone.
+    /// `+` then 7 to 15 digits.
     pub phone: String,
     /// Whether the user is an admin.
     pub is_admin: bool,

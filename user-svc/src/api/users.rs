@@ -11,11 +11,14 @@ use shop_kit::{ApiError, ApiResult, FieldErrors};
 use uuid::Uuid;
 
 use super::{Tag, User};
-use crate::store::{NewUser, UserChanges, UserStore, WriteError};
-use crate::{domain, password};
+use crate::domain;
+use crate::error::Error;
+use crate::password::Passwords;
+use crate::store::{NewUser, UserChanges, UserStore, user};
 
 pub struct UsersApi {
     pub store: UserStore,
+    pub passwords: Passwords,
     pub payment: ServiceClient,
 }
 
@@ -120,48 +123,81 @@ enum UserPage {
     Ok(Json<Page<User>>),
 }
 
-/// Parses the profile fields common to both kinds of change.
-async fn parse_changes(
-    errors: &mut FieldErrors,
-    email: Option<&str>,
-    first_name: Option<&str>,
-    last_name: Option<&str>,
-    phone: Option<&str>,
-    password: Option<&str>,
-) -> ApiResult<UserChanges> {
-    let changes = UserChanges {
-        email: errors.check_opt("email", email, domain::email),
-        first_name: errors.check_opt("first_name", first_name, domain::name),
-        last_name: errors.check_opt("last_name", last_name, domain::name),
-        phone: errors.check_opt("phone", phone, domain::phone),
-        password_hash: None,
-        is_admin: None,
-    };
-    let new_password = errors.check_opt("password", password, domain::password);
-    std::mem::take(errors).finish()?;
-    let password_hash = match new_password {
-        Some(p) => Some(
-            password::hash(p)
-                .await
-                .map_err(|e| ApiError::unavailable(e.as_ref()))?,
-        ),
-        None => None,
-    };
-    Ok(UserChanges {
-        password_hash,
-        ..changes
-    })
+impl Registration {
+    /// The registration parsed into a new user (the password still in clear), or a 422 naming
+    /// every invalid field.
+    fn parse(&self) -> ApiResult<(NewUser, String)> {
+        let parsed = (
+            domain::username(&self.username),
+            domain::password(&self.password),
+            domain::email(&self.email),
+            domain::name(&self.first_name),
+            domain::name(&self.last_name),
+            domain::phone(&self.phone),
+        );
+        match parsed {
+            (Ok(username), Ok(password), Ok(email), Ok(first_name), Ok(last_name), Ok(phone)) => {
+                let new = NewUser {
+                    username,
+                    email,
+                    password_hash: String::new(),
+                    first_name,
+                    last_name,
+                    phone,
+                    is_admin: false,
+                };
+                Ok((new, password))
+            }
+            (username, password, email, first_name, last_name, phone) => {
+                Err(ApiError::invalid_fields([
+                    ("username", username.err()),
+                    ("password", password.err()),
+                    ("email", email.err()),
+                    ("first_name", first_name.err()),
+                    ("last_name", last_name.err()),
+                    ("phone", phone.err()),
+                ]))
+            }
+        }
+    }
 }
 
-fn written(
-    result: Result<Option<crate::store::user::Model>, WriteError>,
-) -> ApiResult<UserResponse> {
-    match result {
-        Ok(Some(u)) => Ok(UserResponse::Ok(Json(u.into()))),
-        Ok(None) => Err(ApiError::not_found("no such user")),
-        Err(WriteError::Taken) => Err(ApiError::conflict("username or email already registered")),
-        Err(WriteError::Db(e)) => Err(ApiError::unavailable(&e)),
+impl UsersApi {
+    /// Parses the profile fields common to both kinds of change, hashing a new password.
+    async fn parse_changes(
+        &self,
+        email: Option<&str>,
+        first_name: Option<&str>,
+        last_name: Option<&str>,
+        phone: Option<&str>,
+        password: Option<&str>,
+    ) -> ApiResult<UserChanges> {
+        let mut errors = FieldErrors::default();
+        let changes = UserChanges {
+            email: errors.check_opt("email", email, domain::email),
+            first_name: errors.check_opt("first_name", first_name, domain::name),
+            last_name: errors.check_opt("last_name", last_name, domain::name),
+            phone: errors.check_opt("phone", phone, domain::phone),
+            password_hash: None,
+            is_admin: None,
+        };
+        let new_password = errors.check_opt("password", password, domain::password);
+        errors.finish()?;
+        let password_hash = match new_password {
+            Some(p) => Some(self.passwords.hash(p).await?),
+            None => None,
+        };
+        Ok(UserChanges {
+            password_hash,
+            ..changes
+        })
     }
+}
+
+/// The user found, or 404.
+fn found(user: Option<user::Model>) -> ApiResult<UserResponse> {
+    let user = user.ok_or(Error::NoSuchUser)?;
+    Ok(UserResponse::Ok(Json(user.into())))
 }
 
 #[OpenApi(tag = "Tag::Users")]
@@ -170,44 +206,9 @@ impl UsersApi {
     /// username or email is taken.
     #[oai(path = "/users", method = "post", operation_id = "register")]
     async fn register(&self, body: JsonBody<Registration>) -> ApiResult<UserResponse> {
-        let mut errors = FieldErrors::default();
-        let username = errors.check("username", domain::username(&body.username));
-        let password = errors.check("password", domain::password(&body.password));
-        let email = errors.check("email", domain::email(&body.email));
-        let first_name = errors.check("first_name", domain::name(&body.first_name));
-        let last_name = errors.check("last_name", domain::name(&body.last_name));
-        let phone = errors.check("phone", domain::phone(&body.phone));
-        errors.finish()?;
-        let (
-            Some(username),
-            Some(password),
-            Some(email),
-            Some(first_name),
-            Some(last_name),
-            Some(phone),
-        ) = (username, password, email, first_name, last_name, phone)
-        else {
-            return Err(ApiError::invalid_field("body", "invalid"));
-        };
-        let password_hash = password::hash(password)
-            .await
-            .map_err(|e| ApiError::unavailable(e.as_ref()))?;
-        let new = NewUser {
-            username,
-            email,
-            password_hash,
-            first_name,
-            last_name,
-            phone,
-            is_admin: false,
-        };
-        let user = match self.store.create(new).await {
-            Ok(u) => u,
-            Err(WriteError::Taken) => {
-                return Err(ApiError::conflict("username or email already registered"));
-            }
-            Err(WriteError::Db(e)) => return Err(ApiError::unavailable(&e)),
-        };
+        let (mut new, password) = body.parse()?;
+        new.password_hash = self.passwords.hash(password).await?;
+        let user = self.store.create(new).await?;
         // payment-svc also opens accounts on first use, so a failure here loses nothing.
         let path = format!("/internal/accounts/{}", user.id);
         match self
@@ -225,12 +226,7 @@ impl UsersApi {
     /// The caller's profile.
     #[oai(path = "/users/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: UserAuth) -> ApiResult<UserResponse> {
-        written(
-            self.store
-                .by_id(auth.0.user_id)
-                .await
-                .map_err(WriteError::Db),
-        )
+        found(self.store.by_id(auth.0.user_id).await?)
     }
 
     /// Changes the caller's profile; a new password needs `current_password` (403 when wrong).
@@ -240,7 +236,6 @@ impl UsersApi {
         auth: UserAuth,
         body: JsonBody<ProfileChanges>,
     ) -> ApiResult<UserResponse> {
-        let mut errors = FieldErrors::default();
         if body.password.is_some() {
             let Some(current) = body.current_password.clone() else {
                 return Err(ApiError::invalid_field(
@@ -248,40 +243,35 @@ impl UsersApi {
                     "is required to set a new password",
                 ));
             };
-            let user = self
-                .store
-                .by_id(auth.0.user_id)
+            let user = self.store.by_id(auth.0.user_id).await?;
+            let user = user.ok_or(Error::NoSuchUser)?;
+            if !self
+                .passwords
+                .verify(current, Some(user.password_hash))
                 .await
-                .map_err(|e| ApiError::unavailable(&e))?;
-            let user = user.ok_or_else(|| ApiError::not_found("no such user"))?;
-            if !password::verify(current, Some(user.password_hash)).await {
+            {
                 return Err(ApiError::forbidden("the current password is wrong"));
             }
         }
         let b = &body.0;
-        let changes = parse_changes(
-            &mut errors,
-            b.email.as_deref(),
-            b.first_name.as_deref(),
-            b.last_name.as_deref(),
-            b.phone.as_deref(),
-            b.password.as_deref(),
-        )
-        .await?;
-        written(self.store.update(auth.0.user_id, changes).await)
+        let changes = self
+            .parse_changes(
+                b.email.as_deref(),
+                b.first_name.as_deref(),
+                b.last_name.as_deref(),
+                b.phone.as_deref(),
+                b.password.as_deref(),
+            )
+            .await?;
+        found(self.store.update(auth.0.user_id, changes).await?)
     }
 
     /// Deletes the caller's account.
     #[oai(path = "/users/me", method = "delete", operation_id = "delete_me")]
     async fn delete_me(&self, auth: UserAuth) -> ApiResult<DeleteResponse> {
-        match self
-            .store
-            .delete(auth.0.user_id)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?
-        {
+        match self.store.delete(auth.0.user_id).await? {
             true => Ok(DeleteResponse::Deleted),
-            false => Err(ApiError::not_found("no such user")),
+            false => Err(Error::NoSuchUser.into()),
         }
     }
 
@@ -295,11 +285,7 @@ impl UsersApi {
     ) -> ApiResult<UserPage> {
         auth.0.require_admin()?;
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
-        let rows = self
-            .store
-            .list(page)
-            .await
-            .map_err(|e| ApiError::unavailable(&e))?;
+        let rows = self.store.list(page).await?;
         let rows = rows.into_iter().map(User::from).collect();
         Ok(UserPage::Ok(Json(Page::from_rows(rows, page.limit, |u| {
             u.id
@@ -310,7 +296,7 @@ impl UsersApi {
     #[oai(path = "/users/:id", method = "get", operation_id = "get_user")]
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
-        written(self.store.by_id(id.0).await.map_err(WriteError::Db))
+        found(self.store.by_id(id.0).await?)
     }
 
     /// Changes a user, including the admin role (admins only).
@@ -322,27 +308,20 @@ impl UsersApi {
         body: JsonBody<AdminChanges>,
     ) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
-        let mut errors = FieldErrors::default();
         let b = &body.0;
-        let changes = parse_changes(
-            &mut errors,
-            b.email.as_deref(),
-            b.first_name.as_deref(),
-            b.last_name.as_deref(),
-            b.phone.as_deref(),
-            b.password.as_deref(),
-        )
-        .await?;
-        written(
-            self.store
-                .update(
-                    id.0,
-                    UserChanges {
-                        is_admin: b.is_admin,
-                        ..changes
-                    },
-                )
-                .await,
-        )
+        let changes = self
+            .parse_changes(
+                b.email.as_deref(),
+                b.first_name.as_deref(),
+                b.last_name.as_deref(),
+                b.phone.as_deref(),
+                b.password.as_deref(),
+            )
+            .await?;
+        let changes = UserChanges {
+            is_admin: b.is_admin,
+            ..changes
+        };
+        found(self.store.update(id.0, changes).await?)
     }
 }

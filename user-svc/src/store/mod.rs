@@ -5,6 +5,8 @@ use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect};
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::page::PageRequest;
 
+use crate::error::Error;
+
 mod failures;
 mod migration;
 
@@ -43,19 +45,14 @@ pub mod user {
 /// A new user, parsed.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    /// Username.
     pub username: String,
     /// Email, lower-case.
     pub email: String,
     /// PHC string.
     pub password_hash: String,
-    /// First name.
     pub first_name: String,
-    /// Last name.
     pub last_name: String,
-    /// Phone.
     pub phone: String,
-    /// Admin flag.
     pub is_admin: bool,
 }
 
@@ -66,32 +63,18 @@ pub struct UserChanges {
     pub email: Option<String>,
     /// PHC string of a new password.
     pub password_hash: Option<String>,
-    /// First name.
     pub first_name: Option<String>,
-    /// Last name.
     pub last_name: Option<String>,
-    /// Phone.
     pub phone: Option<String>,
     /// Admin flag (admins only).
     pub is_admin: Option<bool>,
 }
 
-/// A write refused by a unique constraint.
-#[derive(Debug, thiserror::Error)]
-pub enum WriteError {
-    /// The username or email is taken.
-    #[error("username or email already registered")]
-    Taken,
-    /// The database failed.
-    #[error(transparent)]
-    Db(#[from] DbErr),
-}
-
-fn taken_or_db(e: DbErr) -> WriteError {
+fn taken_or_db(e: DbErr) -> Error {
     if is_unique_violation(&e) {
-        WriteError::Taken
+        Error::Taken
     } else {
-        WriteError::Db(e)
+        Error::Db(e)
     }
 }
 
@@ -109,7 +92,7 @@ impl UserStore {
 
     /// Registers a user.
     #[tracing::instrument(skip_all, fields(username = %new.username))]
-    pub async fn create(&self, new: NewUser) -> Result<user::Model, WriteError> {
+    pub async fn create(&self, new: NewUser) -> Result<user::Model, Error> {
         let row = user::ActiveModel {
             id: Set(Uuid::now_v7()),
             username: Set(new.username),
@@ -164,7 +147,7 @@ impl UserStore {
         &self,
         id: Uuid,
         changes: UserChanges,
-    ) -> Result<Option<user::Model>, WriteError> {
+    ) -> Result<Option<user::Model>, Error> {
         let Some(found) = self.by_id(id).await? else {
             return Ok(None);
         };

@@ -1,0 +1,84 @@
+//! order-svc's errors, each with the status it answers.
+
+use poem::http::StatusCode;
+use shop_kit::{ApiError, Problem};
+use uuid::Uuid;
+
+use crate::domain::{FailureReason, OrderStatus};
+
+/// What an order-svc operation can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 404: no such order, or another user's.
+    #[error("no such order")]
+    NoSuchOrder,
+    /// 422 on `product_id`: the catalogue has no such product; no order is recorded.
+    #[error("no such product")]
+    NoSuchProduct,
+    /// 422 on `quantity`: the total does not fit in a 64-bit count of cents.
+    #[error("the total is too large")]
+    TotalTooLarge,
+    /// 422 on `Idempotency-Key`: the key was used with another request.
+    #[error("was used before with a different request")]
+    KeyReused,
+    /// 409: the first request with this key is still running.
+    #[error("a request with this Idempotency-Key is still running")]
+    KeyInFlight,
+    /// 409: the order the key's first request recorded is gone.
+    #[error("the order of this Idempotency-Key is gone")]
+    KeyOrderGone,
+    /// 409: the answer stored under the key cannot be read back.
+    #[error("the stored answer is unreadable")]
+    StoredAnswerUnreadable,
+    /// 409: an admin asked to re-drive an order that is finished or being driven.
+    #[error("order {order_id} is {status}{}", if *.status == OrderStatus::Pending { " and being driven right now" } else { "" })]
+    NotRedrivable {
+        /// The order.
+        order_id: Uuid,
+        /// Where it stands.
+        status: OrderStatus,
+    },
+    /// 402 (`insufficient_funds`), 409 (`out_of_stock`, `no_courier`, `rejected`) or 503
+    /// (`service_unavailable`): the saga cancelled the order. The problem names the order and
+    /// the reason.
+    #[error("order {order_id} is cancelled: {}", .reason.as_str().replace('_', " "))]
+    Cancelled {
+        /// The cancelled order.
+        order_id: Uuid,
+        /// Why.
+        reason: FailureReason,
+    },
+    /// 503: the database failed; logged, never shown.
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+    /// 503: a service order-svc calls did not answer; logged, never shown.
+    #[error(transparent)]
+    Call(#[from] shop_kit::client::CallError),
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let detail = e.to_string();
+        match e {
+            Error::NoSuchOrder => ApiError::not_found(detail),
+            Error::NoSuchProduct => ApiError::invalid_field("product_id", detail),
+            Error::TotalTooLarge => ApiError::invalid_field("quantity", detail),
+            Error::KeyReused => ApiError::invalid_field("Idempotency-Key", detail),
+            Error::KeyInFlight
+            | Error::KeyOrderGone
+            | Error::StoredAnswerUnreadable
+            | Error::NotRedrivable { .. } => ApiError::conflict(detail),
+            Error::Cancelled { order_id, reason } => {
+                let status =
+                    StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
+                let mut problem = Problem::new(status, detail);
+                problem.kind = format!("/problems/{}", reason.as_str().replace('_', "-"));
+                problem.order_id = Some(order_id);
+                problem.failure_reason = Some(reason.as_str().into());
+                ApiError::from_problem(problem)
+            }
+            Error::Db(e) => e.into(),
+            Error::Call(e) => e.into(),
+        }
+    }
+}

@@ -8,7 +8,7 @@ use shop_kit::contract::payment::ReserveFunds;
 use shop_kit::contract::stock::{Product, ReserveStock};
 use uuid::Uuid;
 
-use crate::domain::Participant;
+use crate::domain::{Participant, Refusal};
 use crate::store::order;
 
 /// What a saga call came back with.
@@ -16,13 +16,26 @@ use crate::store::order;
 pub enum Answer<T> {
     /// Done (now or before).
     Done(T),
-    /// Refused by the participant with this status (402, 404, 409, 422): final, never retried.
-    Refused(StatusCode),
+    /// Refused by the participant: final, never retried.
+    Refused(Refusal),
     /// No usable answer after the client's retries: may go away, may have taken effect.
     Unreachable(CallError),
 }
 
+/// What a participant's refusal status means in its protocol: 402 (payment) is short of
+/// funds, 409 from stock or delivery is short of units or couriers (unless the order's own
+/// reservation conflicts, which the saga never sends), 404 a product that does not exist.
+fn refusal(p: Participant, status: StatusCode) -> Refusal {
+    match (p, status) {
+        (_, StatusCode::PAYMENT_REQUIRED) => Refusal::Short,
+        (Participant::Stock | Participant::Delivery, StatusCode::CONFLICT) => Refusal::Short,
+        (_, StatusCode::NOT_FOUND) => Refusal::Missing,
+        _ => Refusal::Conflict,
+    }
+}
+
 fn answer<T>(
+    p: Participant,
     reply: Result<Reply, CallError>,
     ok: &[StatusCode],
     done: impl FnOnce(&Reply) -> Result<T, CallError>,
@@ -36,7 +49,7 @@ fn answer<T>(
             if r.status.is_client_error()
                 && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
         {
-            Answer::Refused(r.status)
+            Answer::Refused(refusal(p, r.status))
         }
         Ok(r) => Answer::Unreachable(r.unexpected()),
         Err(e) => Answer::Unreachable(e),
@@ -108,7 +121,7 @@ impl Participants {
                 client.send(Method::POST, path, Some(&body)).await
             }
         };
-        answer(reply, &[StatusCode::CREATED], |r| match p {
+        answer(p, reply, &[StatusCode::CREATED], |r| match p {
             Participant::Delivery => r.json::<CourierBooking>().map(|b| Some(b.courier_id)),
             _ => Ok(None),
         })
@@ -119,7 +132,7 @@ impl Participants {
     pub async fn confirm(&self, p: Participant, order_id: Uuid) -> Answer<()> {
         let path = format!("/internal/reservations/{order_id}/confirm");
         let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
-        answer(reply, &[StatusCode::OK], |_| Ok(()))
+        answer(p, reply, &[StatusCode::OK], |_| Ok(()))
     }
 
     /// Releases an order's reservation with a participant (or leaves the release mark).
@@ -127,7 +140,9 @@ impl Participants {
     pub async fn release(&self, p: Participant, order_id: Uuid) -> Answer<()> {
         let path = format!("/internal/reservations/{order_id}");
         let reply = self.client(p).send::<()>(Method::DELETE, &path, None).await;
-        answer(reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| Ok(()))
+        answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
+            Ok(())
+        })
     }
 }
 

@@ -7,15 +7,35 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// The life of a reservation held for an order.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored as its name; a row with any other value fails to load, loudly.
+#[derive(
+    Enum,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    sea_orm::EnumIter,
+    sea_orm::DeriveActiveEnum,
+)]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
+#[sea_orm(
+    rs_type = "String",
+    db_type = "String(sea_orm::sea_query::StringLen::None)"
+)]
 pub enum ReservationState {
     /// Held for the order.
+    #[sea_orm(string_value = "reserved")]
     Reserved,
     /// Captured: the order completed.
+    #[sea_orm(string_value = "confirmed")]
     Confirmed,
     /// Given back (or refused in advance when the release came first).
+    #[sea_orm(string_value = "released")]
     Released,
 }
 
@@ -26,16 +46,6 @@ impl ReservationState {
             Self::Reserved => "reserved",
             Self::Confirmed => "confirmed",
             Self::Released => "released",
-        }
-    }
-
-    /// Parses the stored name.
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "reserved" => Some(Self::Reserved),
-            "confirmed" => Some(Self::Confirmed),
-            "released" => Some(Self::Released),
-            _ => None,
         }
     }
 }
@@ -49,7 +59,7 @@ pub mod payment {
     pub struct ReserveFunds {
         /// The order the funds are held for (the idempotency key).
         pub order_id: Uuid,
-        /// Whose funds.
+        /// The account the funds are held from.
         pub user_id: Uuid,
         /// How much, in cents.
         pub amount: i64,
@@ -58,9 +68,9 @@ pub mod payment {
     /// A funds reservation.
     #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct FundsReservation {
-        /// The order.
+        /// The order it is held for (the idempotency key).
         pub order_id: Uuid,
-        /// Whose funds.
+        /// The account the funds are held from.
         pub user_id: Uuid,
         /// How much, in cents.
         pub amount: i64,
@@ -89,20 +99,20 @@ pub mod stock {
     pub struct ReserveStock {
         /// The order (the idempotency key).
         pub order_id: Uuid,
-        /// Which product.
+        /// The product the units are held from.
         pub product_id: Uuid,
-        /// How many.
+        /// Units, 1 to 10^9.
         pub quantity: i64,
     }
 
     /// A stock reservation.
     #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct StockReservation {
-        /// The order.
+        /// The order it is held for (the idempotency key).
         pub order_id: Uuid,
-        /// Which product.
+        /// The product the units are held from.
         pub product_id: Uuid,
-        /// How many.
+        /// Units, 1 to 10^9.
         pub quantity: i64,
         /// Where it stands.
         pub state: ReservationState,
@@ -133,14 +143,14 @@ pub mod delivery {
         pub order_id: Uuid,
         /// Who the delivery is for.
         pub user_id: Uuid,
-        /// Delivery date.
+        /// The day the courier delivers (`YYYY-MM-DD`).
         pub date: NaiveDate,
     }
 
     /// A courier booking.
     #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
     pub struct CourierBooking {
-        /// The order.
+        /// The order it is held for (the idempotency key).
         pub order_id: Uuid,
         /// Who the delivery is for.
         pub user_id: Uuid,
@@ -148,7 +158,7 @@ pub mod delivery {
         pub courier_id: Uuid,
         /// The courier's name.
         pub courier_name: String,
-        /// Delivery date.
+        /// The day the courier delivers (`YYYY-MM-DD`).
         pub date: NaiveDate,
         /// Where it stands.
         pub state: ReservationState,
@@ -164,12 +174,12 @@ pub mod notify {
     pub struct SendMessage {
         /// The message's id (the idempotency key).
         pub id: Uuid,
-        /// The recipient.
+        /// The user it is for.
         pub user_id: Uuid,
         /// The order it is about.
         #[oai(nullable)]
         pub order_id: Option<Uuid>,
-        /// The text.
+        /// What the user reads, not blank.
         #[oai(validator(max_length = 2000))]
         pub text: String,
     }

@@ -2,7 +2,7 @@
 //! or compensated by the recovery driver of the instance that runs now.
 
 use chrono::TimeDelta;
-use order_svc::domain::{FailureReason, SagaState, Step};
+use order_svc::domain::{FailureReason, Participant, SagaState, Step};
 use order_svc::store::{NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
@@ -57,7 +57,7 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
         &w,
         &o,
         SagaState {
-            step: Step::Reserve(1),
+            step: Step::Reserve(Participant::Stock),
             held: 2,
             reason: None,
         },

@@ -5,6 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use shop_kit::contract::ReservationState;
 use uuid::Uuid;
 
 use crate::databases::Databases;
@@ -87,11 +88,12 @@ impl Databases {
         let mut confirmed = HashSet::new();
         for r in payment.reservations().await.expect("fund reservations") {
             assert_ne!(
-                r.state, "reserved",
+                r.state,
+                ReservationState::Reserved,
                 "funds still reserved for order {}",
                 r.order_id
             );
-            if r.state == "confirmed" {
+            if r.state == ReservationState::Confirmed {
                 let o = completed.get(&r.order_id).unwrap_or_else(|| {
                     panic!(
                         "funds captured for order {} that is not completed",
@@ -135,11 +137,12 @@ impl Databases {
         let mut confirmed = 0;
         for r in stock.reservations().await.expect("stock reservations") {
             assert_ne!(
-                r.state, "reserved",
+                r.state,
+                ReservationState::Reserved,
                 "stock still reserved for order {}",
                 r.order_id
             );
-            if r.state == "confirmed" {
+            if r.state == ReservationState::Confirmed {
                 let o = completed.get(&r.order_id).unwrap_or_else(|| {
                     panic!("stock sold to order {} that is not completed", r.order_id)
                 });
@@ -180,11 +183,12 @@ impl Databases {
         let mut confirmed = 0;
         for b in delivery.bookings().await.expect("bookings") {
             assert_ne!(
-                b.state, "reserved",
+                b.state,
+                ReservationState::Reserved,
                 "courier still reserved for order {}",
                 b.order_id
             );
-            if b.state == "confirmed" {
+            if b.state == ReservationState::Confirmed {
                 let o = completed.get(&b.order_id).unwrap_or_else(|| {
                     panic!(
                         "courier booked for order {} that is not completed",

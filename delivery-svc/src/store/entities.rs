@@ -57,7 +57,7 @@ pub mod booking {
         pub courier_id: Option<Uuid>,
         pub courier_name: String,
         pub date: Option<Date>,
-        pub state: String,
+        pub state: shop_kit::contract::ReservationState,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

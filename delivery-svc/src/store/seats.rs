@@ -23,7 +23,7 @@ fn mark(order_id: Uuid) -> booking::Model {
         courier_id: None,
         courier_name: String::new(),
         date: None,
-        state: ReservationState::Released.as_str().into(),
+        state: ReservationState::Released,
         created_at: now(),
         updated_at: now(),
     }
@@ -63,7 +63,7 @@ impl Ledger for SeatsLedger {
     }
 
     fn state(row: &booking::Model) -> ReservationState {
-        ReservationState::parse(&row.state).unwrap_or(ReservationState::Released)
+        row.state
     }
 
     fn matches(row: &booking::Model, req: &BookCourier) -> bool {
@@ -147,7 +147,7 @@ impl Ledger for SeatsLedger {
                     courier_id: Some(c.id),
                     courier_name: c.name,
                     date: Some(req.date),
-                    state: ReservationState::Reserved.as_str().into(),
+                    state: ReservationState::Reserved,
                     created_at: now(),
                     updated_at: now(),
                 }));

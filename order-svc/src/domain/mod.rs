@@ -4,4 +4,4 @@ mod order;
 mod saga;
 
 pub use order::{DeliveryDate, FailureReason, OrderStatus, Quantity, message_text, total};
-pub use saga::{Participant, SagaState, Step};
+pub use saga::{Action, Participant, Refusal, SagaState, Step};

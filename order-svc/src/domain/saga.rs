@@ -24,28 +24,89 @@ impl Participant {
     /// All three in saga order.
     pub const ALL: [Self; 3] = [Self::Payment, Self::Stock, Self::Delivery];
 
-    /// The participant at saga position `i`.
+    /// The participant at saga position `i` (0, 1, 2), for the count of those that may hold
+    /// something.
     pub fn at(i: u8) -> Option<Self> {
         Self::ALL.get(usize::from(i)).copied()
     }
 
-    /// Why an order is cancelled when this participant refuses with `status`: its shortage
-    /// (402 from payment, 409 or 404 from stock, 409 from delivery), or a plain rejection.
-    pub fn refusal_reason_for(self, status: u16) -> FailureReason {
-        match (self, status) {
-            (Self::Payment, 402) => FailureReason::InsufficientFunds,
-            (Self::Stock, 404 | 409) => FailureReason::OutOfStock,
-            (Self::Delivery, 409) => FailureReason::NoCourier,
+    /// How many participants, this one included, come up to it in saga order (1, 2, 3).
+    pub fn count_through(self) -> u8 {
+        match self {
+            Self::Payment => 1,
+            Self::Stock => 2,
+            Self::Delivery => 3,
+        }
+    }
+
+    /// The one after it; `None` after the pivot.
+    pub fn next(self) -> Option<Self> {
+        match self {
+            Self::Payment => Some(Self::Stock),
+            Self::Stock => Some(Self::Delivery),
+            Self::Delivery => None,
+        }
+    }
+
+    /// The metric and log name: `payment`, `stock`, `delivery`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Payment => "payment",
+            Self::Stock => "stock",
+            Self::Delivery => "delivery",
+        }
+    }
+
+    /// Why an order is cancelled when this participant refuses: its shortage, or a plain
+    /// rejection.
+    pub fn refusal_reason(self, refusal: Refusal) -> FailureReason {
+        match (self, refusal) {
+            (Self::Payment, Refusal::Short) => FailureReason::InsufficientFunds,
+            (Self::Stock, Refusal::Short | Refusal::Missing) => FailureReason::OutOfStock,
+            (Self::Delivery, Refusal::Short) => FailureReason::NoCourier,
             _ => FailureReason::Rejected,
         }
     }
 }
 
+/// A call the saga makes to a participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Hold what the order needs.
+    Reserve,
+    /// Capture what is held.
+    Confirm,
+    /// Give back what is held (or mark the order released).
+    Release,
+}
+
+impl Action {
+    /// The metric and log name: `reserve`, `confirm`, `release`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reserve => "reserve",
+            Self::Confirm => "confirm",
+            Self::Release => "release",
+        }
+    }
+}
+
+/// Why a participant refused a call: final, never retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It has not enough: funds, stock, a courier on that day.
+    Short,
+    /// What the order asks for does not exist (an unknown product).
+    Missing,
+    /// The protocol refuses it: released before, confirmed before, other values, invalid.
+    Conflict,
+}
+
 /// What the saga does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
-    /// Reserve with participant `i` (0, 1, 2).
-    Reserve(u8),
+    /// Reserve with this participant.
+    Reserve(Participant),
     /// Confirm with all three.
     Confirm,
     /// Release the first `held` participants, last first.
@@ -69,7 +130,7 @@ impl SagaState {
     /// A new order: nothing held, reserve funds first.
     pub fn start() -> Self {
         Self {
-            step: Step::Reserve(0),
+            step: Step::Reserve(Participant::Payment),
             held: 0,
             reason: None,
         }
@@ -78,8 +139,8 @@ impl SagaState {
     /// The state while a reservation with participant `i` is in flight: it may hold something.
     pub fn reserving(self) -> Self {
         match self.step {
-            Step::Reserve(i) => Self {
-                held: i + 1,
+            Step::Reserve(p) => Self {
+                held: p.count_through(),
                 ..self
             },
             _ => self,
@@ -89,14 +150,9 @@ impl SagaState {
     /// Participant `i` reserved: go on to the next, or to confirmation after the pivot.
     pub fn reserved(self) -> Self {
         match self.step {
-            Step::Reserve(i) if i < 2 => Self {
-                step: Step::Reserve(i + 1),
-                held: i + 1,
-                reason: None,
-            },
-            Step::Reserve(_) => Self {
-                step: Step::Confirm,
-                held: 3,
+            Step::Reserve(p) => Self {
+                step: p.next().map_or(Step::Confirm, Step::Reserve),
+                held: p.count_through(),
                 reason: None,
             },
             _ => self,
@@ -108,9 +164,9 @@ impl SagaState {
     /// arrive after it and be granted; the release leaves a mark that refuses it.
     pub fn refused(self, reason: FailureReason) -> Self {
         match self.step {
-            Step::Reserve(i) => Self {
+            Step::Reserve(p) => Self {
                 step: Step::Compensate,
-                held: i + 1,
+                held: p.count_through(),
                 reason: Some(reason),
             },
             _ => self,
@@ -121,9 +177,9 @@ impl SagaState {
     /// released too.
     pub fn unreachable(self) -> Self {
         match self.step {
-            Step::Reserve(i) => Self {
+            Step::Reserve(p) => Self {
                 step: Step::Compensate,
-                held: i + 1,
+                held: p.count_through(),
                 reason: Some(FailureReason::ServiceUnavailable),
             },
             _ => self,
@@ -165,9 +221,9 @@ impl SagaState {
     /// The stored name of the step.
     pub fn step_name(self) -> &'static str {
         match self.step {
-            Step::Reserve(0) => "reserve_funds",
-            Step::Reserve(1) => "reserve_stock",
-            Step::Reserve(_) => "book_courier",
+            Step::Reserve(Participant::Payment) => "reserve_funds",
+            Step::Reserve(Participant::Stock) => "reserve_stock",
+            Step::Reserve(Participant::Delivery) => "book_courier",
             Step::Confirm => "confirm",
             Step::Compensate => "compensate",
             Step::Done => "done",
@@ -177,9 +233,9 @@ impl SagaState {
     /// Parses a stored step name.
     pub fn parse_step(s: &str) -> Option<Step> {
         Some(match s {
-            "reserve_funds" => Step::Reserve(0),
-            "reserve_stock" => Step::Reserve(1),
-            "book_courier" => Step::Reserve(2),
+            "reserve_funds" => Step::Reserve(Participant::Payment),
+            "reserve_stock" => Step::Reserve(Participant::Stock),
+            "book_courier" => Step::Reserve(Participant::Delivery),
             "confirm" => Step::Confirm,
             "compensate" => Step::Compensate,
             "done" => Step::Done,
@@ -275,19 +331,19 @@ mod tests {
     #[test]
     fn refusals_name_the_shortage() {
         assert_eq!(
-            Participant::Payment.refusal_reason_for(402),
+            Participant::Payment.refusal_reason(Refusal::Short),
             FailureReason::InsufficientFunds
         );
         assert_eq!(
-            Participant::Payment.refusal_reason_for(409),
+            Participant::Payment.refusal_reason(Refusal::Conflict),
             FailureReason::Rejected
         );
         assert_eq!(
-            Participant::Stock.refusal_reason_for(409),
+            Participant::Stock.refusal_reason(Refusal::Missing),
             FailureReason::OutOfStock
         );
         assert_eq!(
-            Participant::Delivery.refusal_reason_for(409),
+            Participant::Delivery.refusal_reason(Refusal::Short),
             FailureReason::NoCourier
         );
     }
@@ -295,9 +351,9 @@ mod tests {
     #[test]
     fn step_names_round_trip() {
         for step in [
-            Step::Reserve(0),
-            Step::Reserve(1),
-            Step::Reserve(2),
+            Step::Reserve(Participant::Payment),
+            Step::Reserve(Participant::Stock),
+            Step::Reserve(Participant::Delivery),
             Step::Confirm,
             Step::Compensate,
             Step::Done,

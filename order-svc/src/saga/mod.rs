@@ -1,6 +1,7 @@
 //! Drives one order's saga from its stored state to a terminal status, storing the state before
 //! each call goes out and after its answer comes back.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -11,9 +12,11 @@ use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
 use crate::client::{Answer, Participants};
-use crate::domain::{FailureReason, OrderStatus, Participant, SagaState, Step, message_text};
+use crate::domain::{Action, Participant, SagaState, Step};
 use crate::metrics::SagaMetrics;
 use crate::store::{OrderStore, order};
+
+mod steps;
 
 /// How a drive ended.
 #[derive(Debug)]
@@ -84,37 +87,20 @@ impl Lifecycle {
 /// Runs sagas for one order-svc instance.
 #[derive(Clone)]
 pub struct SagaRunner {
-    /// Orders.
+    /// Where every order and its saga state live.
     pub store: OrderStore,
-    /// The participants.
+    /// The clients of payment, stock and delivery.
     pub participants: Participants,
     /// How long a claim on an order lasts without being renewed.
     pub lease_ttl: Duration,
     /// How failed confirmations and releases are retried.
     pub retry: RetryPolicy,
-    /// Saga metrics.
+    /// Outcomes, step latencies and attention counts.
     pub metrics: Arc<SagaMetrics>,
     /// Wakes the outbox sender when a message is queued.
     pub outbox_wake: Arc<Notify>,
     /// Shutdown and the drives in flight.
     pub lifecycle: Arc<Lifecycle>,
-}
-
-fn participant_label(p: Participant) -> &'static str {
-    match p {
-        Participant::Payment => "payment",
-        Participant::Stock => "stock",
-        Participant::Delivery => "delivery",
-    }
-}
-
-/// The saga state stored with an order.
-pub fn state_of(o: &order::Model) -> SagaState {
-    SagaState {
-        step: SagaState::parse_step(&o.step).unwrap_or(Step::Compensate),
-        held: u8::try_from(o.held.clamp(0, 3)).unwrap_or(3),
-        reason: o.failure_reason.as_deref().and_then(FailureReason::parse),
-    }
 }
 
 /// `now + d`, in the database's time.
@@ -148,7 +134,7 @@ impl SagaRunner {
             .await
     }
 
-    fn observe<T>(&self, p: Participant, action: &str, started: Instant, answer: &Answer<T>) {
+    fn observe<T>(&self, p: Participant, action: Action, started: Instant, answer: &Answer<T>) {
         let result = match answer {
             Answer::Done(_) => "done",
             Answer::Refused(_) => "refused",
@@ -156,180 +142,40 @@ impl SagaRunner {
         };
         self.metrics
             .steps
-            .with_label_values(&[participant_label(p), action, result])
+            .with_label_values(&[p.name(), action.as_str(), result])
             .observe(started.elapsed().as_secs_f64());
     }
 
-    /// Drives an order this instance has claimed until it finishes or has to pause.
+    /// Drives an order this instance has claimed until it finishes or has to pause: one step
+    /// method per saga step, each storing the state before its call and after its answer.
     #[tracing::instrument(skip(self, o), fields(order_id = %o.id))]
     pub async fn drive(&self, mut o: order::Model) -> Result<Drive, DbErr> {
         let Some(lease) = o.lease_owner else {
             return Ok(Drive::LeaseLost);
         };
-        let mut state = state_of(&o);
+        let mut state = o.saga_state()?;
         loop {
             if self.lifecycle.is_stopping() && !state.is_done() {
                 tracing::info!("shutting down: leaving the order to the next driver");
                 self.store.drop_lease(o.id, lease).await?;
                 return Ok(Drive::Paused(o));
             }
-            match state.step {
-                Step::Reserve(i) => {
-                    let Some(p) = Participant::at(i) else {
-                        return Err(DbErr::Custom("bad saga step".into()));
-                    };
-                    let in_flight = state.reserving();
-                    if !self.save(&o, lease, in_flight, None).await? {
-                        return Ok(Drive::LeaseLost);
-                    }
-                    let started = Instant::now();
-                    let answer = self.participants.reserve(p, &o).await;
-                    self.observe(p, "reserve", started, &answer);
-                    let mut courier = None;
-                    state = match answer {
-                        Answer::Done(c) => {
-                            courier = c;
-                            in_flight.reserved()
-                        }
-                        Answer::Refused(status) => {
-                            tracing::info!(?p, %status, "participant refused");
-                            in_flight.refused(p.refusal_reason_for(status.as_u16()))
-                        }
-                        Answer::Unreachable(e) => {
-                            tracing::warn!(?p, error = %e, "participant unreachable; compensating");
-                            in_flight.unreachable()
-                        }
-                    };
-                    if courier.is_some() {
-                        o.courier_id = courier;
-                    }
-                    if !self.save(&o, lease, state, courier).await? {
-                        return Ok(Drive::LeaseLost);
-                    }
-                }
-                Step::Confirm => {
-                    for p in Participant::ALL {
-                        let started = Instant::now();
-                        let answer = self.participants.confirm(p, o.id).await;
-                        self.observe(p, "confirm", started, &answer);
-                        if let Some(drive) = self
-                            .pause_unless_done(&o, lease, p, "confirm", answer)
-                            .await?
-                        {
-                            return Ok(drive);
-                        }
-                    }
-                    return self
-                        .finish(&o, lease, state.confirmed(), OrderStatus::Completed)
-                        .await;
-                }
-                Step::Compensate => {
-                    while state.step == Step::Compensate && state.held > 0 {
-                        let Some(p) = Participant::at(state.held - 1) else {
-                            break;
-                        };
-                        let started = Instant::now();
-                        let answer = self.participants.release(p, o.id).await;
-                        self.observe(p, "release", started, &answer);
-                        if let Some(drive) = self
-                            .pause_unless_done(&o, lease, p, "release", answer)
-                            .await?
-                        {
-                            return Ok(drive);
-                        }
-                        state = state.released_one();
-                        if !state.is_done() && !self.save(&o, lease, state, None).await? {
-                            return Ok(Drive::LeaseLost);
-                        }
-                    }
-                    let done = SagaState {
-                        step: Step::Done,
-                        held: 0,
-                        reason: state.reason,
-                    };
-                    return self.finish(&o, lease, done, OrderStatus::Cancelled).await;
-                }
+            let next = match state.step {
+                Step::Reserve(p) => self.reserve_with(&mut o, lease, state, p).await?,
+                Step::Confirm => self.confirm_all(&o, lease, state).await?,
+                Step::Compensate => self.compensate(&o, lease, state).await?,
                 Step::Done => {
                     let current = self.store.order(o.id).await?.unwrap_or(o);
                     return Ok(Drive::Finished(current));
                 }
-            }
+            };
+            state = match next {
+                ControlFlow::Continue(state) => state,
+                ControlFlow::Break(drive) => return Ok(drive),
+            };
         }
-    }
-
-    /// `None` when the call is done. Otherwise the saga pauses: a participant that cannot be
-    /// reached is tried again after a backoff (a release at most `release_attempts` times, a
-    /// confirmation until it gets through); a refusal here means the participant lost what the
-    /// saga holds, which no retry mends, so the order needs attention at once.
-    async fn pause_unless_done(
-        &self,
-        o: &order::Model,
-        lease: Uuid,
-        p: Participant,
-        action: &'static str,
-        answer: Answer<()>,
-    ) -> Result<Option<Drive>, DbErr> {
-        let attempts = u32::try_from(o.attempts).unwrap_or(0).saturating_add(1);
-        let needs_attention = match answer {
-            Answer::Done(()) => return Ok(None),
-            Answer::Refused(status) => {
-                tracing::error!(?p, %status, action, "participant refused a step after the pivot or in compensation; the order needs attention");
-                true
-            }
-            Answer::Unreachable(e) => {
-                let give_up = action == "release" && attempts >= self.retry.release_attempts;
-                if give_up {
-                    tracing::error!(?p, error = %e, action, attempts, "release keeps failing; the order needs attention");
-                } else {
-                    tracing::warn!(?p, error = %e, action, attempts, "participant unreachable; retrying after a backoff");
-                }
-                give_up
-            }
-        };
-        let next = after(self.retry.backoff(attempts));
-        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
-        if !self
-            .store
-            .pause(o.id, lease, attempts, next, needs_attention)
-            .await?
-        {
-            return Ok(Some(Drive::LeaseLost));
-        }
-        if needs_attention {
-            self.metrics
-                .attention
-                .with_label_values(&[participant_label(p), action])
-                .inc();
-        }
-        let current = self.store.order(o.id).await?;
-        Ok(Some(Drive::Paused(current.unwrap_or_else(|| o.clone()))))
-    }
-
-    async fn finish(
-        &self,
-        o: &order::Model,
-        lease: Uuid,
-        state: SagaState,
-        status: OrderStatus,
-    ) -> Result<Drive, DbErr> {
-        let text = message_text(o.id, o.delivery_date, state.reason);
-        if !self.store.finish(o, lease, state, status, text).await? {
-            return Ok(Drive::LeaseLost);
-        }
-        self.outbox_wake.notify_one();
-        let reason = state.reason.map_or("", |r| r.as_str());
-        self.metrics
-            .outcomes
-            .with_label_values(&[status.as_str(), reason])
-            .inc();
-        let age = (shop_kit::db::now() - o.created_at)
-            .to_std()
-            .unwrap_or_default();
-        self.metrics
-            .duration
-            .with_label_values(&[status.as_str()])
-            .observe(age.as_secs_f64());
-        let current = self.store.order(o.id).await?;
-        Ok(Drive::Finished(current.unwrap_or_else(|| o.clone())))
     }
 }
+
+/// What a step leaves the drive with: go on from a state, or stop with how the drive ended.
+type Next = ControlFlow<Drive, SagaState>;

@@ -35,6 +35,48 @@ pub mod order {
     pub enum Relation {}
 
     impl ActiveModelBehavior for ActiveModel {}
+
+    use crate::domain::{FailureReason, OrderStatus, SagaState};
+
+    /// A stored value that no domain type has: a row written by something else, never a
+    /// fallback.
+    fn corrupt(id: Uuid, column: &str, value: &str) -> DbErr {
+        DbErr::Type(format!(
+            "order {id}: {column} {value:?} is not a known value"
+        ))
+    }
+
+    impl Model {
+        /// Its status.
+        pub fn order_status(&self) -> Result<OrderStatus, DbErr> {
+            OrderStatus::parse(&self.status).ok_or_else(|| corrupt(self.id, "status", &self.status))
+        }
+
+        /// Why it was cancelled, if it was.
+        pub fn reason(&self) -> Result<Option<FailureReason>, DbErr> {
+            self.failure_reason
+                .as_deref()
+                .map(|r| {
+                    FailureReason::parse(r).ok_or_else(|| corrupt(self.id, "failure_reason", r))
+                })
+                .transpose()
+        }
+
+        /// Its saga's durable state.
+        pub fn saga_state(&self) -> Result<SagaState, DbErr> {
+            let step = SagaState::parse_step(&self.step)
+                .ok_or_else(|| corrupt(self.id, "step", &self.step))?;
+            let held = u8::try_from(self.held)
+                .ok()
+                .filter(|h| *h <= 3)
+                .ok_or_else(|| corrupt(self.id, "held", &self.held.to_string()))?;
+            Ok(SagaState {
+                step,
+                held,
+                reason: self.reason()?,
+            })
+        }
+    }
 }
 
 /// Messages to users, written with the order's outcome and sent by the outbox sender.

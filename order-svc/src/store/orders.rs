@@ -13,11 +13,8 @@ use crate::domain::{OrderStatus, SagaState};
 /// A new order, priced.
 #[derive(Debug, Clone)]
 pub struct NewOrder {
-    /// Who orders.
     pub user_id: Uuid,
-    /// What.
     pub product_id: Uuid,
-    /// How many.
     pub quantity: i64,
     /// Price per unit in cents, from stock-svc.
     pub unit_price: i64,

@@ -36,7 +36,7 @@ pub mod reservation {
         pub order_id: Uuid,
         pub user_id: Option<Uuid>,
         pub amount: i64,
-        pub state: String,
+        pub state: shop_kit::contract::ReservationState,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,15 +1,15 @@
 //! Fund reservations as a [`Ledger`]: what is held moves between an account's `balance`,
 //! `reserved` and `captured`.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseTransaction, DbErr};
 use shop_kit::contract::ReservationState;
-use shop_kit::contract::payment::{FundsReservation, ReserveFunds};
+use shop_kit::contract::payment::FundsReservation;
 use shop_kit::db::now;
-use shop_kit::ledger::{Ledger, Take};
+use shop_kit::ledger::{Counters, Ledger, Take};
 use uuid::Uuid;
 
 use super::{account, reservation};
+use crate::domain::Hold;
 
 /// The `fund_reservations` table against `accounts`.
 pub struct FundsLedger;
@@ -24,44 +24,24 @@ fn row(
         order_id,
         user_id,
         amount,
-        state: state.as_str().into(),
+        state,
         created_at: now(),
         updated_at: now(),
     }
 }
 
-/// Moves `amount` of a user's money: `delta(balance, reserved, captured)`.
-async fn shift(
-    txn: &DatabaseTransaction,
-    user_id: Option<Uuid>,
-    delta: (i64, i64, i64),
-) -> Result<(), DbErr> {
-    let Some(user_id) = user_id else {
-        return Ok(());
-    };
-    account::Entity::update_many()
-        .col_expr(
-            account::Column::Balance,
-            Expr::col(account::Column::Balance).add(delta.0),
-        )
-        .col_expr(
-            account::Column::Reserved,
-            Expr::col(account::Column::Reserved).add(delta.1),
-        )
-        .col_expr(
-            account::Column::Captured,
-            Expr::col(account::Column::Captured).add(delta.2),
-        )
-        .col_expr(account::Column::UpdatedAt, Expr::value(now()))
-        .filter(account::Column::UserId.eq(user_id))
-        .exec(txn)
-        .await
-        .map(|_| ())
-}
+/// The counters reservations move.
+const COUNTERS: Counters<account::Entity> = Counters {
+    key: account::Column::UserId,
+    free: account::Column::Balance,
+    held: account::Column::Reserved,
+    captured: account::Column::Captured,
+    updated_at: account::Column::UpdatedAt,
+};
 
 #[async_trait::async_trait]
 impl Ledger for FundsLedger {
-    type Request = ReserveFunds;
+    type Request = Hold;
     type Row = reservation::Model;
     type Entity = reservation::Entity;
     type Active = reservation::ActiveModel;
@@ -72,16 +52,16 @@ impl Ledger for FundsLedger {
 
     type Reservation = FundsReservation;
 
-    fn order_id(req: &ReserveFunds) -> Uuid {
+    fn order_id(req: &Hold) -> Uuid {
         req.order_id
     }
 
     fn state(row: &reservation::Model) -> ReservationState {
-        ReservationState::parse(&row.state).unwrap_or(ReservationState::Released)
+        row.state
     }
 
-    fn matches(row: &reservation::Model, req: &ReserveFunds) -> bool {
-        row.user_id == Some(req.user_id) && row.amount == req.amount
+    fn matches(row: &reservation::Model, req: &Hold) -> bool {
+        row.user_id == Some(req.user_id) && row.amount == req.amount.cents()
     }
 
     fn is_mark(row: &reservation::Model) -> bool {
@@ -104,28 +84,15 @@ impl Ledger for FundsLedger {
     async fn take(
         &self,
         txn: &DatabaseTransaction,
-        req: &ReserveFunds,
+        req: &Hold,
     ) -> Result<Take<reservation::Model>, DbErr> {
-        let held = account::Entity::update_many()
-            .col_expr(
-                account::Column::Balance,
-                Expr::col(account::Column::Balance).sub(req.amount),
-            )
-            .col_expr(
-                account::Column::Reserved,
-                Expr::col(account::Column::Reserved).add(req.amount),
-            )
-            .col_expr(account::Column::UpdatedAt, Expr::value(now()))
-            .filter(account::Column::UserId.eq(req.user_id))
-            .filter(account::Column::Balance.gte(req.amount))
-            .exec(txn)
-            .await?;
+        let held = COUNTERS.take(txn, req.user_id, req.amount.cents()).await?;
         // An account that was never opened holds 0: short, like any other.
-        Ok(if held.rows_affected == 1 {
+        Ok(if held {
             Take::Taken(row(
                 req.order_id,
                 Some(req.user_id),
-                req.amount,
+                req.amount.cents(),
                 ReservationState::Reserved,
             ))
         } else {
@@ -138,7 +105,7 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        shift(txn, r.user_id, (0, -r.amount, r.amount)).await
+        COUNTERS.capture(txn, r.user_id, r.amount).await
     }
 
     async fn give_back(
@@ -146,6 +113,6 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        shift(txn, r.user_id, (r.amount, -r.amount, 0)).await
+        COUNTERS.give_back(txn, r.user_id, r.amount).await
     }
 }

@@ -39,7 +39,7 @@ pub mod reservation {
         pub order_id: Uuid,
         pub product_id: Option<Uuid>,
         pub quantity: i64,
-        pub state: String,
+        pub state: shop_kit::contract::ReservationState,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -1,12 +1,11 @@
 //! Stock reservations as a [`Ledger`]: units move between a product's `available`, `reserved`
 //! and `sold`.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::stock::{ReserveStock, StockReservation};
 use shop_kit::db::now;
-use shop_kit::ledger::{Ledger, Take};
+use shop_kit::ledger::{Counters, Ledger, Take};
 use uuid::Uuid;
 
 use super::{product, reservation};
@@ -24,40 +23,20 @@ fn row(
         order_id,
         product_id,
         quantity,
-        state: state.as_str().into(),
+        state,
         created_at: now(),
         updated_at: now(),
     }
 }
 
-/// Moves units of a product: `delta(available, reserved, sold)`.
-async fn shift(
-    txn: &DatabaseTransaction,
-    product_id: Option<Uuid>,
-    delta: (i64, i64, i64),
-) -> Result<(), DbErr> {
-    let Some(product_id) = product_id else {
-        return Ok(());
-    };
-    product::Entity::update_many()
-        .col_expr(
-            product::Column::Available,
-            Expr::col(product::Column::Available).add(delta.0),
-        )
-        .col_expr(
-            product::Column::Reserved,
-            Expr::col(product::Column::Reserved).add(delta.1),
-        )
-        .col_expr(
-            product::Column::Sold,
-            Expr::col(product::Column::Sold).add(delta.2),
-        )
-        .col_expr(product::Column::UpdatedAt, Expr::value(now()))
-        .filter(product::Column::Id.eq(product_id))
-        .exec(txn)
-        .await
-        .map(|_| ())
-}
+/// The counters reservations move.
+const COUNTERS: Counters<product::Entity> = Counters {
+    key: product::Column::Id,
+    free: product::Column::Available,
+    held: product::Column::Reserved,
+    captured: product::Column::Sold,
+    updated_at: product::Column::UpdatedAt,
+};
 
 #[async_trait::async_trait]
 impl Ledger for UnitsLedger {
@@ -77,7 +56,7 @@ impl Ledger for UnitsLedger {
     }
 
     fn state(row: &reservation::Model) -> ReservationState {
-        ReservationState::parse(&row.state).unwrap_or(ReservationState::Released)
+        row.state
     }
 
     fn matches(row: &reservation::Model, req: &ReserveStock) -> bool {
@@ -106,21 +85,8 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         req: &ReserveStock,
     ) -> Result<Take<reservation::Model>, DbErr> {
-        let held = product::Entity::update_many()
-            .col_expr(
-                product::Column::Available,
-                Expr::col(product::Column::Available).sub(req.quantity),
-            )
-            .col_expr(
-                product::Column::Reserved,
-                Expr::col(product::Column::Reserved).add(req.quantity),
-            )
-            .col_expr(product::Column::UpdatedAt, Expr::value(now()))
-            .filter(product::Column::Id.eq(req.product_id))
-            .filter(product::Column::Available.gte(req.quantity))
-            .exec(txn)
-            .await?;
-        if held.rows_affected == 1 {
+        let held = COUNTERS.take(txn, req.product_id, req.quantity).await?;
+        if held {
             return Ok(Take::Taken(row(
                 req.order_id,
                 Some(req.product_id),
@@ -140,7 +106,7 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        shift(txn, r.product_id, (0, -r.quantity, r.quantity)).await
+        COUNTERS.capture(txn, r.product_id, r.quantity).await
     }
 
     async fn give_back(
@@ -148,6 +114,6 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        shift(txn, r.product_id, (r.quantity, -r.quantity, 0)).await
+        COUNTERS.give_back(txn, r.product_id, r.quantity).await
     }
 }

@@ -1,0 +1,196 @@
+//! The saga's steps: reserve with one participant, confirm with all three, compensate, and the
+//! pause and finish they end in.
+
+use std::ops::ControlFlow;
+use std::time::Instant;
+
+use sea_orm::DbErr;
+use uuid::Uuid;
+
+use super::{Drive, Next, SagaRunner, after};
+use crate::client::Answer;
+use crate::domain::{Action, OrderStatus, Participant, SagaState, Step, message_text};
+use crate::store::order;
+
+impl SagaRunner {
+    /// Reserves with `p`: the state is stored as in flight first (so a crash releases what the
+    /// call may have taken), then with the answer.
+    pub(super) async fn reserve_with(
+        &self,
+        o: &mut order::Model,
+        lease: Uuid,
+        state: SagaState,
+        p: Participant,
+    ) -> Result<Next, DbErr> {
+        let in_flight = state.reserving();
+        if !self.save(o, lease, in_flight, None).await? {
+            return Ok(ControlFlow::Break(Drive::LeaseLost));
+        }
+        let started = Instant::now();
+        let answer = self.participants.reserve(p, o).await;
+        self.observe(p, Action::Reserve, started, &answer);
+        let mut courier = None;
+        let state = match answer {
+            Answer::Done(c) => {
+                courier = c;
+                in_flight.reserved()
+            }
+            Answer::Refused(refusal) => {
+                tracing::info!(?p, ?refusal, "participant refused");
+                in_flight.refused(p.refusal_reason(refusal))
+            }
+            Answer::Unreachable(e) => {
+                tracing::warn!(?p, error = %e, "participant unreachable; compensating");
+                in_flight.unreachable()
+            }
+        };
+        if courier.is_some() {
+            o.courier_id = courier;
+        }
+        if !self.save(o, lease, state, courier).await? {
+            return Ok(ControlFlow::Break(Drive::LeaseLost));
+        }
+        Ok(ControlFlow::Continue(state))
+    }
+
+    /// Confirms with all three (each confirmation is idempotent, so all are sent again after a
+    /// pause), then completes the order.
+    pub(super) async fn confirm_all(
+        &self,
+        o: &order::Model,
+        lease: Uuid,
+        state: SagaState,
+    ) -> Result<Next, DbErr> {
+        for p in Participant::ALL {
+            let started = Instant::now();
+            let answer = self.participants.confirm(p, o.id).await;
+            self.observe(p, Action::Confirm, started, &answer);
+            if let Some(drive) = self
+                .pause_unless_done(o, lease, p, Action::Confirm, answer)
+                .await?
+            {
+                return Ok(ControlFlow::Break(drive));
+            }
+        }
+        let finished = self
+            .finish(o, lease, state.confirmed(), OrderStatus::Completed)
+            .await?;
+        Ok(ControlFlow::Break(finished))
+    }
+
+    /// Releases, last first, every participant that may hold something, storing the state
+    /// after each; then cancels the order.
+    pub(super) async fn compensate(
+        &self,
+        o: &order::Model,
+        lease: Uuid,
+        mut state: SagaState,
+    ) -> Result<Next, DbErr> {
+        while state.step == Step::Compensate && state.held > 0 {
+            let Some(p) = Participant::at(state.held - 1) else {
+                break;
+            };
+            let started = Instant::now();
+            let answer = self.participants.release(p, o.id).await;
+            self.observe(p, Action::Release, started, &answer);
+            if let Some(drive) = self
+                .pause_unless_done(o, lease, p, Action::Release, answer)
+                .await?
+            {
+                return Ok(ControlFlow::Break(drive));
+            }
+            state = state.released_one();
+            if !state.is_done() && !self.save(o, lease, state, None).await? {
+                return Ok(ControlFlow::Break(Drive::LeaseLost));
+            }
+        }
+        let done = SagaState {
+            step: Step::Done,
+            held: 0,
+            reason: state.reason,
+        };
+        let finished = self.finish(o, lease, done, OrderStatus::Cancelled).await?;
+        Ok(ControlFlow::Break(finished))
+    }
+
+    /// `None` when the call is done. Otherwise the saga pauses: a participant that cannot be
+    /// reached is tried again after a backoff (a release at most `release_attempts` times, a
+    /// confirmation until it gets through); a refusal here means the participant lost what the
+    /// saga holds, which no retry mends, so the order needs attention at once.
+    pub(super) async fn pause_unless_done(
+        &self,
+        o: &order::Model,
+        lease: Uuid,
+        p: Participant,
+        action: Action,
+        answer: Answer<()>,
+    ) -> Result<Option<Drive>, DbErr> {
+        let attempts = u32::try_from(o.attempts).unwrap_or(0).saturating_add(1);
+        let needs_attention = match answer {
+            Answer::Done(()) => return Ok(None),
+            Answer::Refused(refusal) => {
+                tracing::error!(
+                    ?p,
+                    ?refusal,
+                    action = action.as_str(),
+                    "participant refused a step after the pivot or in compensation; the order needs attention"
+                );
+                true
+            }
+            Answer::Unreachable(e) => {
+                let give_up = action == Action::Release && attempts >= self.retry.release_attempts;
+                if give_up {
+                    tracing::error!(?p, error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
+                } else {
+                    tracing::warn!(?p, error = %e, action = action.as_str(), attempts, "participant unreachable; retrying after a backoff");
+                }
+                give_up
+            }
+        };
+        let next = after(self.retry.backoff(attempts));
+        let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
+        if !self
+            .store
+            .pause(o.id, lease, attempts, next, needs_attention)
+            .await?
+        {
+            return Ok(Some(Drive::LeaseLost));
+        }
+        if needs_attention {
+            self.metrics
+                .attention
+                .with_label_values(&[p.name(), action.as_str()])
+                .inc();
+        }
+        let current = self.store.order(o.id).await?;
+        Ok(Some(Drive::Paused(current.unwrap_or_else(|| o.clone()))))
+    }
+
+    pub(super) async fn finish(
+        &self,
+        o: &order::Model,
+        lease: Uuid,
+        state: SagaState,
+        status: OrderStatus,
+    ) -> Result<Drive, DbErr> {
+        let text = message_text(o.id, o.delivery_date, state.reason);
+        if !self.store.finish(o, lease, state, status, text).await? {
+            return Ok(Drive::LeaseLost);
+        }
+        self.outbox_wake.notify_one();
+        let reason = state.reason.map_or("", |r| r.as_str());
+        self.metrics
+            .outcomes
+            .with_label_values(&[status.as_str(), reason])
+            .inc();
+        let age = (shop_kit::db::now() - o.created_at)
+            .to_std()
+            .unwrap_or_default();
+        self.metrics
+            .duration
+            .with_label_values(&[status.as_str()])
+            .observe(age.as_secs_f64());
+        let current = self.store.order(o.id).await?;
+        Ok(Drive::Finished(current.unwrap_or_else(|| o.clone())))
+    }
+}

@@ -1,33 +1,19 @@
 //! RFC 9457 problem details: the one error body every service answers with.
 
-use poem::http::{StatusCode, header};
-use poem::{Endpoint, IntoResponse, Response};
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod edge;
+mod fields;
+
+pub use edge::{problem_for_error, with_problem_errors};
+pub use fields::{FieldError, FieldErrors};
+
 /// The media type of every error body.
 pub const PROBLEM_JSON: &str = "application/problem+json";
-
-/// One invalid field of a request.
-#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FieldError {
-    /// The field's name, as in the request.
-    pub field: String,
-    /// What is wrong with it.
-    pub message: String,
-}
-
-impl FieldError {
-    /// A field error for `field`.
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
 
 /// An `application/problem+json` body (RFC 9457).
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -261,108 +247,5 @@ impl std::fmt::Display for ErrorChain<'_> {
             source = cause.source();
         }
         Ok(())
-    }
-}
-
-/// Turns every error that reaches the edge of a service (unknown route, wrong method, body too
-/// large, unparsable body, failed authentication, …) into a problem+json response with the
-/// same status. Responses that already are problem+json pass unchanged.
-pub async fn problem_for_error(err: poem::Error) -> Response {
-    if let Some(param) = err.downcast_ref::<poem_openapi::error::ParseParamError>() {
-        return param_problem(param).into_response();
-    }
-    if let Some(e) = err.downcast_ref::<poem_openapi::error::ParsePathError>() {
-        // poem-openapi names path parameters by position (`param0`), so the field is the path.
-        return ApiError::field(
-            StatusCode::BAD_REQUEST,
-            "path",
-            format!("an id in the path is malformed: {}", e.reason),
-        )
-        .into_response();
-    }
-    if let Some(e) = err.downcast_ref::<poem_openapi::error::ContentTypeError>() {
-        let mut problem = Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, e.to_string());
-        problem.errors = Some(vec![FieldError::new(
-            "Content-Type",
-            "must be application/json",
-        )]);
-        return ApiError::from_problem(problem).into_response();
-    }
-    let status = err.status();
-    let message = err.to_string();
-    let resp = err.into_response();
-    let is_problem = resp
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_JSON.as_bytes()));
-    if is_problem {
-        return resp;
-    }
-    let status = if status.is_server_error() && status != StatusCode::SERVICE_UNAVAILABLE {
-        tracing::error!(%status, error = %message, "unhandled server error");
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        status
-    };
-    let detail = if status.is_server_error() {
-        "internal error; retry later".into()
-    } else {
-        message
-    };
-    // Any status, 405 included: not only those an operation documents.
-    let body = serde_json::to_vec(&Problem::new(status, detail)).unwrap_or_default();
-    Response::builder()
-        .status(status)
-        .content_type(PROBLEM_JSON)
-        .body(body)
-}
-
-/// A query, path or header parameter that failed to parse (400) or broke a bound its schema
-/// documents (422), naming the parameter.
-fn param_problem(e: &poem_openapi::error::ParseParamError) -> ApiError {
-    let (status, message) = match e.reason.split_once("verification failed. ") {
-        Some((_, rule)) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            format!("must satisfy {rule}"),
-        ),
-        None => (StatusCode::BAD_REQUEST, e.reason.clone()),
-    };
-    ApiError::field(status, e.name, message)
-}
-
-/// Wraps an endpoint so that every error leaves as problem+json.
-pub fn with_problem_errors<E: Endpoint + 'static>(ep: E) -> impl Endpoint<Output = Response> {
-    poem::EndpointExt::catch_all_error(poem::EndpointExt::map_to_response(ep), problem_for_error)
-}
-
-/// Collects field errors while a handler parses its input, so that one 422 names them all.
-#[derive(Debug, Default)]
-pub struct FieldErrors(Vec<FieldError>);
-
-impl FieldErrors {
-    /// Keeps the parsed value, or records the field's error.
-    pub fn check<T>(&mut self, field: &str, parsed: Result<T, &'static str>) -> Option<T> {
-        parsed
-            .map_err(|m| self.0.push(FieldError::new(field, m)))
-            .ok()
-    }
-
-    /// Like [`FieldErrors::check`] for an optional field.
-    pub fn check_opt<T, U>(
-        &mut self,
-        field: &str,
-        value: Option<T>,
-        parse: impl FnOnce(T) -> Result<U, &'static str>,
-    ) -> Option<U> {
-        value.and_then(|v| self.check(field, parse(v)))
-    }
-
-    /// 422 naming every recorded field, or `Ok` when there is none.
-    pub fn finish(self) -> Result<(), ApiError> {
-        if self.0.is_empty() {
-            Ok(())
-        } else {
-            Err(ApiError::invalid(self.0))
-        }
     }
 }

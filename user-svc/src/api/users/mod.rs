@@ -2,7 +2,7 @@
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApi};
+use poem_openapi::{ApiResponse, OpenApi};
 use shop_kit::JsonBody;
 use shop_kit::auth::UserAuth;
 use shop_kit::client::ServiceClient;
@@ -14,89 +14,16 @@ use super::{Tag, User};
 use crate::domain;
 use crate::error::Error;
 use crate::password::Passwords;
-use crate::store::{NewUser, UserChanges, UserStore, user};
+use crate::store::{UserChanges, UserStore, user};
+
+mod requests;
+
+use requests::{AdminChanges, ProfileChanges, Registration};
 
 pub struct UsersApi {
     pub store: UserStore,
     pub passwords: Passwords,
     pub payment: ServiceClient,
-}
-
-/// A registration. Fields the caller may not set (such as `is_admin`) are ignored.
-#[derive(Object, serde::Deserialize)]
-struct Registration {
-    /// 3..=32 of `[a-zA-Z0-9_.-]`.
-    #[oai(validator(pattern = r"^[a-zA-Z0-9_.-]{3,32}$"))]
-    username: String,
-    /// 8..=128 characters.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    password: String,
-    /// A valid email address, at most 254 characters.
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
-    ))]
-    email: String,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    first_name: String,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    last_name: String,
-    /// `+` then 7..=15 digits.
-    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
-    phone: String,
-}
-
-/// Changes to one's own profile. A new `password` needs the `current_password`.
-#[derive(Object, serde::Deserialize)]
-struct ProfileChanges {
-    /// A valid email address, at most 254 characters.
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
-    ))]
-    email: Option<String>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    first_name: Option<String>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    last_name: Option<String>,
-    /// `+` then 7..=15 digits.
-    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
-    phone: Option<String>,
-    /// A new password, 8..=128 characters.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    password: Option<String>,
-    /// The current password; required to set a new one.
-    #[oai(validator(max_length = 128))]
-    current_password: Option<String>,
-}
-
-/// Changes an admin makes to a user.
-#[derive(Object, serde::Deserialize)]
-struct AdminChanges {
-    /// A valid email address, at most 254 characters.
-    #[oai(validator(
-        max_length = 254,
-        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
-    ))]
-    email: Option<String>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    first_name: Option<String>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    last_name: Option<String>,
-    /// `+` then 7..=15 digits.
-    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
-    phone: Option<String>,
-    /// A new password, 8..=128 characters.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    password: Option<String>,
-    /// Grants or revokes the admin role.
-    is_admin: Option<bool>,
 }
 
 #[derive(ApiResponse)]
@@ -121,45 +48,6 @@ enum UserPage {
     /// A page of users, newest first.
     #[oai(status = 200)]
     Ok(Json<Page<User>>),
-}
-
-impl Registration {
-    /// The registration parsed into a new user (the password still in clear), or a 422 naming
-    /// every invalid field.
-    fn parse(&self) -> ApiResult<(NewUser, String)> {
-        let parsed = (
-            domain::username(&self.username),
-            domain::password(&self.password),
-            domain::email(&self.email),
-            domain::name(&self.first_name),
-            domain::name(&self.last_name),
-            domain::phone(&self.phone),
-        );
-        match parsed {
-            (Ok(username), Ok(password), Ok(email), Ok(first_name), Ok(last_name), Ok(phone)) => {
-                let new = NewUser {
-                    username,
-                    email,
-                    password_hash: String::new(),
-                    first_name,
-                    last_name,
-                    phone,
-                    is_admin: false,
-                };
-                Ok((new, password))
-            }
-            (username, password, email, first_name, last_name, phone) => {
-                Err(ApiError::invalid_fields([
-                    ("username", username.err()),
-                    ("password", password.err()),
-                    ("email", email.err()),
-                    ("first_name", first_name.err()),
-                    ("last_name", last_name.err()),
-                    ("phone", phone.err()),
-                ]))
-            }
-        }
-    }
 }
 
 impl UsersApi {

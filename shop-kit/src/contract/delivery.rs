@@ -1,0 +1,31 @@
+//! delivery-svc's internal contract.
+
+use super::*;
+
+/// `POST /internal/reservations`: book a courier with free capacity on `date`.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BookCourier {
+    /// The order (the idempotency key).
+    pub order_id: Uuid,
+    /// Who the delivery is for.
+    pub user_id: Uuid,
+    /// The day the courier delivers (`YYYY-MM-DD`).
+    pub date: NaiveDate,
+}
+
+/// A courier booking.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CourierBooking {
+    /// The order it is held for (the idempotency key).
+    pub order_id: Uuid,
+    /// Who the delivery is for.
+    pub user_id: Uuid,
+    /// The courier chosen.
+    pub courier_id: Uuid,
+    /// The courier's name.
+    pub courier_name: String,
+    /// The day the courier delivers (`YYYY-MM-DD`).
+    pub date: NaiveDate,
+    /// Where it stands.
+    pub state: ReservationState,
+}

@@ -1,0 +1,38 @@
+//! payment-svc's internal contract.
+
+use super::*;
+
+/// `POST /internal/reservations`: hold `amount` of the user's funds for an order.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveFunds {
+    /// The order the funds are held for (the idempotency key).
+    pub order_id: Uuid,
+    /// The account the funds are held from.
+    pub user_id: Uuid,
+    /// How much, in cents.
+    pub amount: i64,
+}
+
+/// A funds reservation.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FundsReservation {
+    /// The order it is held for (the idempotency key).
+    pub order_id: Uuid,
+    /// The account the funds are held from.
+    pub user_id: Uuid,
+    /// How much, in cents.
+    pub amount: i64,
+    /// Where it stands.
+    pub state: ReservationState,
+}
+
+/// `PUT /internal/accounts/{user_id}`: open an account with balance 0 (idempotent).
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    /// The account's owner.
+    pub user_id: Uuid,
+    /// Available funds, in cents.
+    pub balance: i64,
+    /// Funds held by orders in flight, in cents.
+    pub reserved: i64,
+}

@@ -1,0 +1,124 @@
+//! The request bodies of `/users`, with the bounds their schemas document, and their parsing
+//! into domain values.
+
+use poem_openapi::Object;
+use shop_kit::{ApiError, ApiResult};
+
+use crate::domain;
+use crate::store::NewUser;
+
+/// A registration. Fields the caller may not set (such as `is_admin`) are ignored.
+#[derive(Object, serde::Deserialize)]
+pub(super) struct Registration {
+    /// 3..=32 of `[a-zA-Z0-9_.-]`.
+    #[oai(validator(pattern = r"^[a-zA-Z0-9_.-]{3,32}$"))]
+    pub(super) username: String,
+    /// 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
+    pub(super) password: String,
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
+    pub(super) email: String,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) first_name: String,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) last_name: String,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
+    pub(super) phone: String,
+}
+
+/// Changes to one's own profile. A new `password` needs the `current_password`.
+#[derive(Object, serde::Deserialize)]
+pub(super) struct ProfileChanges {
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
+    pub(super) email: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) first_name: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) last_name: Option<String>,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
+    pub(super) phone: Option<String>,
+    /// A new password, 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
+    pub(super) password: Option<String>,
+    /// The current password; required to set a new one.
+    #[oai(validator(max_length = 128))]
+    pub(super) current_password: Option<String>,
+}
+
+/// Changes an admin makes to a user.
+#[derive(Object, serde::Deserialize)]
+pub(super) struct AdminChanges {
+    /// A valid email address, at most 254 characters.
+    #[oai(validator(
+        max_length = 254,
+        pattern = r"^[A-Za-z0-9_%+-]+(\.[A-Za-z0-9_%+-]+)*@[A-Za-z0-9]+(-[A-Za-z0-9]+)*(\.[A-Za-z0-9]+(-[A-Za-z0-9]+)*)+$"
+    ))]
+    pub(super) email: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) first_name: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) last_name: Option<String>,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
+    pub(super) phone: Option<String>,
+    /// A new password, 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
+    pub(super) password: Option<String>,
+    /// Grants or revokes the admin role.
+    pub(super) is_admin: Option<bool>,
+}
+
+impl Registration {
+    /// The registration parsed into a new user (the password still in clear), or a 422 naming
+    /// every invalid field.
+    pub(super) fn parse(&self) -> ApiResult<(NewUser, String)> {
+        let parsed = (
+            domain::username(&self.username),
+            domain::password(&self.password),
+            domain::email(&self.email),
+            domain::name(&self.first_name),
+            domain::name(&self.last_name),
+            domain::phone(&self.phone),
+        );
+        match parsed {
+            (Ok(username), Ok(password), Ok(email), Ok(first_name), Ok(last_name), Ok(phone)) => {
+                let new = NewUser {
+                    username,
+                    email,
+                    password_hash: String::new(),
+                    first_name,
+                    last_name,
+                    phone,
+                    is_admin: false,
+                };
+                Ok((new, password))
+            }
+            (username, password, email, first_name, last_name, phone) => {
+                Err(ApiError::invalid_fields([
+                    ("username", username.err()),
+                    ("password", password.err()),
+                    ("email", email.err()),
+                    ("first_name", first_name.err()),
+                    ("last_name", last_name.err()),
+                    ("phone", phone.err()),
+                ]))
+            }
+        }
+    }
+}

@@ -3,22 +3,45 @@
 /// The most deliveries a courier can take in a day.
 pub const MAX_DAILY_CAPACITY: i32 = 10_000;
 
-/// A courier's name: 1..=100 characters, not blank.
-pub fn name(raw: &str) -> Result<String, &'static str> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || raw.chars().count() > 100 {
-        Err("must be 1 to 100 characters")
-    } else {
-        Ok(trimmed.to_owned())
+/// A courier's name: 1..=100 characters, trimmed, not blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourierName(String);
+
+impl CourierName {
+    /// Parses a name.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || raw.chars().count() > 100 {
+            Err("must be 1 to 100 characters")
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
+    }
+}
+
+impl From<CourierName> for String {
+    fn from(n: CourierName) -> String {
+        n.0
     }
 }
 
 /// Deliveries per day: 0..=10000 (0 takes a courier off duty).
-pub fn daily_capacity(n: i32) -> Result<i32, &'static str> {
-    if (0..=MAX_DAILY_CAPACITY).contains(&n) {
-        Ok(n)
-    } else {
-        Err("must be between 0 and 10000")
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capacity(i32);
+
+impl Capacity {
+    /// Parses a daily capacity.
+    pub fn parse(n: i32) -> Result<Self, &'static str> {
+        if (0..=MAX_DAILY_CAPACITY).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err("must be between 0 and 10000")
+        }
+    }
+
+    /// Deliveries per day.
+    pub fn get(self) -> i32 {
+        self.0
     }
 }
 
@@ -28,10 +51,10 @@ mod tests {
 
     #[test]
     fn capacity_and_name_are_bounded() {
-        assert!(daily_capacity(-1).is_err());
-        assert!(daily_capacity(MAX_DAILY_CAPACITY + 1).is_err());
-        assert_eq!(daily_capacity(0), Ok(0));
-        assert!(name(" ").is_err());
-        assert_eq!(name(" Ann "), Ok("Ann".into()));
+        assert!(Capacity::parse(-1).is_err());
+        assert!(Capacity::parse(MAX_DAILY_CAPACITY + 1).is_err());
+        assert_eq!(Capacity::parse(0).map(Capacity::get), Ok(0));
+        assert!(CourierName::parse(" ").is_err());
+        assert_eq!(CourierName::parse(" Ann "), Ok(CourierName("Ann".into())));
     }
 }

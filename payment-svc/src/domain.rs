@@ -1,34 +1,34 @@
 //! Payment domain values, parsed once at the edge.
 
+use shop_kit::money::Money;
+
 /// The largest single deposit, in cents (10^12).
 pub const MAX_DEPOSIT: i64 = 1_000_000_000_000;
 
-/// A positive amount of money in cents.
+/// A positive amount of money, as a deposit or a reservation moves it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Amount(i64);
+pub struct Amount(Money);
 
 impl Amount {
     /// A deposit amount: 1..=10^12 cents.
     pub fn deposit(cents: i64) -> Result<Self, &'static str> {
-        if (1..=MAX_DEPOSIT).contains(&cents) {
-            Ok(Self(cents))
-        } else {
-            Err("must be between 1 and 1000000000000")
+        match Money::from_cents(cents) {
+            Some(m) if (1..=MAX_DEPOSIT).contains(&cents) => Ok(Self(m)),
+            _ => Err("must be between 1 and 1000000000000"),
         }
     }
 
     /// A reservation amount: at least 1 cent.
     pub fn reservation(cents: i64) -> Result<Self, &'static str> {
-        if cents >= 1 {
-            Ok(Self(cents))
-        } else {
-            Err("must be at least 1")
+        match Money::from_cents(cents) {
+            Some(m) if cents >= 1 => Ok(Self(m)),
+            _ => Err("must be at least 1"),
         }
     }
 
     /// The amount in cents.
     pub fn cents(self) -> i64 {
-        self.0
+        self.0.cents()
     }
 }
 

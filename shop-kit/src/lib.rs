@@ -13,6 +13,7 @@ pub mod db;
 pub mod idempotency;
 pub mod ledger;
 pub mod metrics;
+pub mod money;
 pub mod page;
 pub mod problem;
 pub mod server;

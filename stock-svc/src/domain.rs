@@ -1,45 +1,91 @@
 //! Catalogue values, parsed once at the edge.
 
+use shop_kit::money::Money;
+
 /// The highest unit price, in cents.
 pub const MAX_PRICE: i64 = 10_000_000_000;
 /// The most units one product can hold or one request can move.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
-/// A product's name: 1..=200 characters, not blank.
-pub fn name(raw: &str) -> Result<String, &'static str> {
-    let trimmed = raw.trim();
-    if trimmed.is_empty() || raw.chars().count() > 200 {
-        Err("must be 1 to 200 characters")
-    } else {
-        Ok(trimmed.to_owned())
+/// A product's name: 1..=200 characters, trimmed, not blank.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductName(String);
+
+impl ProductName {
+    /// Parses a name.
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || raw.chars().count() > 200 {
+            Err("must be 1 to 200 characters")
+        } else {
+            Ok(Self(trimmed.to_owned()))
+        }
     }
 }
 
-/// A unit price in cents: 1..=10^10.
-pub fn price(cents: i64) -> Result<i64, &'static str> {
-    if (1..=MAX_PRICE).contains(&cents) {
-        Ok(cents)
-    } else {
-        Err("must be between 1 and 10000000000")
+impl From<ProductName> for String {
+    fn from(n: ProductName) -> String {
+        n.0
     }
 }
 
-/// An initial stock level: 0..=10^9.
-pub fn initial_quantity(units: i64) -> Result<i64, &'static str> {
-    if (0..=MAX_QUANTITY).contains(&units) {
-        Ok(units)
-    } else {
-        Err("must be between 0 and 1000000000")
+/// A unit price: 1..=10^10 cents.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Price(Money);
+
+impl Price {
+    /// Parses a price in cents.
+    pub fn parse(cents: i64) -> Result<Self, &'static str> {
+        match Money::from_cents(cents) {
+            Some(m) if (1..=MAX_PRICE).contains(&cents) => Ok(Self(m)),
+            _ => Err("must be between 1 and 10000000000"),
+        }
+    }
+
+    /// The price in cents.
+    pub fn cents(self) -> i64 {
+        self.0.cents()
     }
 }
 
-/// A quantity moved by a restock or a reservation: 1..=10^9.
-pub fn moved_quantity(units: i64) -> Result<i64, &'static str> {
-    if (1..=MAX_QUANTITY).contains(&units) {
-        Ok(units)
-    } else {
-        Err("must be between 1 and 1000000000")
+/// A number of units: a stock level, or what a restock or a reservation moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Units(i64);
+
+impl Units {
+    /// An initial stock level: 0..=10^9.
+    pub fn initial(units: i64) -> Result<Self, &'static str> {
+        if (0..=MAX_QUANTITY).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err("must be between 0 and 1000000000")
+        }
     }
+
+    /// A quantity moved by a restock or a reservation: 1..=10^9.
+    pub fn moved(units: i64) -> Result<Self, &'static str> {
+        if (1..=MAX_QUANTITY).contains(&units) {
+            Ok(Self(units))
+        } else {
+            Err("must be between 1 and 1000000000")
+        }
+    }
+
+    /// The count.
+    pub fn get(self) -> i64 {
+        self.0
+    }
+}
+
+/// A reservation request, parsed: hold `quantity` of `product_id` for `order_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Hold {
+    /// The order the units are held for (the idempotency key).
+    pub order_id: uuid::Uuid,
+    /// The product they are held from.
+    pub product_id: uuid::Uuid,
+    /// How many.
+    pub quantity: Units,
 }
 
 #[cfg(test)]
@@ -48,18 +94,18 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_bounded() {
-        assert_eq!(name("  tea "), Ok("tea".into()));
-        assert!(name("   ").is_err());
-        assert!(name(&"x".repeat(201)).is_err());
+        assert_eq!(ProductName::parse("  tea "), Ok(ProductName("tea".into())));
+        assert!(ProductName::parse("   ").is_err());
+        assert!(ProductName::parse(&"x".repeat(201)).is_err());
     }
 
     #[test]
     fn prices_and_quantities_are_bounded() {
-        assert!(price(0).is_err());
-        assert!(price(MAX_PRICE + 1).is_err());
-        assert!(initial_quantity(0).is_ok());
-        assert!(initial_quantity(-1).is_err());
-        assert!(moved_quantity(0).is_err());
-        assert!(moved_quantity(MAX_QUANTITY).is_ok());
+        assert!(Price::parse(0).is_err());
+        assert!(Price::parse(MAX_PRICE + 1).is_err());
+        assert!(Units::initial(0).is_ok());
+        assert!(Units::initial(-1).is_err());
+        assert!(Units::moved(0).is_err());
+        assert!(Units::moved(MAX_QUANTITY).is_ok());
     }
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
+use crate::domain::Password;
 use crate::error::Error;
 
 /// Hashes and verifies passwords with OWASP's argon2id baseline: 19 MiB, 2 iterations, 1 lane.
@@ -32,7 +33,8 @@ impl Passwords {
     }
 
     /// Hashes a password into a PHC string.
-    pub async fn hash(&self, password: String) -> Result<String, Error> {
+    pub async fn hash(&self, password: Password) -> Result<String, Error> {
+        let password = String::from(password);
         let argon = self.argon.clone();
         tokio::task::spawn_blocking(move || {
             argon
@@ -67,7 +69,9 @@ mod tests {
     #[tokio::test]
     async fn a_hash_verifies_only_its_password() -> anyhow::Result<()> {
         let passwords = Passwords::new()?;
-        let phc = passwords.hash("correct horse".into()).await?;
+        let phc = passwords
+            .hash(Password::parse("correct horse").map_err(anyhow::Error::msg)?)
+            .await?;
         assert!(phc.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
         assert!(
             passwords

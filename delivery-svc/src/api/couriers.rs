@@ -11,7 +11,7 @@ use shop_kit::{ApiError, ApiResult, FieldErrors};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::domain;
+use crate::domain::{Capacity, CourierName};
 use crate::error::Error;
 use crate::store::{DeliveryStore, courier};
 
@@ -90,8 +90,8 @@ impl CouriersApi {
     ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
         let (name, capacity) = match (
-            domain::name(&body.name),
-            domain::daily_capacity(body.daily_capacity),
+            CourierName::parse(&body.name),
+            Capacity::parse(body.daily_capacity),
         ) {
             (Ok(name), Ok(capacity)) => (name, capacity),
             (name, capacity) => {
@@ -138,12 +138,8 @@ impl CouriersApi {
     ) -> ApiResult<CourierResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
-        let name = errors.check_opt("name", body.name.as_deref(), domain::name);
-        let capacity = errors.check_opt(
-            "daily_capacity",
-            body.daily_capacity,
-            domain::daily_capacity,
-        );
+        let name = errors.check_opt("name", body.name.as_deref(), CourierName::parse);
+        let capacity = errors.check_opt("daily_capacity", body.daily_capacity, Capacity::parse);
         errors.finish()?;
         let c = self.store.update_courier(id.0, name, capacity).await?;
         c.map(|c| CourierResponse::Ok(Json(c.into())))

@@ -15,6 +15,8 @@ use shop_kit::ledger::{self, Ledger};
 use shop_kit::page::PageRequest;
 use uuid::Uuid;
 
+use crate::domain::{Capacity, CourierName};
+
 pub use entities::{booking, courier, courier_day};
 pub use migration::Migrator;
 use seats::SeatsLedger;
@@ -35,13 +37,13 @@ impl DeliveryStore {
     #[tracing::instrument(skip(self))]
     pub async fn create_courier(
         &self,
-        name: String,
-        daily_capacity: i32,
+        name: CourierName,
+        daily_capacity: Capacity,
     ) -> Result<courier::Model, DbErr> {
         let row = courier::ActiveModel {
             id: Set(Uuid::now_v7()),
-            name: Set(name),
-            daily_capacity: Set(daily_capacity),
+            name: Set(name.into()),
+            daily_capacity: Set(daily_capacity.get()),
             created_at: Set(now()),
             updated_at: Set(now()),
         };
@@ -66,18 +68,18 @@ impl DeliveryStore {
     pub async fn update_courier(
         &self,
         id: Uuid,
-        name: Option<String>,
-        daily_capacity: Option<i32>,
+        name: Option<CourierName>,
+        daily_capacity: Option<Capacity>,
     ) -> Result<Option<courier::Model>, DbErr> {
         let Some(found) = courier::Entity::find_by_id(id).one(&self.db).await? else {
             return Ok(None);
         };
         let mut row: courier::ActiveModel = found.into();
         if let Some(name) = name {
-            row.name = Set(name);
+            row.name = Set(name.into());
         }
         if let Some(capacity) = daily_capacity {
-            row.daily_capacity = Set(capacity);
+            row.daily_capacity = Set(capacity.get());
         }
         row.updated_at = Set(now());
         Ok(Some(courier::Entity::update(row).exec(&self.db).await?))

@@ -10,6 +10,7 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use shop_kit::JsonBody;
 use shop_kit::auth::{Caller, UserAuth};
 use shop_kit::idempotency::{IdempotencyKey, fingerprint};
+use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
 use shop_kit::{ApiError, ApiResult, Problem};
 use uuid::Uuid;
@@ -122,13 +123,14 @@ impl OrdersApi {
         let runner = &self.runner;
         let product = runner.participants.product(product_id).await?;
         let product = product.ok_or(Error::NoSuchProduct)?;
-        let total = total(product.price, quantity).ok_or(Error::TotalTooLarge)?;
+        let unit_price = Money::from_cents(product.price).ok_or(Error::NoSuchProduct)?;
+        let total = total(unit_price, quantity).ok_or(Error::TotalTooLarge)?;
         let new = NewOrder {
             user_id: caller.user_id,
             product_id,
             quantity: quantity.get(),
-            unit_price: product.price,
-            total,
+            unit_price: unit_price.cents(),
+            total: total.cents(),
             delivery_date: date.get(),
         };
         let order = runner

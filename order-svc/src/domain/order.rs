@@ -1,6 +1,7 @@
 //! An order's values.
 
 use chrono::{Days, NaiveDate};
+use shop_kit::money::Money;
 use uuid::Uuid;
 
 /// Units of a product in one order: 1..=1000.
@@ -53,8 +54,8 @@ impl DeliveryDate {
     }
 }
 
-/// `unit_price × quantity` in cents, `None` on overflow.
-pub fn total(unit_price: i64, quantity: Quantity) -> Option<i64> {
+/// `unit_price × quantity`, `None` on overflow.
+pub fn total(unit_price: Money, quantity: Quantity) -> Option<Money> {
     unit_price.checked_mul(quantity.get())
 }
 
@@ -207,8 +208,9 @@ mod tests {
     #[test]
     fn total_refuses_overflow() {
         let q = Quantity::parse(10).unwrap_or(Quantity(1));
-        assert_eq!(total(150, q), Some(1500));
-        assert_eq!(total(i64::MAX, q), None);
+        let cents = |c| Money::from_cents(c).unwrap_or_default();
+        assert_eq!(total(cents(150), q), Some(cents(1500)));
+        assert_eq!(total(cents(i64::MAX), q), None);
     }
 
     #[test]

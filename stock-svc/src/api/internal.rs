@@ -10,7 +10,7 @@ use shop_kit::{ApiError, ApiResult};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::domain;
+use crate::domain::{Hold, Units};
 use crate::error::Error;
 use crate::store::StockStore;
 
@@ -32,9 +32,13 @@ impl InternalApi {
         _auth: InternalAuth,
         body: JsonBody<ReserveStock>,
     ) -> ApiResult<Reply<StockReservation>> {
-        domain::moved_quantity(body.quantity)
-            .map_err(|m| ApiError::invalid_field("quantity", m))?;
-        let outcome = self.store.reserve(&body).await?;
+        let hold = Hold {
+            order_id: body.order_id,
+            product_id: body.product_id,
+            quantity: Units::moved(body.quantity)
+                .map_err(|m| ApiError::invalid_field("quantity", m))?,
+        };
+        let outcome = self.store.reserve(&hold).await?;
         participant::reserved(outcome, || Error::OutOfStock.into())
     }
 

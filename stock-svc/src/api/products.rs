@@ -11,7 +11,7 @@ use shop_kit::{ApiError, ApiResult, FieldErrors};
 use uuid::Uuid;
 
 use super::Tag;
-use crate::domain;
+use crate::domain::{Price, ProductName, Units};
 use crate::error::Error;
 use crate::store::StockStore;
 
@@ -105,9 +105,9 @@ impl ProductsApi {
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let (name, price, quantity) = match (
-            domain::name(&body.name),
-            domain::price(body.price),
-            domain::initial_quantity(body.quantity),
+            ProductName::parse(&body.name),
+            Price::parse(body.price),
+            Units::initial(body.quantity),
         ) {
             (Ok(name), Ok(price), Ok(quantity)) => (name, price, quantity),
             (name, price, quantity) => {
@@ -136,8 +136,8 @@ impl ProductsApi {
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
         let mut errors = FieldErrors::default();
-        let name = errors.check_opt("name", body.name.as_deref(), domain::name);
-        let price = errors.check_opt("price", body.price, domain::price);
+        let name = errors.check_opt("name", body.name.as_deref(), ProductName::parse);
+        let price = errors.check_opt("price", body.price, Price::parse);
         errors.finish()?;
         let product = self.store.update(id.0, name, price).await?;
         product
@@ -158,8 +158,8 @@ impl ProductsApi {
         body: JsonBody<Restock>,
     ) -> ApiResult<ProductResponse> {
         auth.0.require_admin()?;
-        let quantity = domain::moved_quantity(body.quantity)
-            .map_err(|m| ApiError::invalid_field("quantity", m))?;
+        let quantity =
+            Units::moved(body.quantity).map_err(|m| ApiError::invalid_field("quantity", m))?;
         let product = self.store.restock(id.0, quantity).await?;
         product
             .map(|p| ProductResponse::Ok(Json(p)))

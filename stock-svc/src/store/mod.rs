@@ -10,9 +10,11 @@ use sea_orm::{
     QuerySelect,
 };
 use shop_kit::contract::Outcome;
-use shop_kit::contract::stock::{Product, ReserveStock, StockReservation};
+use shop_kit::contract::stock::{Product, StockReservation};
 use shop_kit::db::now;
 use shop_kit::ledger;
+
+use crate::domain::{Hold, Price, ProductName, Units};
 use shop_kit::page::PageRequest;
 use uuid::Uuid;
 
@@ -34,15 +36,20 @@ impl StockStore {
 
     /// Adds a product with `quantity` units in stock.
     #[tracing::instrument(skip(self))]
-    pub async fn create(&self, name: String, price: i64, quantity: i64) -> Result<Product, DbErr> {
+    pub async fn create(
+        &self,
+        name: ProductName,
+        price: Price,
+        quantity: Units,
+    ) -> Result<Product, DbErr> {
         let row = product::ActiveModel {
             id: Set(Uuid::now_v7()),
-            name: Set(name),
-            price: Set(price),
-            available: Set(quantity),
+            name: Set(name.into()),
+            price: Set(price.cents()),
+            available: Set(quantity.get()),
             reserved: Set(0),
             sold: Set(0),
-            stocked: Set(quantity),
+            stocked: Set(quantity.get()),
             created_at: Set(now()),
             updated_at: Set(now()),
         };
@@ -83,18 +90,18 @@ impl StockStore {
     pub async fn update(
         &self,
         id: Uuid,
-        name: Option<String>,
-        price: Option<i64>,
+        name: Option<ProductName>,
+        price: Option<Price>,
     ) -> Result<Option<Product>, DbErr> {
         let Some(found) = product::Entity::find_by_id(id).one(&self.db).await? else {
             return Ok(None);
         };
         let mut row: product::ActiveModel = found.into();
         if let Some(name) = name {
-            row.name = Set(name);
+            row.name = Set(name.into());
         }
         if let Some(price) = price {
-            row.price = Set(price);
+            row.price = Set(price.cents());
         }
         row.updated_at = Set(now());
         Ok(Some(to_product(
@@ -104,7 +111,8 @@ impl StockStore {
 
     /// Adds `quantity` units; `None` when the product does not exist or would overflow.
     #[tracing::instrument(skip(self))]
-    pub async fn restock(&self, id: Uuid, quantity: i64) -> Result<Option<Product>, DbErr> {
+    pub async fn restock(&self, id: Uuid, quantity: Units) -> Result<Option<Product>, DbErr> {
+        let quantity = quantity.get();
         let res = product::Entity::update_many()
             .col_expr(
                 product::Column::Available,
@@ -127,7 +135,7 @@ impl StockStore {
 
     /// Holds stock for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
-    pub async fn reserve(&self, req: &ReserveStock) -> Result<Outcome<StockReservation>, DbErr> {
+    pub async fn reserve(&self, req: &Hold) -> Result<Outcome<StockReservation>, DbErr> {
         ledger::reserve(&UnitsLedger, &self.db, req).await
     }
 

@@ -3,12 +3,13 @@
 
 use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
 use shop_kit::contract::ReservationState;
-use shop_kit::contract::stock::{ReserveStock, StockReservation};
+use shop_kit::contract::stock::StockReservation;
 use shop_kit::db::now;
 use shop_kit::ledger::{Counters, Ledger, Take};
 use uuid::Uuid;
 
 use super::{product, reservation};
+use crate::domain::Hold;
 
 /// The `stock_reservations` table against `products`.
 pub struct UnitsLedger;
@@ -40,7 +41,7 @@ const COUNTERS: Counters<product::Entity> = Counters {
 
 #[async_trait::async_trait]
 impl Ledger for UnitsLedger {
-    type Request = ReserveStock;
+    type Request = Hold;
     type Row = reservation::Model;
     type Entity = reservation::Entity;
     type Active = reservation::ActiveModel;
@@ -51,7 +52,7 @@ impl Ledger for UnitsLedger {
 
     type Reservation = StockReservation;
 
-    fn order_id(req: &ReserveStock) -> Uuid {
+    fn order_id(req: &Hold) -> Uuid {
         req.order_id
     }
 
@@ -59,8 +60,8 @@ impl Ledger for UnitsLedger {
         row.state
     }
 
-    fn matches(row: &reservation::Model, req: &ReserveStock) -> bool {
-        row.product_id == Some(req.product_id) && row.quantity == req.quantity
+    fn matches(row: &reservation::Model, req: &Hold) -> bool {
+        row.product_id == Some(req.product_id) && row.quantity == req.quantity.get()
     }
 
     fn is_mark(row: &reservation::Model) -> bool {
@@ -83,14 +84,16 @@ impl Ledger for UnitsLedger {
     async fn take(
         &self,
         txn: &DatabaseTransaction,
-        req: &ReserveStock,
+        req: &Hold,
     ) -> Result<Take<reservation::Model>, DbErr> {
-        let held = COUNTERS.take(txn, req.product_id, req.quantity).await?;
+        let held = COUNTERS
+            .take(txn, req.product_id, req.quantity.get())
+            .await?;
         if held {
             return Ok(Take::Taken(row(
                 req.order_id,
                 Some(req.product_id),
-                req.quantity,
+                req.quantity.get(),
                 ReservationState::Reserved,
             )));
         }

@@ -12,6 +12,7 @@ use shop_kit::auth::TokenKeys;
 use shop_kit::client::ServiceClient;
 use uuid::Uuid;
 
+use crate::domain::{Email, Name, Password, Phone, Username};
 use crate::error::Error;
 use crate::password::Passwords;
 use crate::store::{FailureStore, NewUser, UserStore, user};
@@ -51,13 +52,16 @@ pub async fn ensure_admin(
     if store.by_login(crate::ADMIN_USERNAME).await?.is_some() {
         return Ok(());
     }
+    let password =
+        Password::parse(password).map_err(|e| anyhow::anyhow!("the admin's password {e}"))?;
+    let fixed = anyhow::Error::msg;
     let new = NewUser {
-        username: crate::ADMIN_USERNAME.into(),
-        email: "admin@shop.localhost".into(),
-        password_hash: passwords.hash(password.to_owned()).await?,
-        first_name: "Shop".into(),
-        last_name: "Admin".into(),
-        phone: "+10000000000".into(),
+        username: Username::parse(crate::ADMIN_USERNAME).map_err(fixed)?,
+        email: Email::parse("admin@shop.localhost").map_err(fixed)?,
+        password_hash: passwords.hash(password).await?,
+        first_name: Name::parse("Shop").map_err(fixed)?,
+        last_name: Name::parse("Admin").map_err(fixed)?,
+        phone: Phone::parse("+10000000000").map_err(fixed)?,
         is_admin: true,
     };
     match store.create(new).await {

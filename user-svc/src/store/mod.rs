@@ -5,6 +5,7 @@ use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect};
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::page::PageRequest;
 
+use crate::domain::{Email, Name, Phone, Username};
 use crate::error::Error;
 
 mod failures;
@@ -42,31 +43,29 @@ pub mod user {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
-/// A new user, parsed.
+/// A new user, parsed: the store writes only values the domain accepted.
 #[derive(Debug, Clone)]
 pub struct NewUser {
-    pub username: String,
-    /// Email, lower-case.
-    pub email: String,
-    /// PHC string.
+    pub username: Username,
+    pub email: Email,
+    /// The PHC string of its password.
     pub password_hash: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub phone: String,
+    pub first_name: Name,
+    pub last_name: Name,
+    pub phone: Phone,
     pub is_admin: bool,
 }
 
 /// Changes to a user, parsed; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct UserChanges {
-    /// Email, lower-case.
-    pub email: Option<String>,
-    /// PHC string of a new password.
+    pub email: Option<Email>,
+    /// The PHC string of a new password.
     pub password_hash: Option<String>,
-    pub first_name: Option<String>,
-    pub last_name: Option<String>,
-    pub phone: Option<String>,
-    /// Admin flag (admins only).
+    pub first_name: Option<Name>,
+    pub last_name: Option<Name>,
+    pub phone: Option<Phone>,
+    /// Admins only.
     pub is_admin: Option<bool>,
 }
 
@@ -91,16 +90,16 @@ impl UserStore {
     }
 
     /// Registers a user.
-    #[tracing::instrument(skip_all, fields(username = %new.username))]
+    #[tracing::instrument(skip_all, fields(username = ?new.username))]
     pub async fn create(&self, new: NewUser) -> Result<user::Model, Error> {
         let row = user::ActiveModel {
             id: Set(Uuid::now_v7()),
-            username: Set(new.username),
-            email: Set(new.email),
+            username: Set(new.username.into()),
+            email: Set(new.email.into()),
             password_hash: Set(new.password_hash),
-            first_name: Set(new.first_name),
-            last_name: Set(new.last_name),
-            phone: Set(new.phone),
+            first_name: Set(new.first_name.into()),
+            last_name: Set(new.last_name.into()),
+            phone: Set(new.phone.into()),
             is_admin: Set(new.is_admin),
             created_at: Set(now()),
             updated_at: Set(now()),
@@ -153,19 +152,19 @@ impl UserStore {
         };
         let mut row: user::ActiveModel = found.into();
         if let Some(v) = changes.email {
-            row.email = Set(v);
+            row.email = Set(v.into());
         }
         if let Some(v) = changes.password_hash {
             row.password_hash = Set(v);
         }
         if let Some(v) = changes.first_name {
-            row.first_name = Set(v);
+            row.first_name = Set(v.into());
         }
         if let Some(v) = changes.last_name {
-            row.last_name = Set(v);
+            row.last_name = Set(v.into());
         }
         if let Some(v) = changes.phone {
-            row.phone = Set(v);
+            row.phone = Set(v.into());
         }
         if let Some(v) = changes.is_admin {
             row.is_admin = Set(v);

@@ -11,7 +11,7 @@ use shop_kit::{ApiError, ApiResult, FieldErrors};
 use uuid::Uuid;
 
 use super::{Tag, User};
-use crate::domain;
+use crate::domain::{Email, Name, Password, Phone};
 use crate::error::Error;
 use crate::password::Passwords;
 use crate::store::{UserChanges, UserStore, user};
@@ -62,14 +62,14 @@ impl UsersApi {
     ) -> ApiResult<UserChanges> {
         let mut errors = FieldErrors::default();
         let changes = UserChanges {
-            email: errors.check_opt("email", email, domain::email),
-            first_name: errors.check_opt("first_name", first_name, domain::name),
-            last_name: errors.check_opt("last_name", last_name, domain::name),
-            phone: errors.check_opt("phone", phone, domain::phone),
+            email: errors.check_opt("email", email, Email::parse),
+            first_name: errors.check_opt("first_name", first_name, Name::parse),
+            last_name: errors.check_opt("last_name", last_name, Name::parse),
+            phone: errors.check_opt("phone", phone, Phone::parse),
             password_hash: None,
             is_admin: None,
         };
-        let new_password = errors.check_opt("password", password, domain::password);
+        let new_password = errors.check_opt("password", password, Password::parse);
         errors.finish()?;
         let password_hash = match new_password {
             Some(p) => Some(self.passwords.hash(p).await?),

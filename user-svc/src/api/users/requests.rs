@@ -4,7 +4,7 @@
 use poem_openapi::Object;
 use shop_kit::{ApiError, ApiResult};
 
-use crate::domain;
+use crate::domain::{Email, Name, Password, Phone, Username};
 use crate::store::NewUser;
 
 /// A registration. Fields the caller may not set (such as `is_admin`) are ignored.
@@ -87,14 +87,14 @@ pub(super) struct AdminChanges {
 impl Registration {
     /// The registration parsed into a new user (the password still in clear), or a 422 naming
     /// every invalid field.
-    pub(super) fn parse(&self) -> ApiResult<(NewUser, String)> {
+    pub(super) fn parse(&self) -> ApiResult<(NewUser, Password)> {
         let parsed = (
-            domain::username(&self.username),
-            domain::password(&self.password),
-            domain::email(&self.email),
-            domain::name(&self.first_name),
-            domain::name(&self.last_name),
-            domain::phone(&self.phone),
+            Username::parse(&self.username),
+            Password::parse(&self.password),
+            Email::parse(&self.email),
+            Name::parse(&self.first_name),
+            Name::parse(&self.last_name),
+            Phone::parse(&self.phone),
         );
         match parsed {
             (Ok(username), Ok(password), Ok(email), Ok(first_name), Ok(last_name), Ok(phone)) => {

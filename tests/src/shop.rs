@@ -148,6 +148,22 @@ impl Drop for Running {
     }
 }
 
+/// One handle per running service.
+pub struct Services {
+    /// user-svc.
+    pub user: Running,
+    /// payment-svc.
+    pub payment: Running,
+    /// stock-svc.
+    pub stock: Running,
+    /// delivery-svc.
+    pub delivery: Running,
+    /// notify-svc.
+    pub notify: Running,
+    /// order-svc: `None` only while a restart replaces it.
+    pub order: Option<Running>,
+}
+
 /// The whole shop, in-process.
 pub struct TestShop {
     /// The services' databases.
@@ -156,8 +172,8 @@ pub struct TestShop {
     pub api: Api,
     /// order-svc's configuration, to start it again on the same database.
     pub order_config: order_svc::Config,
-    /// The running services, order-svc last.
-    pub services: Vec<Running>,
+    /// The running services.
+    pub services: Services,
     /// The fault layer between order-svc and the services it calls.
     pub faults: Arc<Faults>,
     /// The key user-svc signs tokens with, for tests that forge tokens.
@@ -248,18 +264,17 @@ impl TestShop {
             dbs,
             api,
             order_config,
-            services: vec![user, payment, stock, delivery, notify, order],
+            services: Services {
+                user,
+                payment,
+                stock,
+                delivery,
+                notify,
+                order: Some(order),
+            },
             faults,
             signing_key,
         }
-    }
-
-    /// A running service by name (`order-svc`, …).
-    pub fn service(&self, name: &str) -> &Running {
-        self.services
-            .iter()
-            .find(|s| s.name == name)
-            .expect("a service of the shop")
     }
 }
 
@@ -276,20 +291,16 @@ impl TestShop {
     }
 
     async fn replace_order(&mut self, crash: bool) {
-        let at = self
-            .services
-            .iter()
-            .position(|s| s.name == "order-svc")
-            .expect("order-svc runs");
-        let old = self.services.remove(at);
-        if crash {
-            old.kill().await;
-        } else {
-            old.stop().await;
+        if let Some(old) = self.services.order.take() {
+            if crash {
+                old.kill().await;
+            } else {
+                old.stop().await;
+            }
         }
         let order = Running::start_order(self.order_config.clone()).await;
         self.api.order = order.url.clone();
-        self.services.push(order);
+        self.services.order = Some(order);
     }
 
     /// Waits until every order is terminal and every message delivered, then checks the

@@ -1,5 +1,6 @@
 //! The only place order-svc touches its database.
 
+mod claims;
 mod entities;
 mod keys;
 mod migration;

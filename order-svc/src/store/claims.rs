@@ -1,0 +1,231 @@
+//! An order's saga state under a claim: each driver holds a lease with a token of its own,
+//! and every write is conditional on still holding it, so two drivers never drive one order.
+
+use chrono::{DateTime, Utc};
+use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionTrait};
+use shop_kit::db::now;
+
+use super::{OrderStore, order, outbox};
+use crate::domain::{OrderStatus, SagaState};
+
+impl OrderStore {
+    /// Stores the saga's state while the claim `lease` holds the order, renewing it until
+    /// `lease_until`, and clears the failed attempts (the saga moved on). `false` when the claim
+    /// was lost (another driver has the order now).
+    #[tracing::instrument(skip(self, courier_id), fields(step = state.step_name(), held = state.held))]
+    pub async fn save_state(
+        &self,
+        order_id: Uuid,
+        lease: Uuid,
+        state: SagaState,
+        courier_id: Option<Uuid>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        let mut update = order::Entity::update_many()
+            .col_expr(order::Column::Step, Expr::value(state.step_name()))
+            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(
+                order::Column::FailureReason,
+                Expr::value(state.reason.map(|r| r.as_str())),
+            )
+            .col_expr(order::Column::Attempts, Expr::value(0))
+            .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now()));
+        if let Some(courier_id) = courier_id {
+            update = update.col_expr(order::Column::CourierId, Expr::value(courier_id));
+        }
+        let res = update
+            .filter(held_by(order_id, lease))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Ends the saga: stores the terminal status and queues the user's message, in one
+    /// transaction. `false` when the claim was lost.
+    #[tracing::instrument(skip(self, state, message), fields(status = status.as_str()))]
+    pub async fn finish(
+        &self,
+        order: &order::Model,
+        lease: Uuid,
+        state: SagaState,
+        status: OrderStatus,
+        message: String,
+    ) -> Result<bool, DbErr> {
+        let txn = self.db.begin().await?;
+        let res = order::Entity::update_many()
+            .col_expr(order::Column::Status, Expr::value(status.as_str()))
+            .col_expr(order::Column::Step, Expr::value(state.step_name()))
+            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(
+                order::Column::FailureReason,
+                Expr::value(state.reason.map(|r| r.as_str())),
+            )
+            .col_expr(order::Column::Attempts, Expr::value(0))
+            .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+            .col_expr(
+                order::Column::LeaseUntil,
+                Expr::value(Option::<DateTime<Utc>>::None),
+            )
+            .col_expr(order::Column::UpdatedAt, Expr::value(now()))
+            .filter(held_by(order.id, lease))
+            .exec(&txn)
+            .await?;
+        if res.rows_affected != 1 {
+            return Ok(false);
+        }
+        let msg = outbox::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            user_id: Set(order.user_id),
+            order_id: Set(order.id),
+            text: Set(message),
+            attempts: Set(0),
+            next_attempt_at: Set(now()),
+            delivered_at: Set(None),
+            created_at: Set(now()),
+        };
+        outbox::Entity::insert(msg)
+            .exec_without_returning(&txn)
+            .await?;
+        txn.commit().await?;
+        Ok(true)
+    }
+
+    /// Gives up the claim after a failed attempt: the order is due again at `next_attempt`,
+    /// with `attempts` failed attempts, or is set aside as `needs_attention` for an admin.
+    pub async fn pause(
+        &self,
+        order_id: Uuid,
+        lease: Uuid,
+        attempts: i32,
+        next_attempt: DateTime<Utc>,
+        needs_attention: bool,
+    ) -> Result<bool, DbErr> {
+        let mut update = order::Entity::update_many()
+            .col_expr(order::Column::Attempts, Expr::value(attempts))
+            .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+            .col_expr(order::Column::LeaseUntil, Expr::value(next_attempt))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now()));
+        if needs_attention {
+            update = update.col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::NeedsAttention.as_str()),
+            );
+        }
+        let res = update
+            .filter(held_by(order_id, lease))
+            .exec(&self.db)
+            .await?;
+        Ok(res.rows_affected == 1)
+    }
+
+    /// Gives up the claim so that any driver (this instance's recovery driver, or another
+    /// replica's) picks the order up at once.
+    pub async fn drop_lease(&self, order_id: Uuid, lease: Uuid) -> Result<(), DbErr> {
+        order::Entity::update_many()
+            .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
+            .col_expr(order::Column::LeaseUntil, Expr::value(now()))
+            .filter(held_by(order_id, lease))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// Claims up to `limit` pending orders that are due (their claim ran out, or their next
+    /// attempt has come), each with a fresh lease token, until `lease_until`. Each claim is a
+    /// conditional update, so two instances never both win one.
+    #[tracing::instrument(skip(self))]
+    pub async fn claim_due(
+        &self,
+        lease_until: DateTime<Utc>,
+        limit: u64,
+    ) -> Result<Vec<order::Model>, DbErr> {
+        let at = now();
+        let due = Condition::any()
+            .add(order::Column::LeaseUntil.is_null())
+            .add(order::Column::LeaseUntil.lte(at));
+        let candidates = order::Entity::find()
+            .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(due.clone())
+            .order_by_asc(order::Column::LeaseUntil)
+            .limit(limit)
+            .all(&self.db)
+            .await?;
+        let mut claimed = Vec::new();
+        for o in candidates {
+            let condition = Condition::all()
+                .add(order::Column::Id.eq(o.id))
+                .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+                .add(due.clone());
+            if let Some(o) = self.claim(o.id, condition, lease_until, false).await? {
+                claimed.push(o);
+            }
+        }
+        Ok(claimed)
+    }
+
+    /// Claims an order set aside as `needs_attention`, or a pending one that nobody drives
+    /// right now, for an admin's re-drive: pending again, attempts cleared. `None` when the
+    /// order is in neither state.
+    pub async fn claim_for_redrive(
+        &self,
+        order_id: Uuid,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<order::Model>, DbErr> {
+        let idle_pending = Condition::all()
+            .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .add(
+                Condition::any()
+                    .add(order::Column::LeaseOwner.is_null())
+                    .add(order::Column::LeaseUntil.is_null())
+                    .add(order::Column::LeaseUntil.lte(now())),
+            );
+        let condition = Condition::all().add(order::Column::Id.eq(order_id)).add(
+            Condition::any()
+                .add(order::Column::Status.eq(OrderStatus::NeedsAttention.as_str()))
+                .add(idle_pending),
+        );
+        self.claim(order_id, condition, lease_until, true).await
+    }
+
+    /// Takes order `order_id`, when it matches `condition`, with a fresh lease token: pending,
+    /// and with its failed attempts cleared when `fresh_start`.
+    async fn claim(
+        &self,
+        order_id: Uuid,
+        condition: Condition,
+        lease_until: DateTime<Utc>,
+        fresh_start: bool,
+    ) -> Result<Option<order::Model>, DbErr> {
+        let lease = Uuid::now_v7();
+        let mut update = order::Entity::update_many();
+        if fresh_start {
+            update = update.col_expr(order::Column::Attempts, Expr::value(0));
+        }
+        let res = update
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Pending.as_str()),
+            )
+            .col_expr(order::Column::LeaseOwner, Expr::value(lease))
+            .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
+            .filter(condition)
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Ok(None);
+        }
+        let found = order::Entity::find_by_id(order_id).one(&self.db).await?;
+        Ok(found.filter(|o| o.lease_owner == Some(lease)))
+    }
+}
+
+/// The order `order_id`, pending and still held by the claim `lease`.
+fn held_by(order_id: Uuid, lease: Uuid) -> Condition {
+    Condition::all()
+        .add(order::Column::Id.eq(order_id))
+        .add(order::Column::LeaseOwner.eq(lease))
+        .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+}

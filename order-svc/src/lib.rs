@@ -54,8 +54,12 @@ impl App {
             &config.common,
             |db, parts| {
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
+                let store = store::OrderStore::new(db);
+                parts
+                    .metrics
+                    .on_scrape(metrics.read_backlogs(store.clone()));
                 let r = saga::SagaRunner {
-                    store: store::OrderStore::new(db),
+                    store,
                     participants,
                     lease_ttl: config.lease_ttl,
                     retry: saga::RetryPolicy {

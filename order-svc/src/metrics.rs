@@ -1,7 +1,15 @@
 //! order-svc's own metrics, on the service's registry.
 
-use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
-use shop_kit::metrics::LATENCY_BUCKETS;
+use std::sync::Arc;
+
+use prometheus::{
+    Gauge, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
+};
+use shop_kit::metrics::{LATENCY_BUCKETS, ScrapeHook};
+
+use crate::domain::OrderStatus;
+use crate::store::{Backlog, OrderStore};
 
 /// Saga outcomes and timings.
 pub struct SagaMetrics {
@@ -15,6 +23,14 @@ pub struct SagaMetrics {
     pub deliveries: IntCounterVec,
     /// `shop_saga_needs_attention_total{participant, action}`: orders set aside for an admin.
     pub attention: IntCounterVec,
+    /// `shop_orders{status}`: orders `pending` (in flight) and `needs_attention` now.
+    pub orders: IntGaugeVec,
+    /// `shop_orders_oldest_age_seconds{status}`: how old the oldest of them is (0: none).
+    pub oldest: GaugeVec,
+    /// `shop_outbox_backlog_messages`: messages not yet delivered to notify-svc.
+    pub outbox_backlog: IntGauge,
+    /// `shop_outbox_oldest_age_seconds`: how old the oldest of them is (0: none).
+    pub outbox_oldest: Gauge,
 }
 
 impl SagaMetrics {
@@ -57,6 +73,32 @@ impl SagaMetrics {
             ),
             &["participant", "action"],
         )?;
+        let orders = IntGaugeVec::new(
+            Opts::new(
+                "shop_orders",
+                "Orders not terminal, by status: pending or needs_attention (read at scrape).",
+            ),
+            &["status"],
+        )?;
+        let oldest = GaugeVec::new(
+            Opts::new(
+                "shop_orders_oldest_age_seconds",
+                "Age of the oldest order of a status, pending or needs_attention; 0 when none.",
+            ),
+            &["status"],
+        )?;
+        let outbox_backlog = IntGauge::new(
+            "shop_outbox_backlog_messages",
+            "Messages not yet delivered to notify-svc (read at scrape).",
+        )?;
+        let outbox_oldest = Gauge::new(
+            "shop_outbox_oldest_age_seconds",
+            "Age of the oldest undelivered message; 0 when none.",
+        )?;
+        registry.register(Box::new(orders.clone()))?;
+        registry.register(Box::new(oldest.clone()))?;
+        registry.register(Box::new(outbox_backlog.clone()))?;
+        registry.register(Box::new(outbox_oldest.clone()))?;
         registry.register(Box::new(outcomes.clone()))?;
         registry.register(Box::new(attention.clone()))?;
         registry.register(Box::new(duration.clone()))?;
@@ -68,6 +110,47 @@ impl SagaMetrics {
             steps,
             deliveries,
             attention,
+            orders,
+            oldest,
+            outbox_backlog,
+            outbox_oldest,
         })
+    }
+
+    /// A scrape hook that reads the backlog gauges from `store`.
+    pub fn read_backlogs(self: &Arc<Self>, store: OrderStore) -> ScrapeHook {
+        let metrics = Arc::downgrade(self);
+        Arc::new(move || {
+            let (metrics, store) = (metrics.clone(), store.clone());
+            Box::pin(async move {
+                let Some(m) = metrics.upgrade() else {
+                    return;
+                };
+                if let Err(e) = m.read(&store).await {
+                    tracing::warn!(error = %e, "the saga's gauges could not be read");
+                }
+            })
+        })
+    }
+
+    async fn read(&self, store: &OrderStore) -> Result<(), sea_orm::DbErr> {
+        let now = shop_kit::db::now();
+        let age = |b: &Backlog| {
+            b.oldest
+                .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
+        };
+        for status in [OrderStatus::Pending, OrderStatus::NeedsAttention] {
+            let b = store.backlog(status).await?;
+            let label = [status.as_str()];
+            self.orders
+                .with_label_values(&label)
+                .set(i64::try_from(b.count).unwrap_or(i64::MAX));
+            self.oldest.with_label_values(&label).set(age(&b));
+        }
+        let b = store.outbox_backlog().await?;
+        self.outbox_backlog
+            .set(i64::try_from(b.count).unwrap_or(i64::MAX));
+        self.outbox_oldest.set(age(&b));
+        Ok(())
     }
 }

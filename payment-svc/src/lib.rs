@@ -17,8 +17,13 @@ impl App {
     /// Connects to the database, applies migrations and binds the port. The configuration is
     /// the one every service shares: `CommonConfig::from_env(&PAYMENT)` reads it.
     pub async fn build(config: CommonConfig) -> anyhow::Result<Service> {
-        shop_kit::server::build_service::<store::Migrator, _>(&PAYMENT, &config, |db, _| {
-            Ok(api::apis(store::PaymentStore::new(db)))
+        shop_kit::server::build_service::<store::Migrator, _>(&PAYMENT, &config, |db, parts| {
+            let metrics = shop_kit::ledger::LedgerMetrics::new(
+                parts.metrics.registry(),
+                "shop_payment_funds_cents_total",
+                "Money moved by the reservation protocol, in cents, by action: reserve (held), confirm (captured), release (given back).",
+            )?;
+            Ok(api::apis(store::PaymentStore::new(db, metrics)))
         })
         .await
     }

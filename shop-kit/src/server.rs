@@ -53,11 +53,11 @@ impl ServiceParts {
         docs: &'static str,
         config: &crate::config::CommonConfig,
         ready: ReadinessCheck,
-    ) -> Result<Self, crate::auth::KeyError> {
+    ) -> anyhow::Result<Self> {
         Ok(Self {
             name,
             docs,
-            metrics: ServiceMetrics::new(name),
+            metrics: ServiceMetrics::new(name)?,
             keys: TokenKeys::new(&config.auth)?,
             internal_token: InternalToken(config.internal_token.clone()),
             ready,
@@ -271,6 +271,7 @@ where
         crate::db::readiness::<M>(db.clone()),
     )
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    parts.metrics.watch_pool(db.clone());
     let api = api(db, &parts)?;
     Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
 }

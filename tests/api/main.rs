@@ -3,4 +3,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod metrics;
 mod surface;

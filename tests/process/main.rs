@@ -93,6 +93,23 @@ fn api(base: u16, data_dir: &Path) -> Api {
     Api::new(urls, Secret::new(token.trim()))
 }
 
+/// How many of the six services' `/metrics` report the process (CPU, memory, fds).
+async fn services_reporting_the_process(base: u16) -> usize {
+    let mut reporting = 0;
+    for port in base..base + 6 {
+        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains("\nprocess_resident_memory_bytes") {
+            reporting += 1;
+        }
+    }
+    reporting
+}
+
 /// What a client saw for one order.
 struct Seen {
     status: Option<u16>,
@@ -155,6 +172,11 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
     let base = free_base_port();
     let mut child = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
+    assert_eq!(
+        services_reporting_the_process(base).await,
+        1,
+        "six services in one process report the process once"
+    );
     let api = api(base, &data_dir);
     let admin = api.admin().await;
     let product = api.add_product(&admin, 10, 100_000).await.to_string();

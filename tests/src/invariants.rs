@@ -10,6 +10,11 @@ use uuid::Uuid;
 
 use crate::databases::Databases;
 
+/// Metrics for the stores the audit opens.
+fn detached() -> shop_kit::ledger::LedgerMetrics {
+    shop_kit::ledger::LedgerMetrics::detached().expect("a registry of its own")
+}
+
 /// How long sagas, recovery and the outbox get to settle before the invariants are checked.
 const SETTLE: Duration = Duration::from_secs(60);
 
@@ -83,7 +88,8 @@ impl Databases {
     }
 
     async fn check_money(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
-        let payment = payment_svc::store::PaymentStore::new(self.connect("payment").await);
+        let payment =
+            payment_svc::store::PaymentStore::new(self.connect("payment").await, detached());
         let mut captured: HashMap<Uuid, i64> = HashMap::new();
         let mut confirmed = HashSet::new();
         for r in payment.reservations().await.expect("fund reservations") {
@@ -132,7 +138,7 @@ impl Databases {
     }
 
     async fn check_stock(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
-        let stock = stock_svc::store::StockStore::new(self.connect("stock").await);
+        let stock = stock_svc::store::StockStore::new(self.connect("stock").await, detached());
         let mut sold: HashMap<Uuid, i64> = HashMap::new();
         let mut confirmed = 0;
         for r in stock.reservations().await.expect("stock reservations") {
@@ -178,7 +184,8 @@ impl Databases {
     }
 
     async fn check_couriers(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
-        let delivery = delivery_svc::store::DeliveryStore::new(self.connect("delivery").await);
+        let delivery =
+            delivery_svc::store::DeliveryStore::new(self.connect("delivery").await, detached());
         let mut live: HashMap<(Uuid, chrono::NaiveDate), i32> = HashMap::new();
         let mut confirmed = 0;
         for b in delivery.bookings().await.expect("bookings") {

@@ -5,6 +5,7 @@ pub mod api;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod metrics;
 pub mod password;
 pub mod store;
 pub mod throttle;
@@ -38,9 +39,11 @@ impl App {
                 let store = store::UserStore::new(db.clone());
                 users = Some(store.clone());
                 let failures = store::FailureStore::new(db);
+                let metrics = metrics::UserMetrics::new(parts.metrics.registry())?;
                 Ok(api::apis(
                     store,
                     failures,
+                    metrics,
                     passwords.clone(),
                     parts.keys.clone(),
                     payment,

@@ -25,12 +25,13 @@ use seats::SeatsLedger;
 #[derive(Clone)]
 pub struct DeliveryStore {
     db: DatabaseConnection,
+    metrics: ledger::LedgerMetrics,
 }
 
 impl DeliveryStore {
-    /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// A store on `db`, counting its reservation protocol in `metrics`.
+    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+        Self { db, metrics }
     }
 
     /// Adds a courier.
@@ -102,19 +103,19 @@ impl DeliveryStore {
     /// Books a courier for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
     pub async fn reserve(&self, req: &BookCourier) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::reserve(&SeatsLedger, &self.db, req).await
+        ledger::reserve(&SeatsLedger, &self.db, &self.metrics, req).await
     }
 
     /// Confirms an order's booking.
     #[tracing::instrument(skip(self))]
     pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::confirm(&SeatsLedger, &self.db, order_id).await
+        ledger::confirm(&SeatsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Cancels an order's booking; with nothing booked, leaves a released mark.
     #[tracing::instrument(skip(self))]
     pub async fn release(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::release(&SeatsLedger, &self.db, order_id).await
+        ledger::release(&SeatsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Every booking (for audits and tests).

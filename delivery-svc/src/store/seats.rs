@@ -78,6 +78,10 @@ impl Ledger for SeatsLedger {
         mark(order_id)
     }
 
+    fn amount(_row: &booking::Model) -> i64 {
+        1
+    }
+
     fn reservation(row: booking::Model, state: ReservationState) -> CourierBooking {
         CourierBooking {
             order_id: row.order_id,

@@ -2,12 +2,14 @@
 
 mod claims;
 mod entities;
+mod health;
 mod keys;
 mod migration;
 mod orders;
 mod outbox_store;
 
 pub use entities::{idempotency_key, order, outbox};
+pub use health::Backlog;
 pub use keys::KeyClaim;
 pub use migration::Migrator;
 pub use orders::{NewOrder, OrderFilter};

@@ -72,6 +72,10 @@ impl Ledger for FundsLedger {
         row(order_id, None, 0, ReservationState::Released)
     }
 
+    fn amount(row: &reservation::Model) -> i64 {
+        row.amount
+    }
+
     fn reservation(row: reservation::Model, state: ReservationState) -> FundsReservation {
         FundsReservation {
             order_id: row.order_id,

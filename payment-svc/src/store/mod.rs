@@ -40,12 +40,13 @@ pub enum DepositOutcome {
 #[derive(Clone)]
 pub struct PaymentStore {
     db: DatabaseConnection,
+    metrics: ledger::LedgerMetrics,
 }
 
 impl PaymentStore {
-    /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// A store on `db`, counting its reservation protocol in `metrics`.
+    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+        Self { db, metrics }
     }
 
     /// The user's account, `None` when it was never opened.
@@ -145,19 +146,19 @@ impl PaymentStore {
     /// Holds funds for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
     pub async fn reserve(&self, req: &Hold) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::reserve(&FundsLedger, &self.db, req).await
+        ledger::reserve(&FundsLedger, &self.db, &self.metrics, req).await
     }
 
     /// Captures the funds held for an order.
     #[tracing::instrument(skip(self))]
     pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::confirm(&FundsLedger, &self.db, order_id).await
+        ledger::confirm(&FundsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Gives the funds held for an order back; with nothing held, leaves a released mark.
     #[tracing::instrument(skip(self))]
     pub async fn release(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::release(&FundsLedger, &self.db, order_id).await
+        ledger::release(&FundsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Every reservation (for audits and tests).

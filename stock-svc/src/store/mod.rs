@@ -26,12 +26,13 @@ use units::UnitsLedger;
 #[derive(Clone)]
 pub struct StockStore {
     db: DatabaseConnection,
+    metrics: ledger::LedgerMetrics,
 }
 
 impl StockStore {
-    /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    /// A store on `db`, counting its reservation protocol in `metrics`.
+    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+        Self { db, metrics }
     }
 
     /// Adds a product with `quantity` units in stock.
@@ -136,19 +137,19 @@ impl StockStore {
     /// Holds stock for an order (idempotent by `order_id`).
     #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
     pub async fn reserve(&self, req: &Hold) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::reserve(&UnitsLedger, &self.db, req).await
+        ledger::reserve(&UnitsLedger, &self.db, &self.metrics, req).await
     }
 
     /// Marks the stock held for an order as sold.
     #[tracing::instrument(skip(self))]
     pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::confirm(&UnitsLedger, &self.db, order_id).await
+        ledger::confirm(&UnitsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Puts the stock held for an order back; with nothing held, leaves a released mark.
     #[tracing::instrument(skip(self))]
     pub async fn release(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::release(&UnitsLedger, &self.db, order_id).await
+        ledger::release(&UnitsLedger, &self.db, &self.metrics, order_id).await
     }
 
     /// Every product with its counters (for audits and tests).

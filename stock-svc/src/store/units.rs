@@ -72,6 +72,10 @@ impl Ledger for UnitsLedger {
         row(order_id, None, 0, ReservationState::Released)
     }
 
+    fn amount(row: &reservation::Model) -> i64 {
+        row.quantity
+    }
+
     fn reservation(row: reservation::Model, state: ReservationState) -> StockReservation {
         StockReservation {
             order_id: row.order_id,

@@ -12,6 +12,7 @@ use shop_kit::{ApiError, ApiResult};
 
 use super::Tag;
 use crate::error::Error;
+use crate::metrics::UserMetrics;
 use crate::password::Passwords;
 use crate::store::UserStore;
 use crate::throttle::Throttle;
@@ -22,6 +23,7 @@ pub struct AuthApi {
     pub keys: Arc<TokenKeys>,
     pub per_user: Throttle,
     pub per_address: Throttle,
+    pub metrics: UserMetrics,
 }
 
 /// A login: the username or the email, and the password.
@@ -102,6 +104,7 @@ impl AuthApi {
             locked => locked,
         };
         if let Some(wait) = locked? {
+            self.metrics.logins.with_label_values(&["throttled"]).inc();
             return Err(ApiError::too_many(
                 "too many failed logins; retry later",
                 wait,
@@ -115,6 +118,7 @@ impl AuthApi {
                 self.per_address.fail(address_key).await
             };
             recorded.await?;
+            self.metrics.logins.with_label_values(&["failure"]).inc();
             return Err(ApiError::unauthorized("wrong username or password"));
         }
         let Some(user) = user else {
@@ -124,6 +128,7 @@ impl AuthApi {
             .keys
             .issue(user.id, user.is_admin)
             .map_err(Error::from)?;
+        self.metrics.logins.with_label_values(&["success"]).inc();
         Ok(LoginResponse::Ok(Json(Token {
             access_token: token,
             token_type: "Bearer".into(),

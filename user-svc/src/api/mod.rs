@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::domain::{Email, Name, Password, Phone, Username};
 use crate::error::Error;
+use crate::metrics::UserMetrics;
 use crate::password::Passwords;
 use crate::store::{FailureStore, NewUser, UserStore, user};
 use crate::throttle::Throttle;
@@ -22,6 +23,7 @@ use crate::throttle::Throttle;
 pub fn apis(
     store: UserStore,
     failures: FailureStore,
+    metrics: UserMetrics,
     passwords: Passwords,
     keys: Arc<TokenKeys>,
     payment: ServiceClient,
@@ -32,6 +34,7 @@ pub fn apis(
             store: store.clone(),
             passwords: passwords.clone(),
             payment,
+            metrics: metrics.clone(),
         },
         auth::AuthApi {
             per_user: Throttle::new(failures.clone(), "user", 10, window),
@@ -39,6 +42,7 @@ pub fn apis(
             store,
             passwords,
             keys,
+            metrics,
         },
     )
 }

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{Tag, User};
 use crate::domain::{Email, Name, Password, Phone};
 use crate::error::Error;
+use crate::metrics::UserMetrics;
 use crate::password::Passwords;
 use crate::store::{UserChanges, UserStore, user};
 
@@ -24,6 +25,7 @@ pub struct UsersApi {
     pub store: UserStore,
     pub passwords: Passwords,
     pub payment: ServiceClient,
+    pub metrics: UserMetrics,
 }
 
 #[derive(ApiResponse)]
@@ -96,7 +98,20 @@ impl UsersApi {
     async fn register(&self, body: JsonBody<Registration>) -> ApiResult<UserResponse> {
         let (mut new, password) = body.parse()?;
         new.password_hash = self.passwords.hash(password).await?;
-        let user = self.store.create(new).await?;
+        let user = match self.store.create(new).await {
+            Err(Error::Taken) => {
+                self.metrics
+                    .registrations
+                    .with_label_values(&["taken"])
+                    .inc();
+                return Err(Error::Taken.into());
+            }
+            created => created?,
+        };
+        self.metrics
+            .registrations
+            .with_label_values(&["created"])
+            .inc();
         // payment-svc also opens accounts on first use, so a failure here loses nothing.
         let path = format!("/internal/accounts/{}", user.id);
         match self

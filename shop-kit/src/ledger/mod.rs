@@ -5,7 +5,7 @@
 //! only by conditional updates, and the order id is a primary key, so two racing requests for
 //! one order can never both apply.
 
-use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
     DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
@@ -14,6 +14,12 @@ use uuid::Uuid;
 
 use crate::contract::{Decision, Outcome, ReservationState};
 use crate::db::{is_unique_violation, now};
+
+mod counters;
+mod metrics;
+
+pub use counters::Counters;
+pub use metrics::{LedgerMetrics, Step};
 
 /// How often a step that lost a race is decided again.
 const RACE_RETRIES: usize = 5;
@@ -65,6 +71,8 @@ pub trait Ledger: Send + Sync {
     fn reservation(row: Self::Row, state: ReservationState) -> Self::Reservation;
     /// A released mark for an order that holds nothing.
     fn mark(order_id: Uuid) -> Self::Row;
+    /// What a row holds, in the participant's unit (cents, units, bookings).
+    fn amount(row: &Self::Row) -> i64;
 
     /// Takes the resource for a request (conditional update) and returns the row to record.
     async fn take(
@@ -76,85 +84,6 @@ pub trait Ledger: Send + Sync {
     async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives what a row holds back.
     async fn give_back(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
-}
-
-/// Where a participant keeps the resource its reservations move: a row per holder (an
-/// account, a product) with three counters, what is free, what is held, what is captured.
-pub struct Counters<E: EntityTrait> {
-    /// The holder's key column.
-    pub key: E::Column,
-    /// Free: `balance`, `available`.
-    pub free: E::Column,
-    /// Held by reservations: `reserved`.
-    pub held: E::Column,
-    /// Captured by confirmed reservations: `captured`, `sold`.
-    pub captured: E::Column,
-    /// The row's last change.
-    pub updated_at: E::Column,
-}
-
-impl<E: EntityTrait> Counters<E> {
-    /// Adds `free`, `held` and `captured` to the holder's counters (with nothing to move when
-    /// there is no holder: a released mark).
-    pub async fn shift(
-        &self,
-        txn: &DatabaseTransaction,
-        holder: Option<Uuid>,
-        [free, held, captured]: [i64; 3],
-    ) -> Result<(), DbErr> {
-        let Some(holder) = holder else {
-            return Ok(());
-        };
-        E::update_many()
-            .col_expr(self.free, Expr::col(self.free).add(free))
-            .col_expr(self.held, Expr::col(self.held).add(held))
-            .col_expr(self.captured, Expr::col(self.captured).add(captured))
-            .col_expr(self.updated_at, Expr::value(now()))
-            .filter(self.key.eq(holder))
-            .exec(txn)
-            .await
-            .map(|_| ())
-    }
-
-    /// Holds `amount` of the holder's free counter when it has that much (one conditional
-    /// update, so racing takes can never drive it below zero); `false` when it has not, or
-    /// there is no such holder.
-    pub async fn take(
-        &self,
-        txn: &DatabaseTransaction,
-        holder: Uuid,
-        amount: i64,
-    ) -> Result<bool, DbErr> {
-        let res = E::update_many()
-            .col_expr(self.free, Expr::col(self.free).sub(amount))
-            .col_expr(self.held, Expr::col(self.held).add(amount))
-            .col_expr(self.updated_at, Expr::value(now()))
-            .filter(self.key.eq(holder))
-            .filter(self.free.gte(amount))
-            .exec(txn)
-            .await?;
-        Ok(res.rows_affected == 1)
-    }
-
-    /// What a confirmation does with `amount` held: captured.
-    pub async fn capture(
-        &self,
-        txn: &DatabaseTransaction,
-        holder: Option<Uuid>,
-        amount: i64,
-    ) -> Result<(), DbErr> {
-        self.shift(txn, holder, [0, -amount, amount]).await
-    }
-
-    /// What a release does with `amount` held: free again.
-    pub async fn give_back(
-        &self,
-        txn: &DatabaseTransaction,
-        holder: Option<Uuid>,
-        amount: i64,
-    ) -> Result<(), DbErr> {
-        self.shift(txn, holder, [amount, -amount, 0]).await
-    }
 }
 
 /// The row of an order.
@@ -202,25 +131,40 @@ fn lost_races(step: &str) -> DbErr {
 pub async fn reserve<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
+    metrics: &LedgerMetrics,
     req: &L::Request,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
+    let (outcome, applied) = reserve_once(ledger, db, req).await?;
+    metrics.count(Step::Reserve, &outcome, applied);
+    Ok(outcome)
+}
+
+/// A reserve's outcome, and the amount it took when it took something now.
+type Counted<T> = (Outcome<T>, Option<i64>);
+
+async fn reserve_once<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    req: &L::Request,
+) -> Result<Counted<L::Reservation>, DbErr> {
     let order_id = L::order_id(req);
     for _ in 0..RACE_RETRIES {
         let held = find::<L>(db, order_id).await?;
         match Decision::on_reserve(held.as_ref().map(|r| (L::state(r), L::matches(r, req)))) {
             Decision::Apply => {}
-            Decision::Refuse(why) => return Ok(Outcome::Refused(why)),
+            Decision::Refuse(why) => return Ok((Outcome::Refused(why), None)),
             _ => {
-                return Ok(held.map_or(Outcome::Missing, |r| {
+                let outcome = held.map_or(Outcome::Missing, |r| {
                     Outcome::Done(L::reservation(r.clone(), L::state(&r)))
-                }));
+                });
+                return Ok((outcome, None));
             }
         }
         let txn = db.begin().await?;
         let row = match ledger.take(&txn, req).await? {
             Take::Taken(row) => row,
-            Take::Short => return Ok(Outcome::Short), // dropping the transaction rolls back
-            Take::Missing => return Ok(Outcome::Missing),
+            Take::Short => return Ok((Outcome::Short, None)), // dropping the txn rolls back
+            Take::Missing => return Ok((Outcome::Missing, None)),
         };
         match insert::<L>(&txn, &row).await {
             Err(e) if is_unique_violation(&e) => continue, // a racing repeat or release won
@@ -228,10 +172,9 @@ pub async fn reserve<L: Ledger>(
             Ok(()) => {}
         }
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(
-            row,
-            ReservationState::Reserved,
-        )));
+        let amount = L::amount(&row);
+        let outcome = Outcome::Done(L::reservation(row, ReservationState::Reserved));
+        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("reserve"))
 }
@@ -240,20 +183,29 @@ pub async fn reserve<L: Ledger>(
 pub async fn confirm<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
+    metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
+    let (outcome, applied) = confirm_once(ledger, db, order_id).await?;
+    metrics.count(Step::Confirm, &outcome, applied);
+    Ok(outcome)
+}
+
+async fn confirm_once<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+) -> Result<Counted<L::Reservation>, DbErr> {
     for _ in 0..RACE_RETRIES {
         let held = find::<L>(db, order_id).await?;
         let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
             (Decision::Apply, Some(row)) => row,
             (Decision::Repeat, Some(row)) => {
-                return Ok(Outcome::Done(L::reservation(
-                    row,
-                    ReservationState::Confirmed,
-                )));
+                let outcome = Outcome::Done(L::reservation(row, ReservationState::Confirmed));
+                return Ok((outcome, None));
             }
-            (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
-            _ => return Ok(Outcome::Missing),
+            (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
+            _ => return Ok((Outcome::Missing, None)),
         };
         let txn = db.begin().await?;
         if !set_state::<L>(
@@ -268,10 +220,9 @@ pub async fn confirm<L: Ledger>(
         }
         ledger.capture(&txn, &row).await?;
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(
-            row,
-            ReservationState::Confirmed,
-        )));
+        let amount = L::amount(&row);
+        let outcome = Outcome::Done(L::reservation(row, ReservationState::Confirmed));
+        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("confirm"))
 }
@@ -280,8 +231,19 @@ pub async fn confirm<L: Ledger>(
 pub async fn release<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
+    metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
+    let (outcome, applied) = release_once(ledger, db, order_id).await?;
+    metrics.count(Step::Release, &outcome, applied);
+    Ok(outcome)
+}
+
+async fn release_once<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+) -> Result<Counted<L::Reservation>, DbErr> {
     for _ in 0..RACE_RETRIES {
         let held = find::<L>(db, order_id).await?;
         let row = match (Decision::on_release(held.as_ref().map(L::state)), held) {
@@ -289,16 +251,14 @@ pub async fn release<L: Ledger>(
             (Decision::MarkReleased, _) => match insert::<L>(db, &L::mark(order_id)).await {
                 Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e),
-                Ok(()) => return Ok(Outcome::Marked),
+                Ok(()) => return Ok((Outcome::Marked, None)),
             },
-            (Decision::Refuse(why), _) => return Ok(Outcome::Refused(why)),
+            (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
             (_, Some(row)) if !L::is_mark(&row) => {
-                return Ok(Outcome::Done(L::reservation(
-                    row,
-                    ReservationState::Released,
-                )));
+                let outcome = Outcome::Done(L::reservation(row, ReservationState::Released));
+                return Ok((outcome, None));
             }
-            _ => return Ok(Outcome::Marked),
+            _ => return Ok((Outcome::Marked, None)),
         };
         let txn = db.begin().await?;
         if !set_state::<L>(
@@ -313,10 +273,9 @@ pub async fn release<L: Ledger>(
         }
         ledger.give_back(&txn, &row).await?;
         txn.commit().await?;
-        return Ok(Outcome::Done(L::reservation(
-            row,
-            ReservationState::Released,
-        )));
+        let amount = L::amount(&row);
+        let outcome = Outcome::Done(L::reservation(row, ReservationState::Released));
+        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("release"))
 }

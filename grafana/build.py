@@ -5,6 +5,8 @@ Every query uses only series the services export (README "Metrics"), the `dataso
 variable (never a datasource uid) and `$__rate_interval`; every panel has a unit. CI runs this
 and fails when the committed JSON differs, then evaluates every query against a real
 Prometheus that scraped a running shop (.ci/observability).
+It also copies the dashboards and grafana/alerts.yaml into project-helm/files/, which the chart
+ships as ConfigMaps and a PrometheusRule.
 Usage: python3 grafana/build.py
 """
 
@@ -286,10 +288,15 @@ def service_detail():
 
 def main():
     HERE.mkdir(exist_ok=True)
+    chart = HERE.parent.parent / "project-helm" / "files"
+    (chart / "dashboards").mkdir(parents=True, exist_ok=True)
     for board in (overview(), saga(), service_detail()):
-        path = HERE / f"{board.uid}.json"
-        path.write_text(json.dumps(board.json(), indent=2) + "\n")
-        print(f"wrote {path}")
+        text = json.dumps(board.json(), indent=2) + "\n"
+        for path in (HERE / f"{board.uid}.json", chart / "dashboards" / f"{board.uid}.json"):
+            path.write_text(text)
+            print(f"wrote {path}")
+    # Helm reads only the chart's own files: the chart ships a copy of the alerts too.
+    (chart / "alerts.yaml").write_text((HERE.parent / "alerts.yaml").read_text())
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ def datasource_var():
         "label": "Data source",
         "type": "datasource",
         "query": "prometheus",
-        "current": {},
         "hide": 0,
     }
 
@@ -35,11 +34,9 @@ def service_var(multi=True):
         "type": "query",
         "datasource": DS,
         "query": {"query": "label_values(shop_http_requests_total, service)", "refId": "service"},
-        "definition": "label_values(shop_http_requests_total, service)",
         "refresh": 2,
         "multi": multi,
         "includeAll": multi,
-        "current": {},
         "sort": 1,
         "hide": 0,
     }

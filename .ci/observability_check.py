@@ -93,16 +93,19 @@ def panels(board):
 def main():
     prometheus, base, admin_password = sys.argv[1], int(sys.argv[2]), sys.argv[3]
     place_orders(base, admin_password)
-    # Rates need two samples of a series: wait until every service's newest counters have
-    # been scraped at least twice since the orders.
+    # Rates need two samples of a series: wait until every series the shop exports has been
+    # scraped at least twice since the orders.
+    names_query = 'group by (__name__) ({__name__=~"shop_.+|process_.+"})'
     deadline = time.monotonic() + 60
-    ready = 'min(count_over_time(shop_saga_outcomes_total[1m])) >= 2 and min(count_over_time(process_cpu_seconds_total[1m])) >= 2'
-    while time.monotonic() < deadline:
-        if query(prometheus, ready).get("data", {}).get("result"):
+    while True:
+        names = [r["metric"]["__name__"] for r in query(prometheus, names_query)["data"]["result"]]
+        late = [n for n in names
+                if not query(prometheus, f"min(count_over_time({n}[1m])) >= 2")["data"]["result"]]
+        if names and not late:
             break
+        if time.monotonic() > deadline:
+            raise SystemExit(f"observability: FAILED: not scraped twice in 60 s: {late}")
         time.sleep(0.5)
-    else:
-        raise SystemExit("observability: FAILED: Prometheus did not scrape the shop twice in 60 s")
     failures, checked = [], 0
     for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
         board = json.loads(path.read_text())

@@ -225,6 +225,9 @@ def saga():
         (f"histogram_quantile(0.99, sum by (participant, action, le) (rate(shop_saga_step_duration_seconds_bucket[{RATE}])))",
          "{{participant}} {{action}}"),
     ], "s", w=12)
+    b.panel("timeseries", "Calls to the participants: attempts per second by outcome (retries included)", [
+        (f"sum by (peer, outcome) (rate(shop_http_client_attempts_total[{RATE}]))", "{{peer}} {{outcome}}"),
+    ], "reqps", w=24, h=7)
     b.row("In flight")
     b.panel("timeseries", "Orders pending and needing attention", [
         ("sum by (status) (shop_orders)", "{{status}}"),

@@ -15,7 +15,7 @@ pub mod store;
 
 use std::sync::Arc;
 
-use shop_kit::client::{RetrySettings, ServiceClient, http_client};
+use shop_kit::client::{AttemptMetrics, RetrySettings, ServiceClient, http_client};
 use shop_kit::server::{BackgroundTask, Service};
 use shop_kit::topology;
 use tokio::sync::Notify;
@@ -29,30 +29,35 @@ impl App {
     /// Connects to the database, applies migrations, binds the port, and sets up the outbox
     /// sender and the recovery driver to run beside the server.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        let http = http_client(RetrySettings {
-            attempt_timeout: config.call_timeout,
-            max_retries: config.call_retries,
-            ..RetrySettings::default()
-        })?;
-        let token = config.common.internal_token.clone();
-        let client = |name, url: &str| {
-            ServiceClient::new(name, http.clone(), url, token.clone())
-                .with_deadline(config.step_deadline)
-        };
-        let participants = client::Participants {
-            payment: client(topology::PAYMENT.name, &config.urls.payment),
-            stock: client(topology::STOCK.name, &config.urls.stock),
-            delivery: client(topology::DELIVERY.name, &config.urls.delivery),
-        };
-        let notifier = client::Notifier {
-            notify: client(topology::NOTIFY.name, &config.urls.notify),
-        };
         let wake = Arc::new(Notify::new());
         let mut runner = None;
+        let mut notifier = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
             &topology::ORDER,
             &config.common,
             |db, parts| {
+                let attempts = AttemptMetrics::new(parts.metrics.registry())?;
+                let http = http_client(
+                    RetrySettings {
+                        attempt_timeout: config.call_timeout,
+                        max_retries: config.call_retries,
+                        ..RetrySettings::default()
+                    },
+                    Some(attempts),
+                )?;
+                let token = config.common.internal_token.clone();
+                let client = |name, url: &str| {
+                    ServiceClient::new(name, http.clone(), url, token.clone())
+                        .with_deadline(config.step_deadline)
+                };
+                let participants = client::Participants {
+                    payment: client(topology::PAYMENT.name, &config.urls.payment),
+                    stock: client(topology::STOCK.name, &config.urls.stock),
+                    delivery: client(topology::DELIVERY.name, &config.urls.delivery),
+                };
+                notifier = Some(client::Notifier {
+                    notify: client(topology::NOTIFY.name, &config.urls.notify),
+                });
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
                 let store = store::OrderStore::new(db);
                 parts
@@ -77,6 +82,7 @@ impl App {
         )
         .await?;
         let runner = runner.ok_or_else(|| anyhow::anyhow!("order-svc: saga runner missing"))?;
+        let notifier = notifier.ok_or_else(|| anyhow::anyhow!("order-svc: notifier missing"))?;
         let sender: BackgroundTask = {
             let runner = runner.clone();
             Box::new(move |stop| Box::pin(background::send_messages(runner, notifier, wake, stop)))

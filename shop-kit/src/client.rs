@@ -38,9 +38,61 @@ impl Default for RetrySettings {
     }
 }
 
+/// The service a call goes to, carried in the request's extensions for the attempt counter.
+#[derive(Debug, Clone, Copy)]
+struct Peer(&'static str);
+
+/// Counts every attempt of every call, retries included:
+/// `shop_http_client_attempts_total{peer, outcome}` (outcome: the status class `2xx`…`5xx`,
+/// or `error` when no answer came). Attempts beyond the calls are the retries.
+#[derive(Clone)]
+pub struct AttemptMetrics {
+    attempts: prometheus::IntCounterVec,
+}
+
+impl AttemptMetrics {
+    /// Registers the counter on `registry`.
+    pub fn new(registry: &prometheus::Registry) -> prometheus::Result<Self> {
+        let attempts = prometheus::IntCounterVec::new(
+            prometheus::Opts::new(
+                "shop_http_client_attempts_total",
+                "Attempts of calls to other services, retries included, by peer and outcome.",
+            ),
+            &["peer", "outcome"],
+        )?;
+        registry.register(Box::new(attempts.clone()))?;
+        Ok(Self { attempts })
+    }
+}
+
+#[async_trait::async_trait]
+impl reqwest_middleware::Middleware for AttemptMetrics {
+    async fn handle(
+        &self,
+        req: reqwest::Request,
+        extensions: &mut poem::http::Extensions,
+        next: reqwest_middleware::Next<'_>,
+    ) -> reqwest_middleware::Result<reqwest::Response> {
+        let peer = extensions.get::<Peer>().map_or("other", |p| p.0);
+        let answer = next.run(req, extensions).await;
+        let outcome = match &answer {
+            Ok(r) if r.status().is_success() => "2xx",
+            Ok(r) if r.status().is_redirection() => "3xx",
+            Ok(r) if r.status().is_client_error() => "4xx",
+            Ok(_) => "5xx",
+            Err(_) => "error",
+        };
+        self.attempts.with_label_values(&[peer, outcome]).inc();
+        answer
+    }
+}
+
 /// Builds the middleware client; fails (at start-up) rather than fall back to a client without
-/// the configured timeouts.
-pub fn http_client(settings: RetrySettings) -> Result<ClientWithMiddleware, reqwest::Error> {
+/// the configured timeouts. With `attempts`, every attempt is counted.
+pub fn http_client(
+    settings: RetrySettings,
+    attempts: Option<AttemptMetrics>,
+) -> Result<ClientWithMiddleware, reqwest::Error> {
     let policy = ExponentialBackoff::builder()
         .retry_bounds(settings.min_backoff, settings.max_backoff)
         .build_with_max_retries(settings.max_retries);
@@ -49,10 +101,13 @@ pub fn http_client(settings: RetrySettings) -> Result<ClientWithMiddleware, reqw
         .connect_timeout(settings.attempt_timeout)
         .pool_idle_timeout(Duration::from_secs(30))
         .build()?;
-    Ok(ClientBuilder::new(inner)
+    let builder = ClientBuilder::new(inner)
         .with(TracingMiddleware::default())
-        .with(RetryTransientMiddleware::new_with_policy(policy))
-        .build())
+        .with(RetryTransientMiddleware::new_with_policy(policy));
+    Ok(match attempts {
+        Some(counter) => builder.with(counter).build(),
+        None => builder.build(),
+    })
 }
 
 /// Why a call got no usable answer.
@@ -208,6 +263,7 @@ impl ServiceClient {
         let mut req = self
             .http
             .request(method, format!("{}{}", self.base_url, path))
+            .with_extension(Peer(self.service))
             .bearer_auth(self.token.expose());
         if let Some(body) = body {
             req = req.json(body);

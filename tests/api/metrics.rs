@@ -80,6 +80,18 @@ async fn the_metrics_count_what_the_shop_did() {
         value(&order, "shop_outbox_backlog_messages", &[]),
         Some(0.0)
     );
+    let attempts = |peer, outcome| {
+        value(
+            &order,
+            "shop_http_client_attempts_total",
+            &[("peer", peer), ("outcome", outcome)],
+        )
+    };
+    // Two price lookups, then the completed order's reserve and confirm; payment refuses the
+    // second order once (402), and no call needed a retry.
+    assert_eq!(attempts("stock-svc", "2xx"), Some(4.0), "{order}");
+    assert_eq!(attempts("payment-svc", "4xx"), Some(1.0));
+    assert_eq!(attempts("stock-svc", "5xx"), None);
 
     let payment = scrape(&api.payment).await;
     let step = |text: &str, action, result| {

@@ -10,7 +10,7 @@ pub mod password;
 pub mod store;
 pub mod throttle;
 
-use shop_kit::client::{RetrySettings, ServiceClient, http_client};
+use shop_kit::client::{AttemptMetrics, RetrySettings, ServiceClient, http_client};
 use shop_kit::server::Service;
 
 pub use config::Config;
@@ -24,12 +24,6 @@ pub struct App;
 impl App {
     /// Connects to the database, applies migrations, makes sure the admin exists, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        let payment = ServiceClient::new(
-            shop_kit::topology::PAYMENT.name,
-            http_client(RetrySettings::default())?,
-            &config.payment_url,
-            config.common.internal_token.clone(),
-        );
         let passwords = password::Passwords::new()?;
         let mut users = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
@@ -40,6 +34,13 @@ impl App {
                 users = Some(store.clone());
                 let failures = store::FailureStore::new(db);
                 let metrics = metrics::UserMetrics::new(parts.metrics.registry())?;
+                let attempts = AttemptMetrics::new(parts.metrics.registry())?;
+                let payment = ServiceClient::new(
+                    shop_kit::topology::PAYMENT.name,
+                    http_client(RetrySettings::default(), Some(attempts))?,
+                    &config.payment_url,
+                    config.common.internal_token.clone(),
+                );
                 Ok(api::apis(
                     store,
                     failures,

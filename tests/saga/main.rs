@@ -15,6 +15,7 @@ mod recovery;
 mod refusals;
 mod shutdown;
 mod simulation;
+mod statement;
 
 use shop_tests::{Shopper, TestShop};
 use uuid::Uuid;

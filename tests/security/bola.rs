@@ -68,6 +68,14 @@ async fn another_users_resources_are_404_and_admin_operations_403() {
             403,
             200,
         ),
+        (
+            "payment-svc",
+            "/balance/{user_id}/transactions",
+            format!("{}/balance/{ann_id}/transactions", api.payment),
+            Method::GET,
+            403,
+            200,
+        ),
     ];
     let patch = json!({"first_name": "Mallory"});
     for (_, _, url, method, bobs, admins) in &matrix {

@@ -135,6 +135,7 @@ impl Databases {
                 a.user_id
             );
         }
+        check_statements(&payment).await;
     }
 
     async fn check_stock(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
@@ -246,4 +247,46 @@ impl Databases {
         }
         assert_eq!(per_order.len(), all.len(), "messages about unknown orders");
     }
+}
+
+/// Every account's statement chains (each `balance_after` is the previous one plus `amount`,
+/// numbered 1, 2, …), sums to its balance, and ends at its balance and reserved funds.
+async fn check_statements(payment: &payment_svc::store::PaymentStore) {
+    let mut entries: HashMap<Uuid, Vec<payment_svc::store::entry::Model>> = HashMap::new();
+    for e in payment.all_entries().await.expect("statement entries") {
+        entries.entry(e.user_id).or_default().push(e);
+    }
+    for a in payment.accounts().await.expect("accounts") {
+        let mine = entries.remove(&a.user_id).unwrap_or_default();
+        let mut balance = 0;
+        for (n, e) in mine.iter().enumerate() {
+            assert_eq!(
+                e.seq,
+                n as i64 + 1,
+                "statement of {} is numbered",
+                a.user_id
+            );
+            balance += e.amount;
+            assert_eq!(
+                e.balance_after, balance,
+                "statement of {} chains at entry {}",
+                a.user_id, e.seq
+            );
+        }
+        assert_eq!(
+            balance, a.balance,
+            "statement of {} sums to its balance",
+            a.user_id
+        );
+        let (last_balance, last_reserved) = mine
+            .last()
+            .map_or((0, 0), |e| (e.balance_after, e.reserved_after));
+        assert_eq!(
+            (last_balance, last_reserved),
+            (a.balance, a.reserved),
+            "statement of {} ends at the account",
+            a.user_id
+        );
+    }
+    assert!(entries.is_empty(), "entries of accounts that do not exist");
 }

@@ -2,6 +2,7 @@
 
 mod balance;
 mod internal;
+mod statement;
 
 use crate::store::PaymentStore;
 
@@ -9,6 +10,9 @@ use crate::store::PaymentStore;
 pub fn apis(store: PaymentStore) -> impl poem_openapi::OpenApi {
     (
         balance::BalanceApi {
+            store: store.clone(),
+        },
+        statement::StatementApi {
             store: store.clone(),
         },
         internal::InternalApi { store },

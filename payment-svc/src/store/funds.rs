@@ -8,7 +8,8 @@ use shop_kit::db::now;
 use shop_kit::ledger::{Counters, Ledger, Take};
 use uuid::Uuid;
 
-use super::{account, reservation};
+use super::entry::Kind;
+use super::{account, reservation, statement};
 use crate::domain::Hold;
 
 /// The `fund_reservations` table against `accounts`.
@@ -38,6 +39,19 @@ const COUNTERS: Counters<account::Entity> = Counters {
     captured: account::Column::Captured,
     updated_at: account::Column::UpdatedAt,
 };
+
+/// Writes the statement entry of a movement of `r`'s funds (none for a released mark).
+async fn moved(
+    txn: &DatabaseTransaction,
+    r: &reservation::Model,
+    kind: Kind,
+    amount: i64,
+) -> Result<(), DbErr> {
+    match r.user_id {
+        Some(user) => statement::record(txn, user, kind, amount, Some(r.order_id)).await,
+        None => Ok(()),
+    }
+}
 
 #[async_trait::async_trait]
 impl Ledger for FundsLedger {
@@ -91,6 +105,10 @@ impl Ledger for FundsLedger {
         req: &Hold,
     ) -> Result<Take<reservation::Model>, DbErr> {
         let held = COUNTERS.take(txn, req.user_id, req.amount.cents()).await?;
+        if held {
+            let (user, amount) = (req.user_id, req.amount.cents());
+            statement::record(txn, user, Kind::Reserve, -amount, Some(req.order_id)).await?;
+        }
         // An account that was never opened holds 0: short, like any other.
         Ok(if held {
             Take::Taken(row(
@@ -109,7 +127,8 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.capture(txn, r.user_id, r.amount).await
+        COUNTERS.capture(txn, r.user_id, r.amount).await?;
+        moved(txn, r, Kind::Capture, 0).await
     }
 
     async fn give_back(
@@ -117,6 +136,7 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.give_back(txn, r.user_id, r.amount).await
+        COUNTERS.give_back(txn, r.user_id, r.amount).await?;
+        moved(txn, r, Kind::Release, r.amount).await
     }
 }

@@ -2,6 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+use uuid::Uuid;
 
 /// Applies payment-svc's migrations in order.
 pub struct Migrator;
@@ -9,7 +10,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M20261121CreatePayments)]
+        vec![
+            Box::new(M20261121CreatePayments),
+            Box::new(M20261122CreateEntries),
+        ]
     }
 }
 
@@ -110,5 +114,104 @@ impl MigrationTrait for M20261121CreatePayments {
                 .to_owned(),
         )
         .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum AccountEntries {
+    Table,
+    Id,
+    UserId,
+    Seq,
+    Kind,
+    Amount,
+    BalanceAfter,
+    ReservedAfter,
+    OrderId,
+    CreatedAt,
+}
+
+/// The statement: one row per movement of an account's money, written in the transaction of
+/// the movement. Accounts that exist already open their statement with their balance then.
+struct M20261122CreateEntries;
+
+impl MigrationName for M20261122CreateEntries {
+    fn name(&self) -> &str {
+        "m20261122_000002_create_account_entries"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122CreateEntries {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.create_table(
+            Table::create()
+                .table(AccountEntries::Table)
+                .if_not_exists()
+                .col(pk_uuid(AccountEntries::Id))
+                .col(uuid(AccountEntries::UserId))
+                .col(big_integer(AccountEntries::Seq))
+                .col(string_len(AccountEntries::Kind, 16))
+                .col(big_integer(AccountEntries::Amount))
+                .col(big_integer(AccountEntries::BalanceAfter))
+                .col(big_integer(AccountEntries::ReservedAfter))
+                .col(uuid_null(AccountEntries::OrderId))
+                .col(timestamp_with_time_zone(AccountEntries::CreatedAt))
+                .to_owned(),
+        )
+        .await?;
+        m.create_index(
+            Index::create()
+                .name("account_entries_user_seq")
+                .table(AccountEntries::Table)
+                .col(AccountEntries::UserId)
+                .col(AccountEntries::Seq)
+                .unique()
+                .if_not_exists()
+                .to_owned(),
+        )
+        .await?;
+        // Accounts opened before the statement existed: one opening entry with their balance.
+        let accounts = Query::select()
+            .columns([
+                Accounts::UserId,
+                Accounts::Balance,
+                Accounts::Reserved,
+                Accounts::UpdatedAt,
+            ])
+            .from(Accounts::Table)
+            .to_owned();
+        let rows = m.get_connection().query_all(&accounts).await?;
+        for row in rows {
+            let user_id: Uuid = row.try_get("", "user_id")?;
+            let balance: i64 = row.try_get("", "balance")?;
+            let reserved: i64 = row.try_get("", "reserved")?;
+            let at: chrono::DateTime<chrono::Utc> = row.try_get("", "updated_at")?;
+            let insert = Query::insert()
+                .into_table(AccountEntries::Table)
+                .columns([
+                    AccountEntries::Id,
+                    AccountEntries::UserId,
+                    AccountEntries::Seq,
+                    AccountEntries::Kind,
+                    AccountEntries::Amount,
+                    AccountEntries::BalanceAfter,
+                    AccountEntries::ReservedAfter,
+                    AccountEntries::CreatedAt,
+                ])
+                .values_panic([
+                    Uuid::now_v7().into(),
+                    user_id.into(),
+                    1i64.into(),
+                    "deposit".into(),
+                    balance.into(),
+                    balance.into(),
+                    reserved.into(),
+                    at.into(),
+                ])
+                .to_owned();
+            m.get_connection().execute(&insert).await?;
+        }
+        Ok(())
     }
 }

@@ -3,6 +3,7 @@
 mod entities;
 mod funds;
 mod migration;
+mod statement;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
 use sea_orm::{
@@ -15,7 +16,7 @@ use shop_kit::db::{is_unique_violation, now};
 use shop_kit::ledger;
 use uuid::Uuid;
 
-pub use entities::{account, deposit, reservation};
+pub use entities::{account, deposit, entry, reservation};
 pub use migration::Migrator;
 
 use funds::FundsLedger;
@@ -135,6 +136,7 @@ impl PaymentStore {
                 Err(e) => return Err(e),
                 Ok(_) => {}
             }
+            statement::record(&txn, user_id, entry::Kind::Deposit, amount, None).await?;
             txn.commit().await?;
             return Ok(DepositOutcome::Done(to_account(acc)));
         }

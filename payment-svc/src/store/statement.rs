@@ -1,0 +1,73 @@
+//! The statement: each movement of an account's money is written in the transaction that moves
+//! it, so the statement and the balance can never disagree.
+
+use sea_orm::entity::prelude::*;
+use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use shop_kit::db::now;
+use shop_kit::page::PageRequest;
+
+use super::{PaymentStore, account, entry};
+
+/// Records that `user_id`'s balance moved by `amount` (of `kind`, for `order_id`), after the
+/// movement was applied in `txn`. The account's row is locked by that update, so entries of one
+/// account are numbered one after the other.
+pub(crate) async fn record(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    kind: entry::Kind,
+    amount: i64,
+    order_id: Option<Uuid>,
+) -> Result<(), DbErr> {
+    let acc = account::Entity::find_by_id(user_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("account {user_id}")))?;
+    let last = entry::Entity::find()
+        .filter(entry::Column::UserId.eq(user_id))
+        .order_by_desc(entry::Column::Seq)
+        .limit(1)
+        .one(txn)
+        .await?
+        .map_or(0, |e| e.seq);
+    entry::Entity::insert(entry::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        seq: Set(last + 1),
+        kind: Set(kind),
+        amount: Set(amount),
+        balance_after: Set(acc.balance),
+        reserved_after: Set(acc.reserved),
+        order_id: Set(order_id),
+        created_at: Set(now()),
+    })
+    .exec_without_returning(txn)
+    .await?;
+    Ok(())
+}
+
+impl PaymentStore {
+    /// A page of `user_id`'s statement, newest first (`limit + 1` rows).
+    pub async fn statement(
+        &self,
+        user_id: Uuid,
+        page: PageRequest,
+    ) -> Result<Vec<entry::Model>, DbErr> {
+        let mut query = entry::Entity::find()
+            .filter(entry::Column::UserId.eq(user_id))
+            .order_by_desc(entry::Column::Id)
+            .limit(page.limit + 1);
+        if let Some(before) = page.before {
+            query = query.filter(entry::Column::Id.lt(before));
+        }
+        query.all(&self.db).await
+    }
+
+    /// Every entry of every account, in order (for audits and tests).
+    pub async fn all_entries(&self) -> Result<Vec<entry::Model>, DbErr> {
+        entry::Entity::find()
+            .order_by_asc(entry::Column::UserId)
+            .order_by_asc(entry::Column::Seq)
+            .all(&self.db)
+            .await
+    }
+}

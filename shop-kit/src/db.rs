@@ -18,8 +18,14 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's model: a single pooled connection serialises the
         // transactions instead of failing them with SQLITE_BUSY on lock upgrades.
+        // The one connection lives as long as the pool: no idle reaping and no maximum
+        // lifetime, so sqlx starts no maintenance task. That task, reaping and re-queueing the
+        // single idle connection, was seen spinning forever in sqlx 0.9's idle queue under
+        // load (a saga test hung twice at 100% CPU in its `ArrayQueue::push`).
         opts.max_connections(1)
             .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
             .map_sqlx_sqlite_opts(|o| {
                 o.journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Normal)

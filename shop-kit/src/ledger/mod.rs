@@ -134,13 +134,45 @@ pub async fn reserve<L: Ledger>(
     metrics: &LedgerMetrics,
     req: &L::Request,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
-    let (outcome, applied) = reserve_once(ledger, db, req).await?;
-    metrics.count(Step::Reserve, &outcome, applied);
+    counted(metrics, Step::Reserve, reserve_once(ledger, db, req)).await
+}
+
+/// A step's outcome, and the amount it moved when it moved something now.
+type Counted<T> = (Outcome<T>, Option<i64>);
+
+/// Runs a step and counts its outcome.
+async fn counted<T>(
+    metrics: &LedgerMetrics,
+    step: Step,
+    once: impl Future<Output = Result<Counted<T>, DbErr>>,
+) -> Result<Outcome<T>, DbErr> {
+    let (outcome, applied) = once.await?;
+    metrics.count(step, &outcome, applied);
     Ok(outcome)
 }
 
-/// A reserve's outcome, and the amount it took when it took something now.
-type Counted<T> = (Outcome<T>, Option<i64>);
+/// Moves order `order_id`'s reserved `row` to `to` in one transaction, with its effect: what
+/// it holds is captured (confirmed) or given back (released). `None` when a racing call moved
+/// the row first.
+async fn settle<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+    row: L::Row,
+    to: ReservationState,
+) -> Result<Option<Counted<L::Reservation>>, DbErr> {
+    let txn = db.begin().await?;
+    if !set_state::<L>(&txn, order_id, ReservationState::Reserved, to).await? {
+        return Ok(None);
+    }
+    match to {
+        ReservationState::Confirmed => ledger.capture(&txn, &row).await?,
+        _ => ledger.give_back(&txn, &row).await?,
+    }
+    txn.commit().await?;
+    let amount = L::amount(&row);
+    Ok(Some((Outcome::Done(L::reservation(row, to)), Some(amount))))
+}
 
 async fn reserve_once<L: Ledger>(
     ledger: &L,
@@ -186,9 +218,7 @@ pub async fn confirm<L: Ledger>(
     metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
-    let (outcome, applied) = confirm_once(ledger, db, order_id).await?;
-    metrics.count(Step::Confirm, &outcome, applied);
-    Ok(outcome)
+    counted(metrics, Step::Confirm, confirm_once(ledger, db, order_id)).await
 }
 
 async fn confirm_once<L: Ledger>(
@@ -207,22 +237,10 @@ async fn confirm_once<L: Ledger>(
             (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
             _ => return Ok((Outcome::Missing, None)),
         };
-        let txn = db.begin().await?;
-        if !set_state::<L>(
-            &txn,
-            order_id,
-            ReservationState::Reserved,
-            ReservationState::Confirmed,
-        )
-        .await?
-        {
-            continue; // a racing confirm or release moved it first: decide again
+        match settle(ledger, db, order_id, row, ReservationState::Confirmed).await? {
+            Some(done) => return Ok(done),
+            None => continue, // a racing confirm or release moved it first: decide again
         }
-        ledger.capture(&txn, &row).await?;
-        txn.commit().await?;
-        let amount = L::amount(&row);
-        let outcome = Outcome::Done(L::reservation(row, ReservationState::Confirmed));
-        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("confirm"))
 }
@@ -234,9 +252,7 @@ pub async fn release<L: Ledger>(
     metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
-    let (outcome, applied) = release_once(ledger, db, order_id).await?;
-    metrics.count(Step::Release, &outcome, applied);
-    Ok(outcome)
+    counted(metrics, Step::Release, release_once(ledger, db, order_id)).await
 }
 
 async fn release_once<L: Ledger>(
@@ -260,22 +276,10 @@ async fn release_once<L: Ledger>(
             }
             _ => return Ok((Outcome::Marked, None)),
         };
-        let txn = db.begin().await?;
-        if !set_state::<L>(
-            &txn,
-            order_id,
-            ReservationState::Reserved,
-            ReservationState::Released,
-        )
-        .await?
-        {
-            continue;
+        match settle(ledger, db, order_id, row, ReservationState::Released).await? {
+            Some(done) => return Ok(done),
+            None => continue,
         }
-        ledger.give_back(&txn, &row).await?;
-        txn.commit().await?;
-        let amount = L::amount(&row);
-        let outcome = Outcome::Done(L::reservation(row, ReservationState::Released));
-        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("release"))
 }

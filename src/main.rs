@@ -42,7 +42,8 @@ struct Args {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::telemetry::init();
+    // One process, one `service.name`; each span names its service in `shop.service`.
+    let _telemetry = shop_kit::telemetry::init("shop");
     match start(Args::parse()).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {

@@ -7,6 +7,7 @@ use std::time::Duration;
 use shop_kit::contract::notify::SendMessage;
 use shop_kit::idempotency::KEY_RETENTION_HOURS;
 use tokio::sync::{Notify, watch};
+use tracing::Instrument;
 
 use crate::client::Notifier;
 use crate::saga::{Drive, SagaRunner};
@@ -29,7 +30,9 @@ pub async fn send_messages(
                         order_id: Some(m.order_id),
                         text: m.text.clone(),
                     };
-                    let result = match notifier.send(&msg).await {
+                    let span = tracing::info_span!("deliver message", order_id = %m.order_id, message_id = %m.id);
+                    shop_kit::telemetry::follow(&span, m.trace_parent.as_deref());
+                    let result = match notifier.send(&msg).instrument(span).await {
                         Ok(()) => runner.store.mark_delivered(m.id).await.map(|_| "delivered"),
                         Err(e) => {
                             tracing::warn!(error = %e, message_id = %m.id, "message delivery failed; retrying later");

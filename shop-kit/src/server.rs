@@ -10,10 +10,11 @@ use std::time::Duration;
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::{Endpoint, EndpointExt, IntoResponse, Request, Response, Route, handler};
+use poem::{Endpoint, EndpointExt, IntoResponse, PathPattern, Request, Response, Route, handler};
 use poem_openapi::{OpenApi, OpenApiService};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tracing::Instrument;
 
 use crate::auth::{InternalToken, TokenKeys};
 use crate::metrics::{self, ServiceMetrics};
@@ -97,11 +98,63 @@ pub fn endpoint<A: OpenApi + 'static>(
         .at("/metrics", metrics::metrics_endpoint(parts.metrics.clone()))
         .nest("/", api_service);
     let metrics = parts.metrics.clone();
+    let name = parts.name;
     let ep = problem::with_problem_errors(route.around(limit_body))
         .data(parts.keys.clone())
         .data(parts.internal_token.clone())
-        .around(move |ep, req| metrics::record(metrics.clone(), ep, req));
+        .around(move |ep, req| metrics::record(metrics.clone(), ep, req))
+        .around(move |ep, req| traced(name, ep, req));
     ep.boxed()
+}
+
+/// Runs a request inside a server span that continues the caller's trace (W3C `traceparent`),
+/// named after the matched route once it is known. Probes and scrapes are not traced.
+async fn traced<E: Endpoint<Output = Response>>(
+    service: &'static str,
+    ep: Arc<E>,
+    req: Request,
+) -> poem::Result<Response> {
+    let path = req.uri().path();
+    if path.starts_with("/health/") || path == "/metrics" {
+        return ep.call(req).await;
+    }
+    let method = req.method().as_str().to_owned();
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %method, // renamed after routing, e.g. `POST /orders`
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        shop.service = service,
+        http.request.method = %method,
+        url.path = %path,
+        http.route = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        user_id = tracing::field::Empty,
+        order_id = tracing::field::Empty,
+    );
+    let traceparent = req
+        .headers()
+        .get("traceparent")
+        .and_then(|v| v.to_str().ok());
+    crate::telemetry::follow(&span, traceparent);
+    if let Some(id) = crate::telemetry::trace_id(&span) {
+        span.record("trace_id", id);
+    }
+    let answer = ep.call(req).instrument(span.clone()).await;
+    let (status, route) = match &answer {
+        Ok(r) => (r.status(), r.data::<PathPattern>()),
+        Err(e) => (e.status(), e.data::<PathPattern>()),
+    };
+    if let Some(route) = route {
+        span.record("http.route", &*route.0);
+        crate::telemetry::rename(&span, format!("{method} {}", route.0));
+    }
+    span.record("http.response.status_code", status.as_u16());
+    if status.is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
+    answer
 }
 
 #[handler]
@@ -286,7 +339,7 @@ pub async fn run_alone(
     service: &'static ServiceInfo,
     build: impl Future<Output = anyhow::Result<Service>>,
 ) -> std::process::ExitCode {
-    crate::telemetry::init();
+    let _telemetry = crate::telemetry::init(service.name);
     let started = async {
         let running = build.await?;
         tracing::info!(service = service.name, port = running.port(), "listening");

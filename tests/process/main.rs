@@ -3,7 +3,8 @@
 //! SIGKILL and started again on the same data directory. Every order a client saw as 201 is
 //! still completed, every order reaches a terminal state within 60 s, and the invariants hold.
 //! At the end a SIGTERM stops it cleanly. And the signing key persists across restarts and
-//! rotates on `--rotate-signing-key` without refusing the tokens of the key before.
+//! rotates on `--rotate-signing-key` without refusing the tokens of the key before. And one
+//! order's spans, exported over OTLP, share one trace id in every service (`trace.rs`).
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -17,6 +18,8 @@ use serde_json::json;
 use shop_kit::config::Secret;
 use shop_tests::{ADMIN_PASSWORD, Api, Databases, Shopper};
 use tokio::task::JoinSet;
+
+mod trace;
 
 /// Six consecutive free ports.
 fn free_base_port() -> u16 {
@@ -45,6 +48,15 @@ impl Drop for ShopProcess {
 
 /// Starts `shop` on `data_dir` (and the test's PostgreSQL databases, if any).
 fn start(dbs: &Databases, data_dir: &Path, base: u16, extra: &[&str]) -> ShopProcess {
+    ShopProcess(
+        command(dbs, data_dir, base, extra)
+            .spawn()
+            .expect("the shop binary starts"),
+    )
+}
+
+/// The command that starts `shop` on `data_dir`, for a test to add to.
+fn command(dbs: &Databases, data_dir: &Path, base: u16, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_shop"));
     cmd.args(extra)
         .arg("--data-dir")
@@ -63,7 +75,7 @@ fn start(dbs: &Databases, data_dir: &Path, base: u16, extra: &[&str]) -> ShopPro
             .arg("--database-prefix")
             .arg(prefix);
     }
-    ShopProcess(cmd.spawn().expect("the shop binary starts"))
+    cmd
 }
 
 /// Waits until all six services answer `/health/ready`.

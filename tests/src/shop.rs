@@ -196,7 +196,10 @@ impl TestShop {
     /// Spawns the shop, letting the test adjust order-svc's configuration.
     pub async fn spawn_with(tune: impl FnOnce(&mut order_svc::Config)) -> Self {
         if std::env::var_os("RUST_LOG").is_some() {
-            shop_kit::telemetry::init(); // logs only when asked for
+            // Logs (and spans) only when asked for; the guard lives as long as the test binary.
+            static TELEMETRY: std::sync::OnceLock<shop_kit::telemetry::Telemetry> =
+                std::sync::OnceLock::new();
+            TELEMETRY.get_or_init(|| shop_kit::telemetry::init("shop"));
         }
         let dbs = Databases::fresh().await;
         let signing_key = SigningKey::generate();

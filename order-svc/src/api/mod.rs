@@ -38,6 +38,7 @@ async fn drive_within(
     deadline: Duration,
 ) -> order::Model {
     let id = order.id;
+    tracing::Span::current().record("order_id", tracing::field::display(id));
     let fallback = order.clone();
     let drive = runner.spawn(order);
     let current = match tokio::time::timeout(deadline, drive).await {

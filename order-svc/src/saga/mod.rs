@@ -9,6 +9,7 @@ use sea_orm::DbErr;
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::{Answer, Participants};
@@ -114,12 +115,21 @@ impl SagaRunner {
         after(self.lease_ttl)
     }
 
-    /// Drives a claimed order in a task of its own, which a shutdown waits for.
+    /// Drives a claimed order in a task of its own, which a shutdown waits for. The drive stays
+    /// in the caller's trace, or, resumed by the recovery driver, in the trace of the request
+    /// that placed the order.
     pub fn spawn(&self, o: order::Model) -> JoinHandle<Result<Drive, DbErr>> {
         let runner = self.clone();
+        let span = if tracing::Span::current().is_none() {
+            let span = tracing::info_span!("resume order", order_id = %o.id);
+            shop_kit::telemetry::follow(&span, o.trace_parent.as_deref());
+            span
+        } else {
+            tracing::Span::current()
+        };
         self.lifecycle
             .drives
-            .spawn(async move { runner.drive(o).await })
+            .spawn(async move { runner.drive(o).await }.instrument(span))
     }
 
     async fn save(

@@ -85,6 +85,7 @@ impl OrderStore {
             next_attempt_at: Set(now()),
             delivered_at: Set(None),
             created_at: Set(now()),
+            trace_parent: Set(shop_kit::telemetry::current_traceparent()),
         };
         outbox::Entity::insert(msg)
             .exec_without_returning(&txn)

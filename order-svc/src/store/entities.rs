@@ -29,6 +29,8 @@ pub mod order {
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
         pub attempts: i32,
+        /// The W3C `traceparent` of the request that placed it.
+        pub trace_parent: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -96,6 +98,8 @@ pub mod outbox {
         pub next_attempt_at: DateTimeUtc,
         pub delivered_at: Option<DateTimeUtc>,
         pub created_at: DateTimeUtc,
+        /// The W3C `traceparent` of the drive that queued it.
+        pub trace_parent: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -12,6 +12,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(M20261121CreateOrders),
             Box::new(M20261121AttemptsAndKeyOrders),
+            Box::new(M20261122TraceParents),
         ]
     }
 }
@@ -36,6 +37,7 @@ enum Orders {
     CreatedAt,
     UpdatedAt,
     Attempts,
+    TraceParent,
 }
 
 #[derive(DeriveIden)]
@@ -49,6 +51,7 @@ enum Outbox {
     NextAttemptAt,
     DeliveredAt,
     CreatedAt,
+    TraceParent,
 }
 
 #[derive(DeriveIden)]
@@ -185,6 +188,36 @@ impl MigrationTrait for M20261121AttemptsAndKeyOrders {
             Table::alter()
                 .table(IdempotencyKeys::Table)
                 .add_column(uuid_null(IdempotencyKeys::OrderId))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Keeps the W3C `traceparent` of the request that placed an order and of the drive that queued
+/// a message, so that a resumed saga and a late delivery stay in the order's trace.
+struct M20261122TraceParents;
+
+impl MigrationName for M20261122TraceParents {
+    fn name(&self) -> &str {
+        "m20261122_000003_trace_parents"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122TraceParents {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(string_null(Orders::TraceParent))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Outbox::Table)
+                .add_column(string_null(Outbox::TraceParent))
                 .to_owned(),
         )
         .await

@@ -63,6 +63,7 @@ impl OrderStore {
             created_at: Set(now()),
             updated_at: Set(now()),
             attempts: Set(0),
+            trace_parent: Set(shop_kit::telemetry::current_traceparent()),
         };
         let txn = self.db.begin().await?;
         let order = order::Entity::insert(row).exec_with_returning(&txn).await?;

@@ -59,6 +59,7 @@ async fn check_user_token(req: &Request, bearer: Bearer) -> poem::Result<Caller>
     let claims = keys
         .verify(&bearer.token)
         .ok_or_else(|| ApiError::unauthorized("the bearer token is missing, invalid or expired"))?;
+    tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
     Ok(Caller {
         user_id: claims.sub,
         is_admin: claims.adm,

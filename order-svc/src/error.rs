@@ -1,7 +1,9 @@
 //! order-svc's errors, each with the status it answers.
 
 use poem::http::StatusCode;
-use shop_kit::{ApiError, Problem};
+use poem_openapi::Object;
+use serde::{Deserialize, Serialize};
+use shop_kit::{ApiError, Problem, ProblemBody, ProblemExtension};
 use uuid::Uuid;
 
 use crate::domain::{FailureReason, OrderStatus};
@@ -56,26 +58,66 @@ pub enum Error {
     Call(#[from] shop_kit::client::CallError),
 }
 
-impl From<Error> for ApiError {
+/// A problem (RFC 9457) and, when the saga cancelled the order, which order and why.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderProblem {
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub problem: Problem,
+    /// The order concerned, for saga outcomes.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<Uuid>,
+    /// Why the order was cancelled: `insufficient_funds`, `out_of_stock`, `no_courier`,
+    /// `rejected` or `service_unavailable`.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_reason: Option<String>,
+}
+
+impl From<Problem> for OrderProblem {
+    fn from(problem: Problem) -> Self {
+        Self {
+            problem,
+            order_id: None,
+            failure_reason: None,
+        }
+    }
+}
+
+impl ProblemBody for OrderProblem {
+    fn base(&self) -> &Problem {
+        &self.problem
+    }
+}
+
+impl ProblemExtension for OrderProblem {}
+
+/// The result of every order-svc operation.
+pub type ApiResult<T> = shop_kit::ApiResult<T, OrderProblem>;
+
+impl From<Error> for ApiError<OrderProblem> {
     fn from(e: Error) -> Self {
         let detail = e.to_string();
         match e {
-            Error::NoSuchOrder => ApiError::not_found(detail),
-            Error::NoSuchProduct => ApiError::invalid_field("product_id", detail),
-            Error::TotalTooLarge => ApiError::invalid_field("quantity", detail),
-            Error::KeyReused => ApiError::invalid_field("Idempotency-Key", detail),
+            Error::NoSuchOrder => ApiError::not_found(detail).into(),
+            Error::NoSuchProduct => ApiError::invalid_field("product_id", detail).into(),
+            Error::TotalTooLarge => ApiError::invalid_field("quantity", detail).into(),
+            Error::KeyReused => ApiError::invalid_field("Idempotency-Key", detail).into(),
             Error::KeyInFlight
             | Error::KeyOrderGone
             | Error::StoredAnswerUnreadable
-            | Error::NotRedrivable { .. } => ApiError::conflict(detail),
+            | Error::NotRedrivable { .. } => ApiError::conflict(detail).into(),
             Error::Cancelled { order_id, reason } => {
                 let status =
                     StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
                 let mut problem = Problem::new(status, detail);
                 problem.kind = format!("/problems/{}", reason.as_str().replace('_', "-"));
-                problem.order_id = Some(order_id);
-                problem.failure_reason = Some(reason.as_str().into());
-                ApiError::from_problem(problem)
+                ApiError::from_problem(OrderProblem {
+                    problem,
+                    order_id: Some(order_id),
+                    failure_reason: Some(reason.as_str().into()),
+                })
             }
             Error::Db(e) => e.into(),
             Error::Call(e) => e.into(),

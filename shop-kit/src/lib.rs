@@ -21,4 +21,6 @@ pub mod telemetry;
 pub mod topology;
 
 pub use body::JsonBody;
-pub use problem::{ApiError, ApiResult, FieldError, FieldErrors, Problem};
+pub use problem::{
+    ApiError, ApiResult, FieldError, FieldErrors, Problem, ProblemBody, ProblemExtension,
+};

@@ -5,13 +5,12 @@ use std::time::Duration;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
-use shop_kit::ApiResult;
 use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::{Order, Tag, drive_within, parse_status};
-use crate::error::Error;
+use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
 

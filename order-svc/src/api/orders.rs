@@ -7,17 +7,17 @@ use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object, OpenApi};
+use shop_kit::ApiError;
 use shop_kit::JsonBody;
 use shop_kit::auth::{Caller, UserAuth};
 use shop_kit::idempotency::{IdempotencyKey, fingerprint};
 use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
-use shop_kit::{ApiError, ApiResult, Problem};
 use uuid::Uuid;
 
 use super::{Order, Tag, drive_within, parse_status};
 use crate::domain::{DeliveryDate, FailureReason, OrderStatus, Quantity, total};
-use crate::error::Error;
+use crate::error::{ApiResult, Error, OrderProblem};
 use crate::saga::SagaRunner;
 use crate::store::{KeyClaim, NewOrder, OrderFilter, order};
 
@@ -84,7 +84,7 @@ fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
         Ok(PlaceResponse::Created(o)) => (201, o.0.to_json_string()),
         Ok(PlaceResponse::Accepted(o, _)) => (202, o.0.to_json_string()),
         Err(e) => (
-            e.problem().status,
+            e.problem().problem.status,
             serde_json::to_string(e.problem()).unwrap_or_default(),
         ),
     }
@@ -103,7 +103,7 @@ fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
             let location = format!("/orders/{}", o.id);
             Ok(PlaceResponse::Accepted(Json(o), location))
         }
-        _ => Err(serde_json::from_str::<Problem>(body)
+        _ => Err(serde_json::from_str::<OrderProblem>(body)
             .map(ApiError::from_problem)
             .unwrap_or_else(|_| Error::StoredAnswerUnreadable.into())),
     }
@@ -183,7 +183,8 @@ impl OrdersApi {
                     ("quantity", quantity.err()),
                     ("delivery_date", date.err()),
                     ("Idempotency-Key", key.err()),
-                ]));
+                ])
+                .into());
             }
         };
         let store = &self.runner.store;

@@ -2,9 +2,9 @@
 
 use poem::http::StatusCode;
 use poem_openapi::payload::Json;
+use poem_openapi::types::{ParseFromJSON, ToJSON, Type};
 use poem_openapi::{ApiResponse, Object};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 mod edge;
 mod fields;
@@ -28,14 +28,6 @@ pub struct Problem {
     pub status: u16,
     /// What went wrong with this request.
     pub detail: String,
-    /// The order concerned, for saga outcomes.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_id: Option<Uuid>,
-    /// Why the order was cancelled: `insufficient_funds`, `out_of_stock` or `no_courier`.
-    #[oai(skip_serializing_if_is_none)]
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub failure_reason: Option<String>,
     /// Field-level validation errors.
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -50,59 +42,91 @@ impl Problem {
             title: status.canonical_reason().unwrap_or("Error").into(),
             status: status.as_u16(),
             detail: detail.into(),
-            order_id: None,
-            failure_reason: None,
             errors: None,
         }
     }
 }
 
-/// Every error a shop endpoint can answer, each a problem+json body. Operations return
-/// `Result<TheirResponse, ApiError>`, so every spec documents these statuses.
+/// A problem+json body: [`Problem`] itself, or a service's own body that flattens a `Problem`
+/// and adds extension members (RFC 9457 §3.2), such as order-svc's `order_id`.
+pub trait ProblemBody:
+    Type + ToJSON + ParseFromJSON + Serialize + From<Problem> + Send + Sync + 'static
+{
+    /// The standard members.
+    fn base(&self) -> &Problem;
+}
+
+impl ProblemBody for Problem {
+    fn base(&self) -> &Problem {
+        self
+    }
+}
+
+/// A service's own problem body, with members beyond [`Problem`]'s: its operations answer
+/// `ApiError<ItsBody>`, and every shop-kit [`ApiError`] converts into that with `?`.
+pub trait ProblemExtension: ProblemBody {}
+
+impl<P: ProblemExtension> From<ApiError<Problem>> for ApiError<P> {
+    fn from(e: ApiError<Problem>) -> Self {
+        let retry_after = match &e {
+            ApiError::TooManyRequests(_, secs) => Some(*secs),
+            _ => None,
+        };
+        let body = P::from(e.into_problem());
+        match retry_after {
+            Some(secs) => Self::TooManyRequests(Json(Box::new(body)), secs),
+            None => Self::from_problem(body),
+        }
+    }
+}
+
+/// Every error a shop endpoint can answer, each a problem+json body (a [`Problem`], or the
+/// service's own [`ProblemExtension`]). Operations return `Result<TheirResponse, ApiError>`, so
+/// every spec documents these statuses.
 #[derive(ApiResponse, Debug)]
-pub enum ApiError {
+pub enum ApiError<P: ProblemBody = Problem> {
     /// The request could not be parsed: malformed JSON, wrong types, missing fields or parameters.
     #[oai(status = 400, content_type = "application/problem+json")]
-    BadRequest(Json<Box<Problem>>),
+    BadRequest(Json<Box<P>>),
     /// Missing, invalid or expired bearer token.
     #[oai(status = 401, content_type = "application/problem+json")]
-    Unauthorized(Json<Box<Problem>>),
+    Unauthorized(Json<Box<P>>),
     /// Not enough funds.
     #[oai(status = 402, content_type = "application/problem+json")]
-    PaymentRequired(Json<Box<Problem>>),
+    PaymentRequired(Json<Box<P>>),
     /// Authenticated, but not allowed (admin-only endpoint).
     #[oai(status = 403, content_type = "application/problem+json")]
-    Forbidden(Json<Box<Problem>>),
+    Forbidden(Json<Box<P>>),
     /// No such resource, or it belongs to someone else.
     #[oai(status = 404, content_type = "application/problem+json")]
-    NotFound(Json<Box<Problem>>),
+    NotFound(Json<Box<P>>),
     /// The request conflicts with the current state (duplicate, out of stock, no courier, …).
     #[oai(status = 409, content_type = "application/problem+json")]
-    Conflict(Json<Box<Problem>>),
+    Conflict(Json<Box<P>>),
     /// The request body is larger than 1 MiB.
     #[oai(status = 413, content_type = "application/problem+json")]
-    PayloadTooLarge(Json<Box<Problem>>),
+    PayloadTooLarge(Json<Box<P>>),
     /// The request body is not `application/json`.
     #[oai(status = 415, content_type = "application/problem+json")]
-    UnsupportedMediaType(Json<Box<Problem>>),
+    UnsupportedMediaType(Json<Box<P>>),
     /// Well-formed but invalid: out-of-range numbers, bad formats, past dates, unknown values.
     #[oai(status = 422, content_type = "application/problem+json")]
-    Unprocessable(Json<Box<Problem>>),
+    Unprocessable(Json<Box<P>>),
     /// Too many attempts; retry after the number of seconds in `Retry-After`.
     #[oai(status = 429, content_type = "application/problem+json")]
-    TooManyRequests(Json<Box<Problem>>, #[oai(header = "Retry-After")] u64),
+    TooManyRequests(Json<Box<P>>, #[oai(header = "Retry-After")] u64),
     /// A dependency (database or another service) is unavailable; retry later.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Box<Problem>>),
+    Unavailable(Json<Box<P>>),
 }
 
 /// The result type of every operation.
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type ApiResult<T, P = Problem> = Result<T, ApiError<P>>;
 
-impl ApiError {
+impl<P: ProblemBody> ApiError<P> {
     /// Wraps a problem in the variant of its status (unknown statuses become 503).
-    pub fn from_problem(problem: Problem) -> Self {
-        let status = problem.status;
+    pub fn from_problem(problem: P) -> Self {
+        let status = problem.base().status;
         let body = Json(Box::new(problem));
         match status {
             400 => Self::BadRequest(body),
@@ -119,6 +143,42 @@ impl ApiError {
         }
     }
 
+    /// The problem body.
+    pub fn problem(&self) -> &P {
+        match self {
+            Self::BadRequest(p)
+            | Self::Unauthorized(p)
+            | Self::PaymentRequired(p)
+            | Self::Forbidden(p)
+            | Self::NotFound(p)
+            | Self::Conflict(p)
+            | Self::PayloadTooLarge(p)
+            | Self::UnsupportedMediaType(p)
+            | Self::Unprocessable(p)
+            | Self::TooManyRequests(p, _)
+            | Self::Unavailable(p) => &p.0,
+        }
+    }
+
+    /// The problem body, owned.
+    pub fn into_problem(self) -> P {
+        match self {
+            Self::BadRequest(p)
+            | Self::Unauthorized(p)
+            | Self::PaymentRequired(p)
+            | Self::Forbidden(p)
+            | Self::NotFound(p)
+            | Self::Conflict(p)
+            | Self::PayloadTooLarge(p)
+            | Self::UnsupportedMediaType(p)
+            | Self::Unprocessable(p)
+            | Self::TooManyRequests(p, _)
+            | Self::Unavailable(p) => *p.0,
+        }
+    }
+}
+
+impl ApiError {
     /// An error of `status` with `detail`.
     pub fn new(status: StatusCode, detail: impl Into<String>) -> Self {
         Self::from_problem(Problem::new(status, detail))
@@ -201,37 +261,20 @@ impl ApiError {
             "a dependency is unavailable; retry later",
         )
     }
-
-    /// The problem body.
-    pub fn problem(&self) -> &Problem {
-        match self {
-            Self::BadRequest(p)
-            | Self::Unauthorized(p)
-            | Self::PaymentRequired(p)
-            | Self::Forbidden(p)
-            | Self::NotFound(p)
-            | Self::Conflict(p)
-            | Self::PayloadTooLarge(p)
-            | Self::UnsupportedMediaType(p)
-            | Self::Unprocessable(p)
-            | Self::TooManyRequests(p, _)
-            | Self::Unavailable(p) => &p.0,
-        }
-    }
 }
 
 /// A database failure answers 503; its cause is logged, never sent.
-impl From<sea_orm::DbErr> for ApiError {
+impl<P: ProblemBody> From<sea_orm::DbErr> for ApiError<P> {
     fn from(e: sea_orm::DbErr) -> Self {
-        Self::unavailable(&e)
+        Self::from_problem(ApiError::unavailable(&e).into_problem().into())
     }
 }
 
 /// A call to another service that got no usable answer answers 503; its cause is logged,
 /// never sent.
-impl From<crate::client::CallError> for ApiError {
+impl<P: ProblemBody> From<crate::client::CallError> for ApiError<P> {
     fn from(e: crate::client::CallError) -> Self {
-        Self::unavailable(&e)
+        Self::from_problem(ApiError::unavailable(&e).into_problem().into())
     }
 }
 

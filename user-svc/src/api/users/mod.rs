@@ -159,7 +159,7 @@ impl UsersApi {
         let b = &body.0;
         let changes = self
             .parse_changes(
-                b.email.as_deref(),
+                b.email.as_ref().map(|e| e.0.as_str()),
                 b.first_name.as_deref(),
                 b.last_name.as_deref(),
                 b.phone.as_deref(),
@@ -214,7 +214,7 @@ impl UsersApi {
         let b = &body.0;
         let changes = self
             .parse_changes(
-                b.email.as_deref(),
+                b.email.as_ref().map(|e| e.0.as_str()),
                 b.first_name.as_deref(),
                 b.last_name.as_deref(),
                 b.phone.as_deref(),

@@ -46,7 +46,7 @@ async fn the_metrics_count_what_the_shop_did() {
     assert_eq!(status, 402);
     let (status, _) = api.login("ann", "wrong-password").await;
     assert_eq!(status, 401);
-    shop.check_invariants().await; // settled: every order terminal, every message delivered
+    shop.settle().await;
 
     let order = scrape(&api.order).await;
     let placed = |status| {

@@ -81,7 +81,7 @@ async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it(
     assert_eq!(retry(&w, &w.admin.token, &id).await.0, 409);
     let unknown = uuid::Uuid::now_v7().to_string();
     assert_eq!(retry(&w, &w.admin.token, &unknown).await.0, 404);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
     assert_eq!(api.available(w.product).await, 100);
 }
@@ -103,6 +103,6 @@ async fn a_confirmation_refused_after_the_pivot_needs_attention_at_once() {
     let (status, done) = retry(&w, &w.admin.token, &id).await;
     assert_eq!(status, 200, "{done}");
     assert_eq!(done["status"], "completed");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }

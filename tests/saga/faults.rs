@@ -35,7 +35,7 @@ async fn transient_failures_are_retried_and_the_order_completes() {
     let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(f.injected().values().sum::<u64>(), 8, "{:?}", f.injected());
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }
 
@@ -49,7 +49,7 @@ async fn a_refusal_is_never_retried() {
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["failure_reason"], "out_of_stock");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
 }
@@ -63,7 +63,7 @@ async fn a_participant_down_before_the_pivot_cancels_the_order_and_releases_ever
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 3, None).await;
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["failure_reason"], "service_unavailable");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
 }
@@ -82,7 +82,7 @@ async fn reserves_that_arrive_after_the_timeout_and_the_release_hold_nothing() {
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 4, None).await;
     assert_eq!(status, 503, "{problem}");
     tokio::time::sleep(Duration::from_millis(1500)).await; // the late reserves land
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
 }
@@ -95,7 +95,7 @@ async fn a_release_delivered_before_its_reserve_makes_the_reserve_refused() {
         .inject("delivery", Call::Reserve, Fault::ReleaseFirst, 1);
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await;
     assert_eq!(status, 409, "{problem}");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
 }
@@ -111,7 +111,7 @@ async fn a_lost_answer_is_retried_and_the_reservation_is_held_once() {
     let (status, order) = w.shop.api.order(&w.ann, w.product, 5, None).await;
     assert_eq!(status, 201, "{order}");
     assert_eq!(w.shop.faults.injected()["dropped answer"], 1);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 95);
     assert_eq!(w.shop.api.balance(&w.ann).await, (950, 0));
 }
@@ -126,7 +126,7 @@ async fn answers_lost_on_every_attempt_before_the_pivot_are_compensated() {
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 5, None).await;
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["failure_reason"], "service_unavailable");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
 }
@@ -142,7 +142,7 @@ async fn lost_answers_after_the_pivot_are_confirmed_again_until_the_order_comple
     let id = order["id"].as_str().unwrap().to_owned();
     let done = w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
     assert_eq!(done["status"], "completed");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }
 
@@ -161,7 +161,7 @@ async fn every_call_delivered_twice_still_holds_once() {
     // Out of money on the second: the compensation is delivered twice too.
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 99, None).await;
     assert_eq!(status, 402, "{problem}");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
     assert_eq!(w.shop.api.available(w.product).await, 98);
     assert_eq!(w.shop.api.messages(&w.ann).await.len(), 2);
@@ -176,7 +176,7 @@ async fn a_notify_outage_neither_fails_nor_delays_an_order_and_the_message_comes
     let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await;
     assert_eq!(status, 201, "{order}");
     assert!(w.shop.api.messages(&w.ann).await.is_empty());
-    w.shop.check_invariants().await; // waits for the outbox to deliver
+    w.shop.settle().await;
     assert_eq!(w.shop.api.messages(&w.ann).await.len(), 1);
 }
 
@@ -198,7 +198,7 @@ async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
     let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await;
     assert_eq!(status, 503, "{problem}");
     tokio::time::sleep(Duration::from_millis(2100)).await; // the late reserve lands
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
 }
@@ -220,6 +220,6 @@ async fn a_reserve_delivered_late_after_its_refusal_holds_nothing() {
     let (status, _) = w.shop.api.deposit(&w.ann, 1000).await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(1000)).await; // the late attempt lands
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1010, 0));
 }

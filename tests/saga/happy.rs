@@ -44,7 +44,7 @@ async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
     assert_eq!(status, 200);
     assert_eq!(fetched["status"], "completed");
 
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     let messages = api.messages(&w.ann).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(
@@ -70,7 +70,7 @@ async fn the_delivery_date_defaults_to_tomorrow_and_the_past_is_refused() {
     assert_eq!(status, 422);
     let (status, _) = api.order(&w.ann, w.product, 1001, None).await;
     assert_eq!(status, 422);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (980, 0));
 }
 
@@ -90,6 +90,6 @@ async fn an_unknown_product_is_422_and_records_no_order() {
         )
         .await;
     assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 }

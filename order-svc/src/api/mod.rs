@@ -1,6 +1,7 @@
 //! order-svc's HTTP API.
 
 mod admin;
+mod answers;
 mod orders;
 
 use std::time::Duration;

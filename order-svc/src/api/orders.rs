@@ -5,7 +5,6 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use shop_kit::ApiError;
 use shop_kit::JsonBody;
@@ -15,11 +14,12 @@ use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
+use super::answers::{answer_for, replay, stored_answer};
 use super::{Order, Tag, drive_within, parse_status};
-use crate::domain::{DeliveryDate, FailureReason, OrderStatus, Quantity, total};
-use crate::error::{ApiResult, Error, OrderProblem};
+use crate::domain::{DeliveryDate, Quantity, total};
+use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
-use crate::store::{KeyClaim, NewOrder, OrderFilter, order};
+use crate::store::{KeyClaim, NewOrder, OrderFilter};
 
 pub struct OrdersApi {
     pub runner: SagaRunner,
@@ -40,7 +40,7 @@ struct PlaceOrder {
 }
 
 #[derive(ApiResponse)]
-enum PlaceResponse {
+pub(super) enum PlaceResponse {
     /// Completed: paid, stock sold, courier booked.
     #[oai(status = 201)]
     Created(Json<Order>),
@@ -61,52 +61,6 @@ enum OrderPage {
     /// A page of the caller's orders, newest first.
     #[oai(status = 200)]
     Ok(Json<Page<Order>>),
-}
-
-fn answer_for(o: order::Model) -> ApiResult<PlaceResponse> {
-    match o.order_status()? {
-        OrderStatus::Completed => Ok(PlaceResponse::Created(Json(o.into()))),
-        OrderStatus::Cancelled => Err(Error::Cancelled {
-            order_id: o.id,
-            reason: o.reason()?.unwrap_or(FailureReason::Rejected),
-        }
-        .into()),
-        _ => {
-            let location = format!("/orders/{}", o.id);
-            Ok(PlaceResponse::Accepted(Json(o.into()), location))
-        }
-    }
-}
-
-/// The answer as stored under an idempotency key: status and JSON body.
-fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
-    match answer {
-        Ok(PlaceResponse::Created(o)) => (201, o.0.to_json_string()),
-        Ok(PlaceResponse::Accepted(o, _)) => (202, o.0.to_json_string()),
-        Err(e) => (
-            e.problem().problem.status,
-            serde_json::to_string(e.problem()).unwrap_or_default(),
-        ),
-    }
-}
-
-/// Rebuilds a stored answer.
-fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
-    let order = || {
-        let value = serde_json::from_str(body).ok();
-        Order::parse_from_json(value).map_err(|_| Error::StoredAnswerUnreadable)
-    };
-    match status {
-        201 => Ok(PlaceResponse::Created(Json(order()?))),
-        202 => {
-            let o = order()?;
-            let location = format!("/orders/{}", o.id);
-            Ok(PlaceResponse::Accepted(Json(o), location))
-        }
-        _ => Err(serde_json::from_str::<OrderProblem>(body)
-            .map(ApiError::from_problem)
-            .unwrap_or_else(|_| Error::StoredAnswerUnreadable.into())),
-    }
 }
 
 impl OrdersApi {

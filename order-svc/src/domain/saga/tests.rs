@@ -1,0 +1,122 @@
+//! The saga's state machine, step by step: every path forward and back.
+
+use super::*;
+
+#[test]
+fn happy_path_reserves_three_then_confirms() {
+    let s = SagaState::start();
+    let s = s
+        .reserving()
+        .reserved()
+        .reserving()
+        .reserved()
+        .reserving()
+        .reserved();
+    assert_eq!(
+        s,
+        SagaState {
+            step: Step::Confirm,
+            held: 3,
+            reason: None
+        }
+    );
+    assert!(s.confirmed().is_done());
+}
+
+#[test]
+fn a_refusal_compensates_the_refusing_participant_and_what_came_before() {
+    let s = SagaState::start().reserving().reserved().reserving();
+    assert_eq!(s.held, 2); // stock may hold something while its call is in flight
+    let s = s.refused(FailureReason::OutOfStock);
+    assert_eq!(
+        s,
+        SagaState {
+            step: Step::Compensate,
+            held: 2,
+            reason: Some(FailureReason::OutOfStock)
+        }
+    );
+    let s = s.released_one().released_one();
+    assert!(s.is_done());
+    assert_eq!(s.reason, Some(FailureReason::OutOfStock));
+}
+
+#[test]
+fn a_first_refusal_releases_only_the_refusing_participant() {
+    let s = SagaState::start()
+        .reserving()
+        .refused(FailureReason::InsufficientFunds);
+    assert_eq!(s.held, 1);
+    assert_eq!(s.step, Step::Compensate);
+    assert!(s.released_one().is_done());
+}
+
+#[test]
+fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
+    let s = SagaState::start()
+        .reserving()
+        .reserved()
+        .reserving()
+        .unreachable();
+    assert_eq!(
+        s,
+        SagaState {
+            step: Step::Compensate,
+            held: 2,
+            reason: Some(FailureReason::ServiceUnavailable)
+        }
+    );
+    let s = s.released_one();
+    assert_eq!(s.held, 1);
+    assert!(s.released_one().is_done());
+}
+
+#[test]
+fn after_the_pivot_there_is_no_way_back() {
+    let s = SagaState {
+        step: Step::Confirm,
+        held: 3,
+        reason: None,
+    };
+    assert_eq!(s.refused(FailureReason::NoCourier), s);
+    assert_eq!(s.unreachable(), s);
+}
+
+#[test]
+fn refusals_name_the_shortage() {
+    assert_eq!(
+        Participant::Payment.refusal_reason(Refusal::Short),
+        FailureReason::InsufficientFunds
+    );
+    assert_eq!(
+        Participant::Payment.refusal_reason(Refusal::Conflict),
+        FailureReason::Rejected
+    );
+    assert_eq!(
+        Participant::Stock.refusal_reason(Refusal::Missing),
+        FailureReason::OutOfStock
+    );
+    assert_eq!(
+        Participant::Delivery.refusal_reason(Refusal::Short),
+        FailureReason::NoCourier
+    );
+}
+
+#[test]
+fn step_names_round_trip() {
+    for step in [
+        Step::Reserve(Participant::Payment),
+        Step::Reserve(Participant::Stock),
+        Step::Reserve(Participant::Delivery),
+        Step::Confirm,
+        Step::Compensate,
+        Step::Done,
+    ] {
+        let s = SagaState {
+            step,
+            held: 0,
+            reason: None,
+        };
+        assert_eq!(SagaState::parse_step(s.step_name()), Some(step));
+    }
+}

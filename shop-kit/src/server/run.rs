@@ -1,0 +1,89 @@
+//! Building a service the common way, and running one alone as its own process.
+
+use std::future::Future;
+use std::time::Duration;
+
+use poem_openapi::OpenApi;
+
+use super::{Service, ServiceParts, endpoint};
+use crate::topology::ServiceInfo;
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+/// Builds a service the common way: fetch the token keys it is told to fetch, connect to its
+/// database and apply the migrations of `M`, build its API from the connection, and bind its
+/// port.
+pub async fn build_service<M, A>(
+    service: &'static ServiceInfo,
+    config: &crate::config::CommonConfig,
+    api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> anyhow::Result<A>,
+) -> anyhow::Result<Service>
+where
+    M: sea_orm_migration::MigratorTrait + 'static,
+    A: OpenApi + 'static,
+{
+    let name = service.name;
+    let db = crate::db::connect_and_migrate::<M>(config.database_url.expose())
+        .await
+        .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
+    let mut config = config.clone();
+    config.auth = config
+        .auth
+        .fetch_public_keys(JWKS_PATIENCE)
+        .await
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let parts = ServiceParts::new(
+        name,
+        service.short,
+        &config,
+        crate::db::readiness::<M>(db.clone()),
+    )
+    .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    parts.metrics.watch_pool(db.clone());
+    let api = api(db, &parts)?;
+    Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
+}
+
+/// How long a service waits at start-up for the keys at `SHOP_JWT_JWKS_URL`.
+const JWKS_PATIENCE: Duration = Duration::from_secs(120);
+
+/// The whole of a standalone binary's `main`: logs, then `build` (which reads the
+/// configuration from the environment), then serve until SIGTERM or Ctrl-C. A failure to start
+/// prints one line and exits 1.
+pub async fn run_alone(
+    service: &'static ServiceInfo,
+    build: impl Future<Output = anyhow::Result<Service>>,
+) -> std::process::ExitCode {
+    let _telemetry = crate::telemetry::init(service.name);
+    let started = async {
+        let running = build.await?;
+        tracing::info!(service = service.name, port = running.port(), "listening");
+        running.run_until(shutdown_signal()).await?;
+        anyhow::Ok(())
+    };
+    match started.await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(service = service.name, error = format!("{e:#}"), "stopped");
+            eprintln!("{}: {e:#}", service.name);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

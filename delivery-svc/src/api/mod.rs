@@ -15,7 +15,7 @@ pub fn apis(store: DeliveryStore) -> impl poem_openapi::OpenApi {
         deliveries::DeliveriesApi {
             store: store.clone(),
         },
-        internal::InternalApi { store },
+        store.reservations_api(),
     )
 }
 
@@ -25,6 +25,4 @@ enum Tag {
     Couriers,
     /// A shopper's deliveries.
     Deliveries,
-    /// Service-to-service calls of the order saga.
-    Internal,
 }

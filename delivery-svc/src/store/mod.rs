@@ -8,8 +8,8 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use shop_kit::contract::delivery::{BookCourier, CourierBooking};
-use shop_kit::contract::{Outcome, ReservationState};
+use shop_kit::contract::ReservationState;
+use shop_kit::contract::delivery::CourierBooking;
 use shop_kit::db::now;
 use shop_kit::ledger::{self, Ledger};
 use shop_kit::page::PageRequest;
@@ -19,7 +19,7 @@ use crate::domain::{Capacity, CourierName};
 
 pub use entities::{booking, courier, courier_day};
 pub use migration::Migrator;
-use seats::SeatsLedger;
+pub use seats::SeatsLedger;
 
 /// Couriers and courier bookings.
 #[derive(Clone)]
@@ -100,22 +100,9 @@ impl DeliveryStore {
             }))
     }
 
-    /// Books a courier for an order (idempotent by `order_id`).
-    #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
-    pub async fn reserve(&self, req: &BookCourier) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::reserve(&SeatsLedger, &self.db, &self.metrics, req).await
-    }
-
-    /// Confirms an order's booking.
-    #[tracing::instrument(skip(self))]
-    pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::confirm(&SeatsLedger, &self.db, &self.metrics, order_id).await
-    }
-
-    /// Cancels an order's booking; with nothing booked, leaves a released mark.
-    #[tracing::instrument(skip(self))]
-    pub async fn release(&self, order_id: Uuid) -> Result<Outcome<CourierBooking>, DbErr> {
-        ledger::release(&SeatsLedger, &self.db, &self.metrics, order_id).await
+    /// `/internal/reservations` over this store's ledger.
+    pub fn reservations_api(&self) -> ledger::ReservationsApi<SeatsLedger> {
+        ledger::ReservationsApi::new(SeatsLedger, self.db.clone(), self.metrics.clone())
     }
 
     /// Every booking (for audits and tests).

@@ -15,6 +15,7 @@ pub fn apis(store: PaymentStore) -> impl poem_openapi::OpenApi {
         statement::StatementApi {
             store: store.clone(),
         },
+        store.reservations_api(),
         internal::InternalApi { store },
     )
 }

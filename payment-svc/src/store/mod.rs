@@ -10,8 +10,7 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
     TransactionTrait,
 };
-use shop_kit::contract::Outcome;
-use shop_kit::contract::payment::{Account, FundsReservation};
+use shop_kit::contract::payment::Account;
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::ledger;
 use uuid::Uuid;
@@ -19,9 +18,7 @@ use uuid::Uuid;
 pub use entities::{account, deposit, entry, reservation};
 pub use migration::Migrator;
 
-use funds::FundsLedger;
-
-use crate::domain::Hold;
+pub use funds::FundsLedger;
 
 /// How often a transaction that lost a race on a unique key is tried again.
 const RACE_RETRIES: usize = 3;
@@ -145,22 +142,9 @@ impl PaymentStore {
         ))
     }
 
-    /// Holds funds for an order (idempotent by `order_id`).
-    #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
-    pub async fn reserve(&self, req: &Hold) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::reserve(&FundsLedger, &self.db, &self.metrics, req).await
-    }
-
-    /// Captures the funds held for an order.
-    #[tracing::instrument(skip(self))]
-    pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::confirm(&FundsLedger, &self.db, &self.metrics, order_id).await
-    }
-
-    /// Gives the funds held for an order back; with nothing held, leaves a released mark.
-    #[tracing::instrument(skip(self))]
-    pub async fn release(&self, order_id: Uuid) -> Result<Outcome<FundsReservation>, DbErr> {
-        ledger::release(&FundsLedger, &self.db, &self.metrics, order_id).await
+    /// `/internal/reservations` over this store's ledger.
+    pub fn reservations_api(&self) -> ledger::ReservationsApi<FundsLedger> {
+        ledger::ReservationsApi::new(FundsLedger, self.db.clone(), self.metrics.clone())
     }
 
     /// Every reservation (for audits and tests).

@@ -15,9 +15,11 @@ use uuid::Uuid;
 use crate::contract::{Decision, Outcome, ReservationState};
 use crate::db::{is_unique_violation, now};
 
+mod api;
 mod counters;
 mod metrics;
 
+pub use api::{Participant, ReservationsApi};
 pub use counters::Counters;
 pub use metrics::{LedgerMetrics, Step};
 

@@ -11,7 +11,7 @@ pub fn apis(store: StockStore) -> impl poem_openapi::OpenApi {
         products::ProductsApi {
             store: store.clone(),
         },
-        internal::InternalApi { store },
+        store.reservations_api(),
     )
 }
 
@@ -19,6 +19,4 @@ pub fn apis(store: StockStore) -> impl poem_openapi::OpenApi {
 enum Tag {
     /// The public catalogue and its administration.
     Products,
-    /// Service-to-service calls of the order saga.
-    Internal,
 }

@@ -9,18 +9,17 @@ use sea_orm::{
     ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
     QuerySelect,
 };
-use shop_kit::contract::Outcome;
-use shop_kit::contract::stock::{Product, StockReservation};
+use shop_kit::contract::stock::Product;
 use shop_kit::db::now;
 use shop_kit::ledger;
 
-use crate::domain::{Hold, Price, ProductName, Units};
+use crate::domain::{Price, ProductName, Units};
 use shop_kit::page::PageRequest;
 use uuid::Uuid;
 
 pub use entities::{product, reservation};
 pub use migration::Migrator;
-use units::UnitsLedger;
+pub use units::UnitsLedger;
 
 /// The catalogue and stock reservations.
 #[derive(Clone)]
@@ -134,27 +133,14 @@ impl StockStore {
         self.product(id).await
     }
 
-    /// Holds stock for an order (idempotent by `order_id`).
-    #[tracing::instrument(skip(self), fields(order_id = %req.order_id))]
-    pub async fn reserve(&self, req: &Hold) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::reserve(&UnitsLedger, &self.db, &self.metrics, req).await
-    }
-
-    /// Marks the stock held for an order as sold.
-    #[tracing::instrument(skip(self))]
-    pub async fn confirm(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::confirm(&UnitsLedger, &self.db, &self.metrics, order_id).await
-    }
-
-    /// Puts the stock held for an order back; with nothing held, leaves a released mark.
-    #[tracing::instrument(skip(self))]
-    pub async fn release(&self, order_id: Uuid) -> Result<Outcome<StockReservation>, DbErr> {
-        ledger::release(&UnitsLedger, &self.db, &self.metrics, order_id).await
-    }
-
     /// Every product with its counters (for audits and tests).
     pub async fn all_products(&self) -> Result<Vec<product::Model>, DbErr> {
         product::Entity::find().all(&self.db).await
+    }
+
+    /// `/internal/reservations` over this store's ledger.
+    pub fn reservations_api(&self) -> ledger::ReservationsApi<UnitsLedger> {
+        ledger::ReservationsApi::new(UnitsLedger, self.db.clone(), self.metrics.clone())
     }
 
     /// Every reservation (for audits and tests).

@@ -1,0 +1,104 @@
+//! The participant protocol over HTTP: `/internal/reservations` served the same way for every
+//! [`Participant`], so payment, stock and delivery differ only in their tables (their
+//! [`Ledger`]), their reserve request and their refusal.
+
+use poem_openapi::param::Path;
+use poem_openapi::types::{ParseFromJSON, ToJSON};
+use poem_openapi::{OpenApi, Tags};
+use sea_orm::DatabaseConnection;
+use serde::de::DeserializeOwned;
+use uuid::Uuid;
+
+use super::{Ledger, LedgerMetrics};
+use crate::JsonBody;
+use crate::auth::InternalAuth;
+use crate::contract::participant::{Reply, confirmed, released, reserved};
+use crate::problem::{ApiError, ApiResult};
+
+/// A ledger that order-svc's saga calls over HTTP.
+pub trait Participant:
+    Ledger<
+        Row: sea_orm::FromQueryResult,
+        Reservation: ParseFromJSON + ToJSON + Send + Sync + 'static,
+    > + 'static
+{
+    /// The reserve request as it comes over the wire.
+    type Body: ParseFromJSON + DeserializeOwned + Send + Sync + 'static;
+
+    /// Parses the wire request into the ledger's; a 422 names the invalid field.
+    fn parse(body: Self::Body) -> Result<Self::Request, ApiError>;
+
+    /// The answer when the resource is short: 402 for funds, 409 for stock and couriers.
+    fn short() -> ApiError;
+}
+
+/// `/internal/reservations` of one participant.
+pub struct ReservationsApi<P> {
+    ledger: P,
+    db: DatabaseConnection,
+    metrics: LedgerMetrics,
+}
+
+impl<P: Participant> ReservationsApi<P> {
+    /// The API of `ledger`'s tables on `db`, counting in `metrics`.
+    pub fn new(ledger: P, db: DatabaseConnection, metrics: LedgerMetrics) -> Self {
+        Self {
+            ledger,
+            db,
+            metrics,
+        }
+    }
+}
+
+#[derive(Tags)]
+enum Tag {
+    /// Service-to-service calls of the order saga.
+    Internal,
+}
+
+#[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
+impl<P: Participant> ReservationsApi<P> {
+    /// Holds what the request asks for its order: 201, and a repeat answers the same. Refused
+    /// when short (402 for funds, 409 for stock and couriers), 409 after a release of the order
+    /// or with different values, 404 for an unknown product.
+    #[oai(path = "/reservations", method = "post", operation_id = "reserve")]
+    async fn reserve(
+        &self,
+        _auth: InternalAuth,
+        body: JsonBody<P::Body>,
+    ) -> ApiResult<Reply<P::Reservation>> {
+        let req = P::parse(body.0)?;
+        let outcome = super::reserve(&self.ledger, &self.db, &self.metrics, &req).await?;
+        reserved(outcome, P::short)
+    }
+
+    /// Confirms what is held for an order: the funds are captured, the stock sold, the courier
+    /// booked for good. 409 after a release; 404 when nothing was reserved.
+    #[oai(
+        path = "/reservations/:order_id/confirm",
+        method = "post",
+        operation_id = "confirm"
+    )]
+    async fn confirm(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<P::Reservation>> {
+        confirmed(super::confirm(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
+    }
+
+    /// Gives back what is held for an order (200); with nothing held, leaves a mark (204) that
+    /// refuses a later reservation of the order. 409 after a confirmation.
+    #[oai(
+        path = "/reservations/:order_id",
+        method = "delete",
+        operation_id = "release"
+    )]
+    async fn release(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ApiResult<Reply<P::Reservation>> {
+        released(super::release(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
+    }
+}

@@ -41,17 +41,25 @@ pub enum ApiError<P: ProblemBody = Problem> {
     /// Too many attempts; retry after the number of seconds in `Retry-After`.
     #[oai(status = 429, content_type = "application/problem+json")]
     TooManyRequests(Json<Box<P>>, #[oai(header = "Retry-After")] u64),
-    /// A dependency (database or another service) is unavailable; retry later.
+    /// A dependency (database or another service) is unavailable, or the service is shedding
+    /// load; retry after the number of seconds in `Retry-After`.
     #[oai(status = 503, content_type = "application/problem+json")]
-    Unavailable(Json<Box<P>>),
+    Unavailable(Json<Box<P>>, #[oai(header = "Retry-After")] u64),
 }
 
 /// The result type of every operation.
 pub type ApiResult<T, P = Problem> = Result<T, ApiError<P>>;
 
 impl<P: ProblemBody> ApiError<P> {
-    /// Wraps a problem in the variant of its status (unknown statuses become 503).
+    /// Wraps a problem in the variant of its status (unknown statuses become 503); 429 and 503
+    /// ask the client to wait a second.
     pub fn from_problem(problem: P) -> Self {
+        Self::with_retry_after(problem, 1)
+    }
+
+    /// Like [`ApiError::from_problem`], with `Retry-After: retry_after_secs` on 429 and 503.
+    pub fn with_retry_after(problem: P, retry_after_secs: u64) -> Self {
+        let wait = retry_after_secs.max(1);
         let status = problem.base().status;
         let body = Json(Box::new(problem));
         match status {
@@ -64,8 +72,16 @@ impl<P: ProblemBody> ApiError<P> {
             413 => Self::PayloadTooLarge(body),
             415 => Self::UnsupportedMediaType(body),
             422 => Self::Unprocessable(body),
-            429 => Self::TooManyRequests(body, 1),
-            _ => Self::Unavailable(body),
+            429 => Self::TooManyRequests(body, wait),
+            _ => Self::Unavailable(body, wait),
+        }
+    }
+
+    /// The `Retry-After` seconds of a 429 or 503.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            Self::TooManyRequests(_, secs) | Self::Unavailable(_, secs) => Some(*secs),
+            _ => None,
         }
     }
 
@@ -82,7 +98,7 @@ impl<P: ProblemBody> ApiError<P> {
             | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
             | Self::TooManyRequests(p, _)
-            | Self::Unavailable(p) => &p.0,
+            | Self::Unavailable(p, _) => &p.0,
         }
     }
 
@@ -99,7 +115,7 @@ impl<P: ProblemBody> ApiError<P> {
             | Self::UnsupportedMediaType(p)
             | Self::Unprocessable(p)
             | Self::TooManyRequests(p, _)
-            | Self::Unavailable(p) => *p.0,
+            | Self::Unavailable(p, _) => *p.0,
         }
     }
 }
@@ -170,13 +186,14 @@ impl ApiError {
 
     /// 429 asking the client to wait `retry_after_secs`.
     pub fn too_many(detail: impl Into<String>, retry_after_secs: u64) -> Self {
-        Self::TooManyRequests(
-            Json(Box::new(Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                detail,
-            ))),
-            retry_after_secs.max(1),
-        )
+        let problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, detail);
+        Self::with_retry_after(problem, retry_after_secs)
+    }
+
+    /// 503 for a service shedding load, asking the client to wait `retry_after_secs`.
+    pub fn busy(detail: impl Into<String>, retry_after_secs: u64) -> Self {
+        let problem = Problem::new(StatusCode::SERVICE_UNAVAILABLE, detail);
+        Self::with_retry_after(problem, retry_after_secs)
     }
 
     /// 503 for an internal failure. The cause is logged here with its chain and never sent.
@@ -206,14 +223,7 @@ impl<P: ProblemBody> From<crate::client::CallError> for ApiError<P> {
 
 impl<P: ProblemExtension> From<ApiError<Problem>> for ApiError<P> {
     fn from(e: ApiError<Problem>) -> Self {
-        let retry_after = match &e {
-            ApiError::TooManyRequests(_, secs) => Some(*secs),
-            _ => None,
-        };
-        let body = P::from(e.into_problem());
-        match retry_after {
-            Some(secs) => Self::TooManyRequests(Json(Box::new(body)), secs),
-            None => Self::from_problem(body),
-        }
+        let wait = e.retry_after().unwrap_or(1);
+        Self::with_retry_after(P::from(e.into_problem()), wait)
     }
 }

@@ -244,6 +244,7 @@ impl TestShop {
                 common: user,
                 payment_url: payment.url.clone(),
                 admin_password: Some(Secret::new(ADMIN_PASSWORD)),
+                hashing: user_svc::HashLimits::default(),
             })
             .await
             .expect("user-svc"),

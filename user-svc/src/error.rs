@@ -17,6 +17,9 @@ pub enum Error {
     /// 503: hashing a password or signing a token failed; logged, never shown.
     #[error("{0}")]
     Crypto(String),
+    /// 503 with `Retry-After`: too many passwords are being hashed; the request changed nothing.
+    #[error("too many logins and registrations at once; retry in a second")]
+    Busy,
 }
 
 impl From<jsonwebtoken::errors::Error> for Error {
@@ -31,6 +34,7 @@ impl From<Error> for ApiError {
             Error::NoSuchUser => ApiError::not_found(e.to_string()),
             Error::Taken => ApiError::conflict(e.to_string()),
             Error::Db(_) | Error::Crypto(_) => ApiError::unavailable(&e),
+            Error::Busy => ApiError::busy(e.to_string(), 1),
         }
     }
 }

@@ -14,6 +14,7 @@ use shop_kit::client::{AttemptMetrics, RetrySettings, ServiceClient, http_client
 use shop_kit::server::Service;
 
 pub use config::Config;
+pub use password::HashLimits;
 
 /// The admin account's username.
 pub const ADMIN_USERNAME: &str = "admin";
@@ -24,7 +25,7 @@ pub struct App;
 impl App {
     /// Connects to the database, applies migrations, makes sure the admin exists, binds the port.
     pub async fn build(config: Config) -> anyhow::Result<Service> {
-        let passwords = password::Passwords::new()?;
+        let passwords = password::Passwords::new(config.hashing)?;
         let mut users = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
             &shop_kit::topology::USER,

@@ -112,7 +112,16 @@ impl AuthApi {
         }
         let user = self.store.by_login(&body.username).await?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
-        if !self.passwords.verify(body.password.clone(), phc).await {
+        let matches = self
+            .passwords
+            .verify(body.password.clone(), phc)
+            .await
+            .inspect_err(|e| {
+                if matches!(e, Error::Busy) {
+                    self.metrics.logins.with_label_values(&["shed"]).inc();
+                }
+            })?;
+        if !matches {
             let recorded = async {
                 self.per_user.fail(&user_key).await?;
                 self.per_address.fail(address_key).await

@@ -151,7 +151,7 @@ impl UsersApi {
             if !self
                 .passwords
                 .verify(current, Some(user.password_hash))
-                .await
+                .await?
             {
                 return Err(ApiError::forbidden("the current password is wrong"));
             }

@@ -4,4 +4,5 @@
 
 mod auth;
 mod metrics;
+mod stream;
 mod surface;

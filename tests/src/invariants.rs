@@ -243,7 +243,9 @@ impl Databases {
     async fn check_messages(&self, all: &[order_svc::store::order::Model]) {
         let notify = notify_svc::store::NotifyStore::new(self.connect("notify").await);
         let mut per_order: HashMap<Uuid, usize> = HashMap::new();
+        let mut numbers: HashMap<Uuid, Vec<i64>> = HashMap::new();
         for m in notify.all().await.expect("messages") {
+            numbers.entry(m.user_id).or_default().push(m.seq);
             *per_order
                 .entry(m.order_id.expect("order of message"))
                 .or_default() += 1;
@@ -257,6 +259,14 @@ impl Databases {
             );
         }
         assert_eq!(per_order.len(), all.len(), "messages about unknown orders");
+        for (user, mut seqs) in numbers {
+            seqs.sort_unstable();
+            let expected: Vec<i64> = (1..=seqs.len() as i64).collect();
+            assert_eq!(
+                seqs, expected,
+                "the messages of user {user} are numbered 1, 2, …"
+            );
+        }
     }
 }
 

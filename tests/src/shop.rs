@@ -338,6 +338,20 @@ impl TestShop {
         self.dbs.settle().await;
     }
 
+    /// A second notify-svc instance on the same database, as another replica would be.
+    pub async fn another_notify(&self) -> Running {
+        let auth = AuthConfig::signing(self.signing_key.clone(), &[], 900);
+        let common = CommonConfig::in_process(
+            &NOTIFY,
+            "127.0.0.1",
+            0,
+            self.dbs.url(NOTIFY.short).await,
+            &auth,
+            &Secret::new(self.api.internal_token()),
+        );
+        Running::start(notify_svc::App::build(common).await.expect("notify-svc"))
+    }
+
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
         order_svc::store::OrderStore::new(

@@ -13,6 +13,7 @@ use crate::store::{NotifyStore, Stored};
 
 pub struct InternalApi {
     pub store: NotifyStore,
+    pub streams: std::sync::Arc<super::Streams>,
 }
 
 #[derive(ApiResponse)]
@@ -38,7 +39,10 @@ impl InternalApi {
             return Err(Error::BlankText.into());
         }
         match self.store.store(&body).await? {
-            Stored::New(m) => Ok(SendResponse::Created(Json(m.into()))),
+            Stored::New(m) => {
+                self.streams.stored(m.user_id);
+                Ok(SendResponse::Created(Json(m.into())))
+            }
             Stored::Repeat(m) => Ok(SendResponse::Ok(Json(m.into()))),
             Stored::Conflict => Err(Error::IdTaken.into()),
         }

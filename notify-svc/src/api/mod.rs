@@ -2,16 +2,25 @@
 
 mod internal;
 mod messages;
+mod stream;
+
+use std::sync::Arc;
+
+pub use stream::Streams;
 
 use crate::store::NotifyStore;
 
 /// Every operation of notify-svc.
-pub fn apis(store: NotifyStore) -> impl poem_openapi::OpenApi {
+pub fn apis(store: NotifyStore, streams: Arc<Streams>) -> impl poem_openapi::OpenApi {
     (
         messages::MessagesApi {
             store: store.clone(),
         },
-        internal::InternalApi { store },
+        stream::StreamApi {
+            store: store.clone(),
+            streams: streams.clone(),
+        },
+        internal::InternalApi { store, streams },
     )
 }
 

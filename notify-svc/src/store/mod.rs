@@ -10,6 +10,9 @@ mod migration;
 
 pub use migration::Migrator;
 
+/// How often storing a message is tried again after another took its number.
+const RACE_RETRIES: usize = 10;
+
 /// Messages sent to users.
 pub mod message {
     use sea_orm::entity::prelude::*;
@@ -24,6 +27,8 @@ pub mod message {
         pub order_id: Option<Uuid>,
         pub text: String,
         pub created_at: DateTimeUtc,
+        /// 1, 2, 3… per user, in the order the messages were stored.
+        pub seq: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -55,36 +60,82 @@ impl NotifyStore {
         Self { db }
     }
 
-    /// Stores a message once per id.
+    /// Stores a message once per id, numbered after the user's last one. Two messages for one
+    /// user stored at once cannot take one number (a unique index): the loser numbers again, so
+    /// the numbers follow the order of the commits.
     #[tracing::instrument(skip(self, msg), fields(message_id = %msg.id, user_id = %msg.user_id))]
     pub async fn store(&self, msg: &SendMessage) -> Result<Stored, DbErr> {
-        let row = message::ActiveModel {
-            id: Set(msg.id),
-            user_id: Set(msg.user_id),
-            order_id: Set(msg.order_id),
-            text: Set(msg.text.clone()),
-            created_at: Set(now()),
-        };
-        match message::Entity::insert(row)
-            .exec_with_returning(&self.db)
-            .await
-        {
-            Ok(m) => Ok(Stored::New(m)),
-            Err(e) if is_unique_violation(&e) => {
-                let existing = message::Entity::find_by_id(msg.id).one(&self.db).await?;
-                Ok(match existing {
-                    Some(m)
-                        if m.user_id == msg.user_id
-                            && m.order_id == msg.order_id
-                            && m.text == msg.text =>
-                    {
-                        Stored::Repeat(m)
+        for _ in 0..RACE_RETRIES {
+            let row = message::ActiveModel {
+                id: Set(msg.id),
+                user_id: Set(msg.user_id),
+                order_id: Set(msg.order_id),
+                text: Set(msg.text.clone()),
+                created_at: Set(now()),
+                seq: Set(self.last_seq(msg.user_id).await? + 1),
+            };
+            match message::Entity::insert(row)
+                .exec_with_returning(&self.db)
+                .await
+            {
+                Ok(m) => return Ok(Stored::New(m)),
+                Err(e) if is_unique_violation(&e) => {
+                    let existing = message::Entity::find_by_id(msg.id).one(&self.db).await?;
+                    match existing {
+                        Some(m)
+                            if m.user_id == msg.user_id
+                                && m.order_id == msg.order_id
+                                && m.text == msg.text =>
+                        {
+                            return Ok(Stored::Repeat(m));
+                        }
+                        Some(_) => return Ok(Stored::Conflict),
+                        None => continue, // another message took the number
                     }
-                    _ => Stored::Conflict,
-                })
+                }
+                Err(e) => return Err(e),
             }
-            Err(e) => Err(e),
         }
+        Err(DbErr::Custom(
+            "storing a message kept losing races for its number".into(),
+        ))
+    }
+
+    /// The number of a user's last message (0: none).
+    pub async fn last_seq(&self, user_id: Uuid) -> Result<i64, DbErr> {
+        let last = message::Entity::find()
+            .select_only()
+            .column_as(message::Column::Seq.max(), "seq")
+            .filter(message::Column::UserId.eq(user_id))
+            .into_tuple::<Option<i64>>()
+            .one(&self.db)
+            .await?;
+        Ok(last.flatten().unwrap_or(0))
+    }
+
+    /// The number of one of a user's messages, if it is theirs.
+    pub async fn seq_of(&self, user_id: Uuid, id: Uuid) -> Result<Option<i64>, DbErr> {
+        Ok(message::Entity::find_by_id(id)
+            .filter(message::Column::UserId.eq(user_id))
+            .one(&self.db)
+            .await?
+            .map(|m| m.seq))
+    }
+
+    /// Up to `limit` of a user's messages numbered after `seq`, in order.
+    pub async fn after(
+        &self,
+        user_id: Uuid,
+        seq: i64,
+        limit: u64,
+    ) -> Result<Vec<message::Model>, DbErr> {
+        message::Entity::find()
+            .filter(message::Column::UserId.eq(user_id))
+            .filter(message::Column::Seq.gt(seq))
+            .order_by_asc(message::Column::Seq)
+            .limit(limit)
+            .all(&self.db)
+            .await
     }
 
     /// A page of a user's messages, newest first (`limit + 1` rows).

@@ -14,6 +14,7 @@ use poem::{EndpointExt, IntoResponse, Response, Route, handler};
 use poem_openapi::{OpenApi, OpenApiService};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
 use crate::auth::{InternalToken, TokenKeys};
 use crate::metrics::{self, ServiceMetrics};
@@ -46,6 +47,9 @@ pub struct ServiceParts {
     pub internal_token: InternalToken,
     /// The readiness check.
     pub ready: ReadinessCheck,
+    /// Cancelled when the service starts shutting down: long-lived answers (event streams) end
+    /// on it, so that the graceful shutdown does not wait for them.
+    pub stopping: CancellationToken,
 }
 
 impl ServiceParts {
@@ -63,6 +67,7 @@ impl ServiceParts {
             keys: TokenKeys::new(&config.auth)?,
             internal_token: InternalToken(config.internal_token.clone()),
             ready,
+            stopping: CancellationToken::new(),
         })
     }
 }
@@ -120,6 +125,7 @@ pub struct Service {
     port: u16,
     endpoint: BoxEndpoint<'static, Response>,
     background: Vec<BackgroundTask>,
+    stopping: CancellationToken,
 }
 
 impl Service {
@@ -145,7 +151,14 @@ impl Service {
             port,
             endpoint,
             background: Vec::new(),
+            stopping: CancellationToken::new(),
         })
+    }
+
+    /// Cancels `stopping` when the shutdown starts (see [`ServiceParts::stopping`]).
+    pub fn with_stopping(mut self, stopping: CancellationToken) -> Self {
+        self.stopping = stopping;
+        self
     }
 
     /// Adds a task that runs beside the server and stops with it.
@@ -180,8 +193,10 @@ impl Service {
         let stop_tx = Arc::new(stop_tx);
         let signal = {
             let stop_tx = stop_tx.clone();
+            let stopping = self.stopping.clone();
             async move {
                 shutdown.await;
+                stopping.cancel();
                 stop_tx.send_replace(true);
             }
         };

@@ -58,7 +58,8 @@ where
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     parts.metrics.watch_pool(db.clone());
     let api = api(db, &parts)?;
-    Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await
+    let service = Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await?;
+    Ok(service.with_stopping(parts.stopping.clone()))
 }
 
 /// How long a service waits at start-up for the keys at `SHOP_JWT_JWKS_URL`.

@@ -1,0 +1,96 @@
+//! shop-load drives a running shop over HTTP exactly as shoppers do. It creates its own
+//! shoppers (with deposits), products and couriers through the public API, places orders in a
+//! closed loop at a given concurrency (or at a target rate), measures every answer into an HDR
+//! histogram, measures the bare `GET /health/live` rate at the same concurrency for comparison,
+//! and then checks the books of everything it created: money and stock conserved, nothing left
+//! reserved, one message per finished order.
+
+use std::time::Duration;
+
+mod books;
+mod client;
+mod drive;
+mod report;
+mod setup;
+
+pub use books::Books;
+pub use report::Report;
+
+/// Where the six services answer.
+#[derive(Debug, Clone)]
+pub struct Urls {
+    /// user-svc.
+    pub user: String,
+    /// order-svc.
+    pub order: String,
+    /// payment-svc.
+    pub payment: String,
+    /// stock-svc.
+    pub stock: String,
+    /// delivery-svc.
+    pub delivery: String,
+    /// notify-svc.
+    pub notify: String,
+}
+
+impl Urls {
+    /// The `shop` binary's layout: six consecutive ports from `base_port` on `host`.
+    pub fn consecutive(host: &str, base_port: u16) -> Self {
+        let at = |i: u16| format!("http://{host}:{}", base_port + i);
+        Self {
+            user: at(0),
+            order: at(1),
+            payment: at(2),
+            stock: at(3),
+            delivery: at(4),
+            notify: at(5),
+        }
+    }
+}
+
+/// How long a run places orders.
+#[derive(Debug, Clone, Copy)]
+pub enum Length {
+    /// For this long.
+    Time(Duration),
+    /// This many orders.
+    Orders(u64),
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Orders in flight at once (closed loop), or at most in flight (open loop).
+    pub concurrency: usize,
+    /// How long.
+    pub length: Length,
+    /// Orders per second to start, whatever the answers' pace (open loop); `None`: closed loop.
+    pub rate: Option<f64>,
+    /// Shoppers to create (each order is placed by the next one, with its token).
+    pub shoppers: usize,
+    /// Products to create.
+    pub products: usize,
+    /// Couriers to create.
+    pub couriers: usize,
+    /// Mix in refusals (a shopper without money, a product without stock) and reads
+    /// (`GET /orders`, `GET /products`).
+    pub mix: bool,
+    /// Draw a progress bar on a terminal.
+    pub progress: bool,
+    /// How long to measure `GET /health/live` for the comparison (zero: not at all).
+    pub health: Duration,
+}
+
+/// Runs `plan` against the shop at `urls`, logged in as the admin with `admin_password`.
+pub async fn run(urls: &Urls, admin_password: &str, plan: &Plan) -> anyhow::Result<Report> {
+    let http = client::Http::new(plan.concurrency)?;
+    let world = std::sync::Arc::new(setup::World::create(&http, urls, admin_password, plan).await?);
+    let orders = drive::orders(&http, urls, world.clone(), plan).await;
+    let health = if plan.health.is_zero() {
+        None
+    } else {
+        Some(drive::health(&http, urls, plan.concurrency, plan.health).await)
+    };
+    let books = books::check(&http, urls, &world).await?;
+    Ok(Report::new(plan, orders, health, books))
+}

@@ -1,0 +1,42 @@
+//! The load tool against the in-process shop: a short run with refusals and reads, after which
+//! the tool's own books balance (money, stock and messages of everything it created). No figure
+//! is asserted: speed is measured with the tool, never in a timed test.
+
+use std::time::Duration;
+
+use shop_load::{Length, Plan, Urls};
+use shop_tests::{ADMIN_PASSWORD, TestShop};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_short_load_run_balances_its_books() {
+    let shop = TestShop::spawn().await;
+    let api = &shop.api;
+    let urls = Urls {
+        user: api.user.clone(),
+        order: api.order.clone(),
+        payment: api.payment.clone(),
+        stock: api.stock.clone(),
+        delivery: api.delivery.clone(),
+        notify: api.notify.clone(),
+    };
+    let plan = Plan {
+        concurrency: 4,
+        length: Length::Orders(60),
+        rate: None,
+        shoppers: 4,
+        products: 2,
+        couriers: 1,
+        mix: true,
+        progress: false,
+        health: Duration::from_millis(200),
+    };
+    let report = shop_load::run(&urls, ADMIN_PASSWORD, &plan)
+        .await
+        .expect("the run completes");
+    assert!(report.books.balanced(), "{}", report.table());
+    assert_eq!(report.errors, 0, "{}", report.table());
+    let finished = report.completed + report.accepted + report.refused;
+    assert_eq!(finished, report.books.orders, "{}", report.table());
+    assert!(report.completed > 0, "{}", report.table());
+    assert!(report.health_per_second.is_some_and(|h| h > 0.0));
+}

@@ -137,7 +137,7 @@ async fn tokens_roles_and_ownership_are_enforced() {
     api.deposit(&ann, 100).await;
     let product = api.add_product(&admin, 10, 5).await;
     api.add_courier(&admin, 5).await;
-    let (status, order) = api.order(&ann, product, 1, None).await;
+    let (status, order) = api.order(&ann, product, 1, None).await.parts();
     assert_eq!(status, 201, "{order}");
     let id = order["id"].as_str().unwrap();
     for url in [

@@ -40,9 +40,9 @@ async fn the_metrics_count_what_the_shop_did() {
     assert_eq!(status, 200);
     let product = api.add_product(&admin, 10, 100).await;
     api.add_courier(&admin, 5).await;
-    let (status, _) = api.order(&ann, product, 3, None).await;
+    let (status, _) = api.order(&ann, product, 3, None).await.parts();
     assert_eq!(status, 201);
-    let (status, _) = api.order(&ann, product, 100, None).await;
+    let (status, _) = api.order(&ann, product, 100, None).await.parts();
     assert_eq!(status, 402);
     let (status, _) = api.login("ann", "wrong-password").await;
     assert_eq!(status, 401);

@@ -100,7 +100,7 @@ async fn world(names: &[&str]) -> (TestShop, Uuid, Vec<Shopper>) {
 
 /// Places an order that completes; returns its id.
 async fn order(shop: &TestShop, s: &Shopper, product: Uuid) -> String {
-    let (status, order) = shop.api.order(s, product, 1, None).await;
+    let (status, order) = shop.api.order(s, product, 1, None).await.parts();
     assert_eq!(status, 201, "{order}");
     order["id"].as_str().unwrap().to_owned()
 }

@@ -27,7 +27,7 @@ async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it(
     let f = &w.shop.faults;
     f.inject("delivery", Call::Reserve, Fault::Answer(409), 1);
     f.inject("stock", Call::Release, Fault::Answer(503), 1000);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 3, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 3, None).await.parts();
     assert_eq!(status, 202, "{order}");
     let id = order["id"].as_str().unwrap().to_owned();
     let stuck = w
@@ -91,7 +91,7 @@ async fn a_confirmation_refused_after_the_pivot_needs_attention_at_once() {
     let w = World::new(1000, 10, 100, 5).await;
     let f = &w.shop.faults;
     f.inject("stock", Call::Confirm, Fault::Answer(404), 1);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 202, "{order}");
     let id = order["id"].as_str().unwrap().to_owned();
     let stuck = w

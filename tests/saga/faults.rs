@@ -32,7 +32,7 @@ async fn transient_failures_are_retried_and_the_order_completes() {
         Fault::Delay(Duration::from_millis(500)),
         1,
     );
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
     assert_eq!(status, 201, "{order}");
     assert_eq!(f.injected().values().sum::<u64>(), 8, "{:?}", f.injected());
     w.shop.settle().await;
@@ -46,7 +46,7 @@ async fn a_refusal_is_never_retried() {
     w.shop
         .faults
         .inject("stock", Call::Reserve, Fault::Answer(409), 1);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["failure_reason"], "out_of_stock");
     w.shop.settle().await;
@@ -60,7 +60,7 @@ async fn a_participant_down_before_the_pivot_cancels_the_order_and_releases_ever
     w.shop
         .faults
         .inject("delivery", Call::Reserve, Fault::Answer(503), 1000);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 3, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 3, None).await.parts();
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["failure_reason"], "service_unavailable");
     w.shop.settle().await;
@@ -79,7 +79,7 @@ async fn reserves_that_arrive_after_the_timeout_and_the_release_hold_nothing() {
         Fault::Delay(Duration::from_secs(1)),
         3,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 4, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 4, None).await.parts();
     assert_eq!(status, 503, "{problem}");
     tokio::time::sleep(Duration::from_millis(1500)).await; // the late reserves land
     w.shop.settle().await;
@@ -93,7 +93,7 @@ async fn a_release_delivered_before_its_reserve_makes_the_reserve_refused() {
     w.shop
         .faults
         .inject("delivery", Call::Reserve, Fault::ReleaseFirst, 1);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 409, "{problem}");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
@@ -108,7 +108,7 @@ async fn a_lost_answer_is_retried_and_the_reservation_is_held_once() {
     w.shop
         .faults
         .inject("stock", Call::Reserve, Fault::DropAnswer, 1);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 5, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 5, None).await.parts();
     assert_eq!(status, 201, "{order}");
     assert_eq!(w.shop.faults.injected()["dropped answer"], 1);
     w.shop.settle().await;
@@ -123,7 +123,7 @@ async fn answers_lost_on_every_attempt_before_the_pivot_are_compensated() {
     w.shop
         .faults
         .inject("stock", Call::Reserve, Fault::DropAnswer, 3);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 5, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 5, None).await.parts();
     assert_eq!(status, 503, "{problem}");
     assert_eq!(problem["failure_reason"], "service_unavailable");
     w.shop.settle().await;
@@ -137,7 +137,7 @@ async fn lost_answers_after_the_pivot_are_confirmed_again_until_the_order_comple
     let f = &w.shop.faults;
     f.inject("payment", Call::Confirm, Fault::DropAnswer, 2);
     f.inject("delivery", Call::Confirm, Fault::Answer(503), 6);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
     assert!(status == 201 || status == 202, "{status} {order}");
     let id = order["id"].as_str().unwrap().to_owned();
     let done = w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
@@ -156,10 +156,10 @@ async fn every_call_delivered_twice_still_holds_once() {
         }
     }
     f.inject("notify", Call::Message, Fault::Twice, 10);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
     assert_eq!(status, 201, "{order}");
     // Out of money on the second: the compensation is delivered twice too.
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 99, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 99, None).await.parts();
     assert_eq!(status, 402, "{problem}");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
@@ -173,7 +173,7 @@ async fn a_notify_outage_neither_fails_nor_delays_an_order_and_the_message_comes
     w.shop
         .faults
         .inject("notify", Call::Message, Fault::Answer(503), 3);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 201, "{order}");
     assert!(w.shop.api.messages(&w.ann).await.is_empty());
     w.shop.settle().await;
@@ -195,7 +195,7 @@ async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
         Fault::Delay(Duration::from_secs(2)),
         1,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 503, "{problem}");
     tokio::time::sleep(Duration::from_millis(2100)).await; // the late reserve lands
     w.shop.settle().await;
@@ -215,7 +215,7 @@ async fn a_reserve_delivered_late_after_its_refusal_holds_nothing() {
         Fault::Delay(Duration::from_millis(900)),
         1,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await;
+    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
     assert_eq!(status, 402, "{problem}");
     let (status, _) = w.shop.api.deposit(&w.ann, 1000).await;
     assert_eq!(status, 200);

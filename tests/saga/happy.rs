@@ -1,4 +1,5 @@
 use reqwest::Method;
+use shop_tests::Order;
 
 use crate::World;
 
@@ -7,18 +8,21 @@ async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
     let w = World::new(1000, 10, 100, 5).await;
     let api = &w.shop.api;
     let date = chrono::Utc::now().date_naive() + chrono::Days::new(3);
-    let (status, order) = api.order(&w.ann, w.product, 1, Some(date)).await;
-    assert_eq!(status, 201, "{order}");
-    assert_eq!(order["status"], "completed");
-    assert_eq!(order["user_id"], w.ann.id.to_string());
-    assert_eq!(order["product_id"], w.product.to_string());
-    assert_eq!(order["quantity"], 1);
-    assert_eq!(order["unit_price"], 10);
-    assert_eq!(order["total"], 10);
-    assert_eq!(order["delivery_date"], date.to_string());
-    assert_eq!(order["courier_id"], w.courier.to_string());
-    assert!(order.get("failure_reason").is_none());
-    let id = order["id"].as_str().unwrap();
+    let placed = api.order(&w.ann, w.product, 1, Some(date)).await;
+    // A completed order has no failure_reason at all on the wire, not a null one.
+    assert!(
+        placed.body.get("failure_reason").is_none(),
+        "{}",
+        placed.body
+    );
+    let order: Order = placed.ok_as(201);
+    assert_eq!(order.status, "completed");
+    assert_eq!(order.user_id, w.ann.id);
+    assert_eq!(order.product_id, w.product);
+    assert_eq!((order.quantity, order.unit_price, order.total), (1, 10, 10));
+    assert_eq!(order.delivery_date, date);
+    assert_eq!(order.courier_id, Some(w.courier));
+    let id = order.id;
 
     assert_eq!(api.balance(&w.ann).await, (990, 0));
     assert_eq!(api.available(w.product).await, 99);
@@ -51,25 +55,29 @@ async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
         messages[0]["text"],
         format!("Order {id} is paid and a courier is booked for {date}.")
     );
-    assert_eq!(messages[0]["order_id"], id);
+    assert_eq!(messages[0]["order_id"], id.to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_delivery_date_defaults_to_tomorrow_and_the_past_is_refused() {
     let w = World::new(1000, 10, 100, 5).await;
     let api = &w.shop.api;
-    let (status, order) = api.order(&w.ann, w.product, 2, None).await;
-    assert_eq!(status, 201, "{order}");
+    let order: Order = api.order(&w.ann, w.product, 2, None).await.ok_as(201);
     let tomorrow = chrono::Utc::now().date_naive() + chrono::Days::new(1);
-    assert_eq!(order["delivery_date"], tomorrow.to_string());
+    assert_eq!(order.delivery_date, tomorrow);
     let yesterday = chrono::Utc::now().date_naive() - chrono::Days::new(1);
-    let (status, problem) = api.order(&w.ann, w.product, 1, Some(yesterday)).await;
-    assert_eq!(status, 422, "{problem}");
-    assert_eq!(problem["errors"][0]["field"], "delivery_date");
-    let (status, _) = api.order(&w.ann, w.product, 0, None).await;
-    assert_eq!(status, 422);
-    let (status, _) = api.order(&w.ann, w.product, 1001, None).await;
-    assert_eq!(status, 422);
+    let problem = api
+        .order(&w.ann, w.product, 1, Some(yesterday))
+        .await
+        .problem(422);
+    assert_eq!(problem.errors[0].field, "delivery_date");
+    for quantity in [0, 1001] {
+        let problem = api
+            .order(&w.ann, w.product, quantity, None)
+            .await
+            .problem(422);
+        assert_eq!(problem.errors[0].field, "quantity");
+    }
     w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (980, 0));
 }
@@ -78,9 +86,11 @@ async fn the_delivery_date_defaults_to_tomorrow_and_the_past_is_refused() {
 async fn an_unknown_product_is_422_and_records_no_order() {
     let w = World::new(1000, 10, 100, 5).await;
     let api = &w.shop.api;
-    let (status, problem) = api.order(&w.ann, uuid::Uuid::now_v7(), 1, None).await;
-    assert_eq!(status, 422, "{problem}");
-    assert_eq!(problem["errors"][0]["field"], "product_id");
+    let problem = api
+        .order(&w.ann, uuid::Uuid::now_v7(), 1, None)
+        .await
+        .problem(422);
+    assert_eq!(problem.errors[0].field, "product_id");
     let (_, page) = api
         .call(
             Method::GET,

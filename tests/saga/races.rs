@@ -11,7 +11,7 @@ async fn place_in_parallel(w: &World, orders: usize) -> (usize, usize) {
         let api = w.shop.api.clone();
         let ann = w.ann.clone();
         let product = w.product;
-        set.spawn(async move { api.order(&ann, product, 1, None).await.0.as_u16() });
+        set.spawn(async move { api.order(&ann, product, 1, None).await.status.as_u16() });
     }
     let statuses = set.join_all().await;
     let completed = statuses.iter().filter(|s| **s == 201).count();

@@ -16,9 +16,9 @@ async fn the_statement_lists_every_movement_and_chains_to_the_balance() {
     // 100 in, one unit of 10 in stock: the first order completes, the second is out of stock.
     let w = World::new(100, 10, 1, 5).await;
     let api = &w.shop.api;
-    let (status, _) = api.order(&w.ann, w.product, 1, None).await;
+    let (status, _) = api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 201);
-    let (status, problem) = api.order(&w.ann, w.product, 1, None).await;
+    let (status, problem) = api.order(&w.ann, w.product, 1, None).await.parts();
     assert_eq!(status, 409, "{problem}");
     w.shop.settle().await;
 

@@ -77,9 +77,9 @@ async fn no_secret_password_or_token_reaches_the_logs() {
         )
         .await;
     assert_eq!(status, 200);
-    assert_eq!(api.order(&ann, product, 1, None).await.0, 201);
+    assert_eq!(api.order(&ann, product, 1, None).await.parts().0, 201);
     assert_eq!(
-        api.order(&ann, product, 1, None).await.0,
+        api.order(&ann, product, 1, None).await.parts().0,
         402,
         "refused: 50 left"
     );

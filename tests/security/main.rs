@@ -104,7 +104,7 @@ pub async fn completed_order(shop: &TestShop, shopper: &shop_tests::Shopper) -> 
     api.deposit(shopper, 1000).await;
     let product = api.add_product(&admin, 100, 10).await;
     api.add_courier(&admin, 10).await;
-    let (status, order) = api.order(shopper, product, 1, None).await;
+    let (status, order) = api.order(shopper, product, 1, None).await.parts();
     assert_eq!(status, 201, "{order}");
     order["id"].as_str().expect("an id").to_owned()
 }

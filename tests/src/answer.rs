@@ -30,6 +30,18 @@ impl Answer {
         self.parse()
     }
 
+    /// The body as `T`; panics unless the status is `status` and the body parses.
+    #[track_caller]
+    pub fn ok_as<T: DeserializeOwned>(self, status: u16) -> T {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        self.parse()
+    }
+
+    /// The status and the raw body, for a test that looks at the wire itself.
+    pub fn parts(self) -> (StatusCode, Value) {
+        (self.status, self.body)
+    }
+
     /// The problem+json body; panics unless the status is `status`.
     #[track_caller]
     pub fn problem(self, status: u16) -> Problem {
@@ -121,6 +133,31 @@ pub struct Product {
     pub price: i64,
     /// Units that can be ordered now.
     pub available: i64,
+}
+
+/// An order as order-svc shows it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Order {
+    /// Its id.
+    pub id: Uuid,
+    /// Who placed it.
+    pub user_id: Uuid,
+    /// What.
+    pub product_id: Uuid,
+    /// How many.
+    pub quantity: i64,
+    /// Cents per unit, from the catalogue.
+    pub unit_price: i64,
+    /// Cents in all.
+    pub total: i64,
+    /// When it is delivered.
+    pub delivery_date: chrono::NaiveDate,
+    /// `pending`, `completed`, `cancelled` or `needs_attention`.
+    pub status: String,
+    /// Why it was cancelled.
+    pub failure_reason: Option<String>,
+    /// The courier booked.
+    pub courier_id: Option<Uuid>,
 }
 
 /// A courier.

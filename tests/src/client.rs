@@ -272,25 +272,20 @@ impl Api {
             .id
     }
 
-    /// Places an order.
+    /// Places an order: `.ok_as::<Order>(201)`, or `.problem(409)` for a refusal.
     pub async fn order(
         &self,
         s: &Shopper,
         product: Uuid,
         quantity: i64,
         date: Option<NaiveDate>,
-    ) -> (StatusCode, Value) {
+    ) -> Answer {
         let mut body = json!({"product_id": product, "quantity": quantity});
         if let Some(date) = date {
             body["delivery_date"] = json!(date);
         }
-        self.call(
-            Method::POST,
-            &format!("{}/orders", self.order),
-            Some(&s.token),
-            Some(body),
-        )
-        .await
+        let url = format!("{}/orders", self.order);
+        self.post(&url, Some(&s.token), body).await
     }
 
     /// Waits (up to 30 s) until order `id` is in one of `statuses`; returns it.

@@ -42,9 +42,7 @@ impl Sse {
         loop {
             if let Some(end) = self.buf.find("\n\n") {
                 let block: String = self.buf.drain(..end + 2).collect();
-                // An event without an `event:` line is dispatched as `message` (the SSE spec).
-                let (mut id, mut event, mut data) =
-                    (String::new(), "message".to_owned(), String::new());
+                let (mut id, mut event, mut data) = (String::new(), String::new(), String::new());
                 for line in block.lines() {
                     if let Some(v) = line.strip_prefix("id:") {
                         id = v.trim().to_owned();

@@ -14,10 +14,11 @@ use std::time::Duration;
 
 use futures_util::StreamExt;
 use futures_util::stream::BoxStream;
-use poem::web::sse::Event;
+use poem::IntoResponse;
 use poem_openapi::param::Header;
-use poem_openapi::payload::EventStream;
-use poem_openapi::types::ToJSON;
+use poem_openapi::payload::Payload;
+use poem_openapi::registry::{MetaSchema, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::{ApiResponse, OpenApi};
 use shop_kit::auth::UserAuth;
 use shop_kit::{ApiError, ApiResult};
@@ -121,6 +122,32 @@ impl Drop for Place {
     }
 }
 
+/// What a stream sends next.
+enum Item {
+    /// A message.
+    Message(Box<message::Model>),
+    /// A keep-alive comment: nothing was sent for `KEEP_ALIVE`.
+    KeepAlive,
+}
+
+impl Item {
+    /// The item as Server-Sent Events text: `id:`, `event: message` and `data:` lines, or a
+    /// comment.
+    fn encode(self) -> String {
+        match self {
+            Item::Message(m) => {
+                let m = Message::from(*m);
+                format!(
+                    "id: {}\nevent: message\ndata: {}\n\n",
+                    m.id,
+                    m.to_json_string()
+                )
+            }
+            Item::KeepAlive => ": keep-alive\n\n".to_owned(),
+        }
+    }
+}
+
 /// Where a stream stands.
 struct Cursor {
     store: NotifyStore,
@@ -133,16 +160,20 @@ struct Cursor {
 }
 
 impl Cursor {
-    /// The next message, waiting for one as long as it takes; `None` ends the stream (the
-    /// client reconnects with `Last-Event-ID`).
-    async fn next(mut self) -> Option<(message::Model, Self)> {
+    /// The next message, or a keep-alive after `KEEP_ALIVE` without one; `None` ends the
+    /// stream (the client reconnects with `Last-Event-ID`).
+    async fn next(mut self) -> Option<(Item, Self)> {
+        let idle_since = tokio::time::Instant::now();
         loop {
             if self.stopping.is_cancelled() {
                 return None;
             }
             if let Some(m) = self.page.pop_front() {
                 self.seq = m.seq;
-                return Some((m, self));
+                return Some((Item::Message(Box::new(m)), self));
+            }
+            if idle_since.elapsed() >= KEEP_ALIVE {
+                return Some((Item::KeepAlive, self));
             }
             match self.store.after(self.user_id, self.seq, PAGE).await {
                 Ok(rows) if !rows.is_empty() => {
@@ -155,7 +186,8 @@ impl Cursor {
                     return None;
                 }
             }
-            let poll = tokio::time::sleep(POLL);
+            let poll =
+                tokio::time::sleep(POLL.min(KEEP_ALIVE.saturating_sub(idle_since.elapsed())));
             tokio::pin!(poll);
             loop {
                 tokio::select! {
@@ -178,12 +210,40 @@ pub struct StreamApi {
     pub streams: Arc<Streams>,
 }
 
+/// A `text/event-stream` body of messages.
+struct Events(BoxStream<'static, Item>);
+
+impl Payload for Events {
+    const CONTENT_TYPE: &'static str = "text/event-stream";
+
+    fn schema_ref() -> MetaSchemaRef {
+        MetaSchemaRef::Inline(Box::new(MetaSchema {
+            items: Some(Box::new(Message::schema_ref())),
+            ..MetaSchema::new_with_format("array", "event-stream")
+        }))
+    }
+
+    fn register(registry: &mut Registry) {
+        Message::register(registry);
+    }
+}
+
+impl IntoResponse for Events {
+    fn into_response(self) -> poem::Response {
+        let body = self.0.map(|item| Ok::<_, std::io::Error>(item.encode()));
+        poem::Response::builder()
+            .content_type(Self::CONTENT_TYPE)
+            .header("Cache-Control", "no-cache")
+            .body(poem::Body::from_bytes_stream(body))
+    }
+}
+
 #[derive(ApiResponse)]
 enum StreamResponse {
     /// Server-Sent Events: `id:` the message id, `event: message`, `data:` the message as JSON;
-    /// a comment every 5 s while idle.
+    /// a `:` comment after 5 s without a message.
     #[oai(status = 200)]
-    Ok(EventStream<BoxStream<'static, Message>>),
+    Ok(Events),
 }
 
 #[OpenApi(tag = "Tag::Messages")]
@@ -226,17 +286,7 @@ impl StreamApi {
             stopping: self.streams.stopping.clone(),
             _place: self.streams.admit(user_id)?,
         };
-        let messages = futures_util::stream::unfold(cursor, Cursor::next)
-            .map(Message::from)
-            .boxed();
-        Ok(StreamResponse::Ok(
-            EventStream::new(messages)
-                .keep_alive(KEEP_ALIVE)
-                .to_event(|m| {
-                    Event::message(m.to_json_string())
-                        .id(m.id.to_string())
-                        .event_type("message")
-                }),
-        ))
+        let items = futures_util::stream::unfold(cursor, Cursor::next).boxed();
+        Ok(StreamResponse::Ok(Events(items)))
     }
 }

@@ -253,6 +253,14 @@ def saga():
     b.panel("timeseries", "Units held and sold", [
         (f"sum by (action) (rate(shop_stock_units_total[{RATE}]))", "{{action}}"),
     ], "short", w=12)
+    b.row("Shoppers")
+    b.panel("timeseries", "Logins per second, by outcome", [
+        (f"sum by (outcome) (rate(shop_logins_total[{RATE}]))", "{{outcome}}"),
+    ], "reqps", w=12,
+        description="shed: answered 503 because too many password hashes were under way.")
+    b.panel("timeseries", "Open message streams", [
+        ("sum(shop_sse_streams_open)", "streams"),
+    ], "short", w=12, description="GET /messages/stream connections held open by notify-svc.")
     return b
 
 

@@ -15,8 +15,10 @@ use crate::Urls;
 use crate::client::Http;
 use crate::setup::{Shopper, World};
 
-/// How long the sagas, the recovery driver and the outbox get to finish after the run.
-const SETTLE: Duration = Duration::from_secs(60);
+/// How long the books wait for the sagas, the recovery driver and the outbox to make progress
+/// after the run: they wait as long as the backlog shrinks, and give up after this long without
+/// progress (a large run leaves thousands of messages for the outbox to deliver).
+const STALL: Duration = Duration::from_secs(30);
 
 /// What the books say.
 #[derive(Debug, Clone, Serialize)]
@@ -113,19 +115,19 @@ fn num(v: &Value, field: &str) -> i64 {
     v[field].as_i64().unwrap_or(i64::MIN)
 }
 
-/// A shopper's orders once none is pending (waiting up to a minute).
+/// A shopper's orders once none is pending (waiting while some still finish).
 async fn finished_orders(http: &Http, urls: &Urls, s: &Shopper) -> anyhow::Result<Vec<Value>> {
     let url = format!("{}/orders", urls.order);
-    let started = Instant::now();
+    let mut progress = Progress::new();
     loop {
         let orders = http.all_pages(&url, &s.token).await?;
         let pending = orders.iter().filter(|o| o["status"] == "pending").count();
         if pending == 0 {
             return Ok(orders);
         }
-        if started.elapsed() > SETTLE {
+        if progress.stalled(usize::MAX - pending) {
             anyhow::bail!(
-                "shopper {}: {pending} orders still pending after {SETTLE:?}",
+                "shopper {}: {pending} orders still pending, none finished for {STALL:?}",
                 s.id
             );
         }
@@ -133,7 +135,7 @@ async fn finished_orders(http: &Http, urls: &Urls, s: &Shopper) -> anyhow::Resul
     }
 }
 
-/// How many messages a shopper has, once there are `expected` (or a minute has passed).
+/// How many messages a shopper has, once there are `expected` (or none arrived for `STALL`).
 async fn messages_for(
     http: &Http,
     urls: &Urls,
@@ -141,12 +143,35 @@ async fn messages_for(
     expected: usize,
 ) -> anyhow::Result<usize> {
     let url = format!("{}/messages", urls.notify);
-    let started = Instant::now();
+    let mut progress = Progress::new();
     loop {
         let n = http.all_pages(&url, &s.token).await?.len();
-        if n >= expected || started.elapsed() > SETTLE {
+        if n >= expected || progress.stalled(n) {
             return Ok(n);
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Whether a count that should grow has stopped growing for `STALL`.
+struct Progress {
+    best: Option<usize>,
+    since: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            best: None,
+            since: Instant::now(),
+        }
+    }
+
+    fn stalled(&mut self, now: usize) -> bool {
+        if self.best.is_none_or(|best| now > best) {
+            self.best = Some(now);
+            self.since = Instant::now();
+        }
+        self.since.elapsed() > STALL
     }
 }

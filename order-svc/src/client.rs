@@ -4,8 +4,9 @@ use reqwest::{Method, StatusCode};
 use shop_kit::client::{CallError, Reply, ServiceClient};
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
 use shop_kit::contract::notify::SendMessage;
+use shop_kit::contract::participant::RefusalProblem;
 use shop_kit::contract::payment::ReserveFunds;
-use shop_kit::contract::stock::{Product, ReserveStock};
+use shop_kit::contract::stock::{Product, ReserveStock, StockLine};
 use uuid::Uuid;
 
 use crate::domain::{Participant, Refusal};
@@ -16,8 +17,8 @@ use crate::store::order;
 pub enum Answer<T> {
     /// Done (now or before).
     Done(T),
-    /// Refused by the participant: final, never retried.
-    Refused(Refusal),
+    /// Refused by the participant: final, never retried; stock names the first product short.
+    Refused(Refusal, Option<Uuid>),
     /// No usable answer after the client's retries: may go away, may have taken effect.
     Unreachable(CallError),
 }
@@ -49,7 +50,8 @@ fn answer<T>(
             if r.status.is_client_error()
                 && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
         {
-            Answer::Refused(refusal(p, r.status))
+            let product = r.json::<RefusalProblem>().ok().and_then(|b| b.product_id);
+            Answer::Refused(refusal(p, r.status), product)
         }
         Ok(r) => Answer::Unreachable(r.unexpected()),
         Err(e) => Answer::Unreachable(e),
@@ -91,8 +93,14 @@ impl Participants {
     }
 
     /// Reserves with a participant for an order; for delivery, answers the courier booked.
-    #[tracing::instrument(skip(self, o), fields(order_id = %o.id))]
-    pub async fn reserve(&self, p: Participant, o: &order::Model) -> Answer<Option<Uuid>> {
+    /// Stock gets the one-product form for an order of one line, `items` otherwise.
+    #[tracing::instrument(skip(self, o, lines), fields(order_id = %o.id))]
+    pub async fn reserve(
+        &self,
+        p: Participant,
+        o: &order::Model,
+        lines: &[order::PricedLine],
+    ) -> Answer<Option<Uuid>> {
         let path = "/internal/reservations";
         let client = self.client(p);
         let reply = match p {
@@ -105,10 +113,27 @@ impl Participants {
                 client.send(Method::POST, path, Some(&body)).await
             }
             Participant::Stock => {
-                let body = ReserveStock {
-                    order_id: o.id,
-                    product_id: o.product_id,
-                    quantity: o.quantity,
+                let body = match lines {
+                    [line] => ReserveStock {
+                        order_id: o.id,
+                        product_id: Some(line.product_id),
+                        quantity: Some(line.quantity),
+                        items: None,
+                    },
+                    lines => ReserveStock {
+                        order_id: o.id,
+                        product_id: None,
+                        quantity: None,
+                        items: Some(
+                            lines
+                                .iter()
+                                .map(|l| StockLine {
+                                    product_id: l.product_id,
+                                    quantity: l.quantity,
+                                })
+                                .collect(),
+                        ),
+                    },
                 };
                 client.send(Method::POST, path, Some(&body)).await
             }
@@ -143,6 +168,16 @@ impl Participants {
         answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
             Ok(())
         })
+    }
+}
+
+impl Participants {
+    /// Cancels an order's confirmed reservation with a participant (the refund saga).
+    #[tracing::instrument(skip(self))]
+    pub async fn cancel(&self, p: Participant, order_id: Uuid) -> Answer<()> {
+        let path = format!("/internal/reservations/{order_id}/cancel");
+        let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
+        answer(p, reply, &[StatusCode::OK], |_| Ok(()))
     }
 }
 

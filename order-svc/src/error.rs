@@ -14,12 +14,37 @@ pub enum Error {
     /// 404: no such order, or another user's.
     #[error("no such order")]
     NoSuchOrder,
-    /// 422 on `product_id`: the catalogue has no such product; no order is recorded.
-    #[error("no such product")]
-    NoSuchProduct,
-    /// 422 on `quantity`: the total does not fit in a 64-bit count of cents.
+    /// 422 on `product_id` (or `items`): the catalogue has no such product; no order is
+    /// recorded.
+    #[error("no such product: {product_id}")]
+    NoSuchProduct {
+        /// The field that named it.
+        field: &'static str,
+        /// The product.
+        product_id: Uuid,
+    },
+    /// 422 on `quantity` (or `items`): the total does not fit in a 64-bit count of cents.
     #[error("the total is too large")]
-    TotalTooLarge,
+    TotalTooLarge {
+        /// The field of the quantities.
+        field: &'static str,
+    },
+    /// 409: only a completed order can be cancelled by its shopper.
+    #[error("order {order_id} is {status}: only a completed order can be cancelled")]
+    NotCancellable {
+        /// The order.
+        order_id: Uuid,
+        /// Where it stands.
+        status: OrderStatus,
+    },
+    /// 409: the order's delivery date has come; it can no longer be cancelled.
+    #[error("order {order_id} is delivered on {date}: it can be cancelled until the day before")]
+    DeliveryDue {
+        /// The order.
+        order_id: Uuid,
+        /// Its delivery date.
+        date: chrono::NaiveDate,
+    },
     /// 422 on `Idempotency-Key`: the key was used with another request.
     #[error("was used before with a different request")]
     KeyReused,
@@ -49,6 +74,8 @@ pub enum Error {
         order_id: Uuid,
         /// Why.
         reason: FailureReason,
+        /// Out of stock: the first product that was short.
+        product_id: Option<Uuid>,
     },
     /// 503: the database failed; logged, never shown.
     #[error(transparent)]
@@ -73,6 +100,10 @@ pub struct OrderProblem {
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_reason: Option<String>,
+    /// Out of stock: the first product of the order that was short.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<Uuid>,
 }
 
 impl From<Problem> for OrderProblem {
@@ -81,6 +112,7 @@ impl From<Problem> for OrderProblem {
             problem,
             order_id: None,
             failure_reason: None,
+            product_id: None,
         }
     }
 }
@@ -101,14 +133,21 @@ impl From<Error> for ApiError<OrderProblem> {
         let detail = e.to_string();
         match e {
             Error::NoSuchOrder => ApiError::not_found(detail).into(),
-            Error::NoSuchProduct => ApiError::invalid_field("product_id", detail).into(),
-            Error::TotalTooLarge => ApiError::invalid_field("quantity", detail).into(),
+            Error::NoSuchProduct { field, .. } | Error::TotalTooLarge { field } => {
+                ApiError::invalid_field(field, detail).into()
+            }
             Error::KeyReused => ApiError::invalid_field("Idempotency-Key", detail).into(),
             Error::KeyInFlight
             | Error::KeyOrderGone
             | Error::StoredAnswerUnreadable
-            | Error::NotRedrivable { .. } => ApiError::conflict(detail).into(),
-            Error::Cancelled { order_id, reason } => {
+            | Error::NotRedrivable { .. }
+            | Error::NotCancellable { .. }
+            | Error::DeliveryDue { .. } => ApiError::conflict(detail).into(),
+            Error::Cancelled {
+                order_id,
+                reason,
+                product_id,
+            } => {
                 let status =
                     StatusCode::from_u16(reason.http_status()).unwrap_or(StatusCode::CONFLICT);
                 let mut problem = Problem::new(status, detail);
@@ -117,6 +156,7 @@ impl From<Error> for ApiError<OrderProblem> {
                     problem,
                     order_id: Some(order_id),
                     failure_reason: Some(reason.as_str().into()),
+                    product_id,
                 })
             }
             Error::Db(e) => e.into(),

@@ -49,7 +49,7 @@ impl Price {
 }
 
 /// A number of units: a stock level, or what a restock or a reservation moves.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Units(i64);
 
 impl Units {
@@ -77,15 +77,41 @@ impl Units {
     }
 }
 
-/// A reservation request, parsed: hold `quantity` of `product_id` for `order_id`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Hold {
-    /// The order the units are held for (the idempotency key).
-    pub order_id: uuid::Uuid,
-    /// The product they are held from.
+/// The most lines one reservation holds.
+pub const MAX_LINES: usize = 100;
+
+/// One line of a reservation: `quantity` units of `product_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Line {
+    /// The product the units are held from.
     pub product_id: uuid::Uuid,
     /// How many.
     pub quantity: Units,
+}
+
+/// A reservation request, parsed: hold every line for `order_id`, all or none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hold {
+    /// The order the units are held for (the idempotency key).
+    pub order_id: uuid::Uuid,
+    /// 1..=100 lines, each product once, in the order of the request.
+    pub lines: Vec<Line>,
+}
+
+impl Hold {
+    /// A hold of `lines`: 1..=100, each product once.
+    pub fn new(order_id: uuid::Uuid, lines: Vec<Line>) -> Result<Self, &'static str> {
+        if lines.is_empty() || lines.len() > MAX_LINES {
+            return Err("must have 1 to 100 lines");
+        }
+        let mut products: Vec<_> = lines.iter().map(|l| l.product_id).collect();
+        products.sort_unstable();
+        products.dedup();
+        if products.len() != lines.len() {
+            return Err("must name each product once");
+        }
+        Ok(Self { order_id, lines })
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +133,18 @@ mod tests {
         assert!(Units::initial(-1).is_err());
         assert!(Units::moved(0).is_err());
         assert!(Units::moved(MAX_QUANTITY).is_ok());
+    }
+
+    #[test]
+    fn a_hold_names_each_product_once() {
+        let line = |p: u128| Line {
+            product_id: uuid::Uuid::from_u128(p),
+            quantity: Units(1),
+        };
+        let order = uuid::Uuid::nil();
+        assert!(Hold::new(order, vec![line(1), line(2)]).is_ok());
+        assert!(Hold::new(order, vec![line(1), line(1)]).is_err());
+        assert!(Hold::new(order, vec![]).is_err());
+        assert!(Hold::new(order, (0..=100).map(line).collect()).is_err());
     }
 }

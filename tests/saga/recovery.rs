@@ -3,7 +3,7 @@
 
 use chrono::TimeDelta;
 use order_svc::domain::{FailureReason, Participant, SagaState, Step};
-use order_svc::store::{NewOrder, order};
+use order_svc::store::{Found, NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
 
@@ -13,9 +13,11 @@ use crate::World;
 async fn record(w: &World, quantity: i64) -> order::Model {
     let new = NewOrder {
         user_id: w.ann.id,
-        product_id: w.product,
-        quantity,
-        unit_price: 10,
+        lines: vec![order::PricedLine {
+            product_id: w.product,
+            quantity,
+            unit_price: 10,
+        }],
         total: 10 * quantity,
         delivery_date: chrono::Utc::now().date_naive() + chrono::Days::new(1),
     };
@@ -29,7 +31,13 @@ async fn abandon(w: &World, o: &order::Model, state: SagaState) {
     let expired = shop_kit::db::now() - TimeDelta::seconds(1);
     let store = w.shop.order_store().await;
     let saved = store
-        .save_state(o.id, o.lease_owner.unwrap(), state, None, expired)
+        .save_state(
+            o.id,
+            o.lease_owner.unwrap(),
+            state,
+            Found::default(),
+            expired,
+        )
         .await;
     assert!(saved.unwrap());
 }

@@ -142,22 +142,37 @@ pub struct Order {
     pub id: Uuid,
     /// Who placed it.
     pub user_id: Uuid,
-    /// What.
-    pub product_id: Uuid,
-    /// How many.
-    pub quantity: i64,
-    /// Cents per unit, from the catalogue.
-    pub unit_price: i64,
+    /// What (an order of one product).
+    pub product_id: Option<Uuid>,
+    /// How many (an order of one product).
+    pub quantity: Option<i64>,
+    /// Cents per unit, from the catalogue (an order of one product).
+    pub unit_price: Option<i64>,
+    /// Every line.
+    pub items: Vec<OrderItem>,
     /// Cents in all.
     pub total: i64,
     /// When it is delivered.
     pub delivery_date: chrono::NaiveDate,
-    /// `pending`, `completed`, `cancelled` or `needs_attention`.
+    /// `pending`, `completed`, `cancelled`, `refunding`, `refunded` or `needs_attention`.
     pub status: String,
     /// Why it was cancelled.
     pub failure_reason: Option<String>,
     /// The courier booked.
     pub courier_id: Option<Uuid>,
+}
+
+/// One line of an order.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OrderItem {
+    /// The product.
+    pub product_id: Uuid,
+    /// How many.
+    pub quantity: i64,
+    /// Cents per unit, from the catalogue.
+    pub unit_price: i64,
+    /// `unit_price × quantity`.
+    pub line_total: i64,
 }
 
 /// A courier.

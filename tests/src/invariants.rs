@@ -1,6 +1,7 @@
-//! The invariants every saga test ends with: money and stock are conserved, nothing stays
-//! reserved, every reservation belongs to a completed order or was given back, couriers'
-//! capacity counts exactly their live bookings, and every finished order sent one message.
+//! The invariants every saga test ends with: money and stock are conserved (refunds and
+//! returns included), nothing stays reserved, every reservation belongs to a completed order,
+//! was cancelled with its refunded order, or was given back, couriers' capacity counts exactly
+//! their live bookings, and every outcome sent one message (a refunded order has had two).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
@@ -32,7 +33,8 @@ impl Databases {
         self.audit().await;
     }
 
-    /// Waits (up to a minute) until no order is pending and every message is delivered.
+    /// Waits (up to a minute) until no order is pending or refunding and every message is
+    /// delivered.
     pub async fn settle(&self) {
         let orders = order_svc::store::OrderStore::new(self.connect("order").await);
         let started = Instant::now();
@@ -42,7 +44,7 @@ impl Databases {
                 .await
                 .expect("orders")
                 .iter()
-                .filter(|o| o.status == "pending")
+                .filter(|o| o.status == "pending" || o.status == "refunding")
                 .count();
             let undelivered = orders
                 .all_messages()
@@ -66,19 +68,24 @@ impl Databases {
     async fn audit(&self) {
         let orders = order_svc::store::OrderStore::new(self.connect("order").await);
         let all = orders.all_orders().await.expect("orders");
-        let completed: HashMap<Uuid, &order_svc::store::order::Model> = all
-            .iter()
-            .filter(|o| o.status == "completed")
-            .map(|o| (o.id, o))
-            .collect();
+        let of = |status: &str| -> Orders<'_> {
+            all.iter()
+                .filter(|o| o.status == status)
+                .map(|o| (o.id, o))
+                .collect()
+        };
+        let books = Books {
+            completed: of("completed"),
+            refunded: of("refunded"),
+        };
         for o in &all {
             assert!(
-                o.status == "completed" || o.status == "cancelled",
+                ["completed", "cancelled", "refunded"].contains(&o.status.as_str()),
                 "order {} is {}",
                 o.id,
                 o.status
             );
-            if o.status == "completed" {
+            if o.status != "cancelled" {
                 assert!(
                     o.courier_id.is_some(),
                     "completed order {} has no courier",
@@ -92,17 +99,18 @@ impl Databases {
                 );
             }
         }
-        self.check_money(&completed).await;
-        self.check_stock(&completed).await;
-        self.check_couriers(&completed).await;
+        self.check_money(&books).await;
+        self.check_stock(&books).await;
+        self.check_couriers(&books).await;
         self.check_messages(&all).await;
     }
 
-    async fn check_money(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
+    async fn check_money(&self, books: &Books<'_>) {
         let payment =
             payment_svc::store::PaymentStore::new(self.connect("payment").await, detached());
         let mut captured: HashMap<Uuid, i64> = HashMap::new();
-        let mut confirmed = HashSet::new();
+        let mut refunded: HashMap<Uuid, i64> = HashMap::new();
+        let mut settled = HashSet::new();
         for r in payment.reservations().await.expect("fund reservations") {
             assert_ne!(
                 r.state,
@@ -110,22 +118,20 @@ impl Databases {
                 "funds still reserved for order {}",
                 r.order_id
             );
-            if r.state == ReservationState::Confirmed {
-                let o = completed.get(&r.order_id).unwrap_or_else(|| {
-                    panic!(
-                        "funds captured for order {} that is not completed",
-                        r.order_id
-                    )
-                });
+            if let Some(o) = books.settled(r.order_id, r.state, "funds captured") {
                 assert_eq!(r.amount, o.total, "captured amount of order {}", r.order_id);
-                *captured.entry(r.user_id.expect("user")).or_default() += r.amount;
-                confirmed.insert(r.order_id);
+                let user = r.user_id.expect("user");
+                *captured.entry(user).or_default() += r.amount;
+                if r.state == ReservationState::Cancelled {
+                    *refunded.entry(user).or_default() += r.amount;
+                }
+                settled.insert(r.order_id);
             }
         }
         assert_eq!(
-            confirmed.len(),
-            completed.len(),
-            "every completed order captured its funds"
+            settled.len(),
+            books.len(),
+            "every completed or refunded order captured its funds"
         );
         for a in payment.accounts().await.expect("accounts") {
             assert_eq!(
@@ -135,24 +141,28 @@ impl Databases {
             );
             assert_eq!(
                 a.deposited,
-                a.balance + a.reserved + a.captured,
+                a.balance + a.reserved + a.captured - a.refunded,
                 "money of account {} is not conserved",
                 a.user_id
             );
             assert_eq!(
-                a.captured,
-                captured.get(&a.user_id).copied().unwrap_or(0),
-                "captured funds of {}",
+                (a.captured, a.refunded),
+                (
+                    captured.get(&a.user_id).copied().unwrap_or(0),
+                    refunded.get(&a.user_id).copied().unwrap_or(0)
+                ),
+                "captured and refunded funds of {}",
                 a.user_id
             );
         }
         check_statements(&payment).await;
     }
 
-    async fn check_stock(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
+    async fn check_stock(&self, books: &Books<'_>) {
         let stock = stock_svc::store::StockStore::new(self.connect("stock").await, detached());
         let mut sold: HashMap<Uuid, i64> = HashMap::new();
-        let mut confirmed = 0;
+        let mut returned: HashMap<Uuid, i64> = HashMap::new();
+        let mut settled = 0;
         for r in stock.reservations().await.expect("stock reservations") {
             assert_ne!(
                 r.state,
@@ -160,46 +170,56 @@ impl Databases {
                 "stock still reserved for order {}",
                 r.order_id
             );
-            if r.state == ReservationState::Confirmed {
-                let o = completed.get(&r.order_id).unwrap_or_else(|| {
-                    panic!("stock sold to order {} that is not completed", r.order_id)
-                });
-                assert_eq!(
-                    r.quantity, o.quantity,
-                    "sold quantity of order {}",
-                    r.order_id
-                );
-                *sold.entry(r.product_id.expect("product")).or_default() += r.quantity;
-                confirmed += 1;
+            let Some(o) = books.settled(r.order_id, r.state, "stock sold") else {
+                continue;
+            };
+            let lines = stock_svc::store::lines(&r).expect("lines");
+            let ordered: Vec<(Uuid, i64)> = o
+                .lines()
+                .expect("order lines")
+                .iter()
+                .map(|l| (l.product_id, l.quantity))
+                .collect();
+            let held: Vec<(Uuid, i64)> = lines.iter().map(|l| (l.product_id, l.quantity)).collect();
+            assert_eq!(held, ordered, "lines sold to order {}", r.order_id);
+            for (product, quantity) in held {
+                *sold.entry(product).or_default() += quantity;
+                if r.state == ReservationState::Cancelled {
+                    *returned.entry(product).or_default() += quantity;
+                }
             }
+            settled += 1;
         }
         assert_eq!(
-            confirmed,
-            completed.len(),
-            "every completed order took its stock"
+            settled,
+            books.len(),
+            "every completed or refunded order took its stock"
         );
         for p in stock.all_products().await.expect("products") {
             assert_eq!(p.reserved, 0, "product {} still has units reserved", p.id);
             assert_eq!(
                 p.stocked,
-                p.available + p.reserved + p.sold,
+                p.available + p.reserved + p.sold - p.returned,
                 "stock of product {} is not conserved",
                 p.id
             );
             assert_eq!(
-                p.sold,
-                sold.get(&p.id).copied().unwrap_or(0),
-                "units sold of product {}",
+                (p.sold, p.returned),
+                (
+                    sold.get(&p.id).copied().unwrap_or(0),
+                    returned.get(&p.id).copied().unwrap_or(0)
+                ),
+                "units sold and returned of product {}",
                 p.id
             );
         }
     }
 
-    async fn check_couriers(&self, completed: &HashMap<Uuid, &order_svc::store::order::Model>) {
+    async fn check_couriers(&self, books: &Books<'_>) {
         let delivery =
             delivery_svc::store::DeliveryStore::new(self.connect("delivery").await, detached());
         let mut live: HashMap<(Uuid, chrono::NaiveDate), i32> = HashMap::new();
-        let mut confirmed = 0;
+        let mut settled = 0;
         for b in delivery.bookings().await.expect("bookings") {
             assert_ne!(
                 b.state,
@@ -207,28 +227,25 @@ impl Databases {
                 "courier still reserved for order {}",
                 b.order_id
             );
+            let Some(o) = books.settled(b.order_id, b.state, "courier booked") else {
+                continue;
+            };
+            assert_eq!(
+                b.courier_id, o.courier_id,
+                "courier of order {}",
+                b.order_id
+            );
             if b.state == ReservationState::Confirmed {
-                let o = completed.get(&b.order_id).unwrap_or_else(|| {
-                    panic!(
-                        "courier booked for order {} that is not completed",
-                        b.order_id
-                    )
-                });
-                assert_eq!(
-                    b.courier_id, o.courier_id,
-                    "courier of order {}",
-                    b.order_id
-                );
                 *live
                     .entry((b.courier_id.expect("courier"), b.date.expect("date")))
                     .or_default() += 1;
-                confirmed += 1;
             }
+            settled += 1;
         }
         assert_eq!(
-            confirmed,
-            completed.len(),
-            "every completed order booked its courier"
+            settled,
+            books.len(),
+            "every completed or refunded order booked its courier"
         );
         for d in delivery.courier_days().await.expect("courier days") {
             let expected = live.get(&(d.courier_id, d.date)).copied().unwrap_or(0);
@@ -251,11 +268,13 @@ impl Databases {
                 .or_default() += 1;
         }
         for o in all {
+            let outcomes = if o.status == "refunded" { 2 } else { 1 };
             assert_eq!(
                 per_order.get(&o.id).copied().unwrap_or(0),
-                1,
-                "messages about order {}",
-                o.id
+                outcomes,
+                "messages about order {} ({})",
+                o.id,
+                o.status
             );
         }
         assert_eq!(per_order.len(), all.len(), "messages about unknown orders");
@@ -267,6 +286,37 @@ impl Databases {
                 "the messages of user {user} are numbered 1, 2, …"
             );
         }
+    }
+}
+
+type Orders<'a> = HashMap<Uuid, &'a order_svc::store::order::Model>;
+
+/// The orders that took something for good: completed, or completed then refunded.
+struct Books<'a> {
+    completed: Orders<'a>,
+    refunded: Orders<'a>,
+}
+
+impl<'a> Books<'a> {
+    fn len(&self) -> usize {
+        self.completed.len() + self.refunded.len()
+    }
+
+    /// The order a settled reservation (confirmed or cancelled) belongs to: a confirmed one to
+    /// a completed order, a cancelled one to a refunded order. `None` for a released one.
+    fn settled(
+        &self,
+        order_id: Uuid,
+        state: ReservationState,
+        what: &str,
+    ) -> Option<&'a order_svc::store::order::Model> {
+        let (orders, status) = match state {
+            ReservationState::Confirmed => (&self.completed, "completed"),
+            ReservationState::Cancelled => (&self.refunded, "refunded"),
+            _ => return None,
+        };
+        let found = orders.get(&order_id).copied();
+        Some(found.unwrap_or_else(|| panic!("{what} for order {order_id}, which is not {status}")))
     }
 }
 

@@ -12,7 +12,7 @@ pub mod faults;
 mod invariants;
 mod shop;
 
-pub use answer::{Answer, Order, Problem};
+pub use answer::{Answer, Order, OrderItem, Problem};
 pub use client::{Api, Shopper};
 pub use databases::Databases;
 pub use faults::{Call, Fault, Faults};

@@ -157,7 +157,7 @@ impl Ledger for SeatsLedger {
                 }));
             }
         }
-        Ok(Take::Short)
+        Ok(Take::Short(None))
     }
 
     async fn capture(
@@ -174,5 +174,9 @@ impl Ledger for SeatsLedger {
         row: &booking::Model,
     ) -> Result<(), DbErr> {
         shift(txn, row, -1).await
+    }
+
+    async fn refund(&self, txn: &DatabaseTransaction, row: &booking::Model) -> Result<(), DbErr> {
+        shift(txn, row, -1).await // the courier's place is free again
     }
 }

@@ -9,7 +9,7 @@ use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::{Order, Tag, drive_within, parse_status};
+use super::{Order, Tag, drive_within, orders, parse_status};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
@@ -21,7 +21,7 @@ pub struct AdminApi {
 
 #[derive(ApiResponse)]
 enum RetryResponse {
-    /// The saga finished: the order is completed or cancelled.
+    /// The saga finished: the order is completed, cancelled or refunded.
     #[oai(status = 200)]
     Finished(Json<Order>),
     /// The saga goes on in the background (or was set aside again).
@@ -58,8 +58,7 @@ impl AdminApi {
             user_id: user_id.0,
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = self.runner.store.orders(filter, page).await?;
-        let rows = rows.into_iter().map(Order::from).collect();
+        let rows = orders(self.runner.store.orders(filter, page).await?)?;
         Ok(OrderPage::Ok(Json(Page::from_rows(
             rows,
             page.limit,
@@ -94,11 +93,12 @@ impl AdminApi {
         tracing::info!(order_id = %order.id, step = %order.step, "an admin re-drives the order");
         let current = drive_within(&self.runner, order, self.request_deadline).await;
         let terminal = current.order_status()?.is_terminal();
+        let location = format!("/orders/{}", current.id);
+        let current = Order::try_from(current)?;
         Ok(if terminal {
-            RetryResponse::Finished(Json(current.into()))
+            RetryResponse::Finished(Json(current))
         } else {
-            let location = format!("/orders/{}", current.id);
-            RetryResponse::Accepted(Json(current.into()), location)
+            RetryResponse::Accepted(Json(current), location)
         })
     }
 }

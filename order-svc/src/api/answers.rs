@@ -1,36 +1,100 @@
-//! A placed order's answer: from the order's state, and as stored under the request's
-//! `Idempotency-Key` to be replayed to a repeat.
+//! The answers of the saga endpoints (placing and cancelling an order): from the order's state,
+//! and as stored under the request's `Idempotency-Key` to be replayed to a repeat.
+
+use std::time::Duration;
 
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use shop_kit::ApiError;
+use shop_kit::idempotency::IdempotencyKey;
+use uuid::Uuid;
 
 use super::Order;
-use super::orders::PlaceResponse;
+use super::orders::{CancelResponse, PlaceResponse};
 use crate::domain::{FailureReason, OrderStatus};
 use crate::error::{ApiResult, Error, OrderProblem};
-use crate::store::order;
+use crate::store::{KeyClaim, OrderStore, order};
 
-pub(super) fn answer_for(o: order::Model) -> ApiResult<PlaceResponse> {
-    match o.order_status()? {
-        OrderStatus::Completed => Ok(PlaceResponse::Created(Json(o.into()))),
-        OrderStatus::Cancelled => Err(Error::Cancelled {
-            order_id: o.id,
-            reason: o.reason()?.unwrap_or(FailureReason::Rejected),
+/// A saga endpoint's success answer: an order with the status it answers, which can be stored
+/// and rebuilt.
+pub(super) trait SagaAnswer: Sized {
+    /// The status and the order.
+    fn parts(&self) -> (u16, &Order);
+    /// The answer of `status` with `order`; `None` for a status the endpoint never answers.
+    fn rebuild(status: u16, order: Order) -> Option<Self>;
+}
+
+fn location(o: &Order) -> String {
+    format!("/orders/{}", o.id)
+}
+
+impl SagaAnswer for PlaceResponse {
+    fn parts(&self) -> (u16, &Order) {
+        match self {
+            Self::Created(o) => (201, &o.0),
+            Self::Accepted(o, _) => (202, &o.0),
         }
-        .into()),
-        _ => {
-            let location = format!("/orders/{}", o.id);
-            Ok(PlaceResponse::Accepted(Json(o.into()), location))
+    }
+
+    fn rebuild(status: u16, order: Order) -> Option<Self> {
+        match status {
+            201 => Some(Self::Created(Json(order))),
+            202 => Some(Self::Accepted(Json(order.clone()), location(&order))),
+            _ => None,
         }
     }
 }
 
+impl SagaAnswer for CancelResponse {
+    fn parts(&self) -> (u16, &Order) {
+        match self {
+            Self::Refunded(o) => (200, &o.0),
+            Self::Accepted(o, _) => (202, &o.0),
+        }
+    }
+
+    fn rebuild(status: u16, order: Order) -> Option<Self> {
+        match status {
+            200 => Some(Self::Refunded(Json(order))),
+            202 => Some(Self::Accepted(Json(order.clone()), location(&order))),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to placing an order, from its state after the drive.
+pub(super) fn placed(o: order::Model) -> ApiResult<PlaceResponse> {
+    match o.order_status()? {
+        OrderStatus::Completed => Ok(PlaceResponse::Created(Json(o.try_into()?))),
+        OrderStatus::Cancelled => Err(Error::Cancelled {
+            order_id: o.id,
+            reason: o.reason()?.unwrap_or(FailureReason::Rejected),
+            product_id: o.short_product_id,
+        }
+        .into()),
+        _ => Ok(answer(202, o)?),
+    }
+}
+
+/// The answer to cancelling an order, from its state after the refund's drive.
+pub(super) fn cancelled(o: order::Model) -> ApiResult<CancelResponse> {
+    match o.order_status()? {
+        OrderStatus::Refunded => answer(200, o),
+        _ => answer(202, o),
+    }
+}
+
+fn answer<R: SagaAnswer>(status: u16, o: order::Model) -> ApiResult<R> {
+    R::rebuild(status, o.try_into()?).ok_or_else(|| Error::StoredAnswerUnreadable.into())
+}
+
 /// The answer as stored under an idempotency key: status and JSON body.
-pub(super) fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) {
+fn stored<R: SagaAnswer>(answer: &ApiResult<R>) -> (u16, String) {
     match answer {
-        Ok(PlaceResponse::Created(o)) => (201, o.0.to_json_string()),
-        Ok(PlaceResponse::Accepted(o, _)) => (202, o.0.to_json_string()),
+        Ok(r) => {
+            let (status, order) = r.parts();
+            (status, order.to_json_string())
+        }
         Err(e) => (
             e.problem().problem.status,
             serde_json::to_string(e.problem()).unwrap_or_default(),
@@ -39,20 +103,73 @@ pub(super) fn stored_answer(answer: &ApiResult<PlaceResponse>) -> (u16, String) 
 }
 
 /// Rebuilds a stored answer.
-pub(super) fn replay(status: u16, body: &str) -> ApiResult<PlaceResponse> {
-    let order = || {
+fn replay<R: SagaAnswer>(status: u16, body: &str) -> ApiResult<R> {
+    if (200..300).contains(&status) {
         let value = serde_json::from_str(body).ok();
-        Order::parse_from_json(value).map_err(|_| Error::StoredAnswerUnreadable)
-    };
-    match status {
-        201 => Ok(PlaceResponse::Created(Json(order()?))),
-        202 => {
-            let o = order()?;
-            let location = format!("/orders/{}", o.id);
-            Ok(PlaceResponse::Accepted(Json(o), location))
+        let order = Order::parse_from_json(value).map_err(|_| Error::StoredAnswerUnreadable)?;
+        return R::rebuild(status, order).ok_or_else(|| Error::StoredAnswerUnreadable.into());
+    }
+    Err(serde_json::from_str::<OrderProblem>(body)
+        .map(ApiError::from_problem)
+        .unwrap_or_else(|_| Error::StoredAnswerUnreadable.into()))
+}
+
+/// Where the answers of one user's keyed requests are kept.
+pub(super) struct Keys<'a> {
+    /// The store of keys.
+    pub store: &'a OrderStore,
+    /// How long a key's first request may run before a repeat takes over.
+    pub lock: Duration,
+    /// The user the keys belong to.
+    pub user_id: Uuid,
+}
+
+impl Keys<'_> {
+    /// Runs a request under `key` (when given): a repeat with the same `fingerprint` gets the
+    /// first answer, another request with the key is 422, a repeat while the first runs 409.
+    /// `run` gets the order that a first request which died recorded, if it did.
+    pub(super) async fn run<R: SagaAnswer, F>(
+        &self,
+        key: Option<&IdempotencyKey>,
+        fingerprint: &str,
+        run: impl FnOnce(Option<Uuid>) -> F,
+    ) -> ApiResult<R>
+    where
+        F: Future<Output = ApiResult<R>>,
+    {
+        let Some(key) = key else {
+            return run(None).await;
+        };
+        let lock = chrono::TimeDelta::from_std(self.lock).unwrap_or(chrono::TimeDelta::MAX);
+        let claim = self
+            .store
+            .claim_key(
+                self.user_id,
+                key.as_str(),
+                fingerprint,
+                shop_kit::db::now() - lock,
+            )
+            .await?;
+        let answer = match claim {
+            KeyClaim::New => run(None).await,
+            KeyClaim::Replay { status, body } => return replay(status, &body),
+            KeyClaim::Mismatch => return Err(Error::KeyReused.into()),
+            KeyClaim::InFlight => return Err(Error::KeyInFlight.into()),
+            KeyClaim::Abandoned { order_id } => run(Some(order_id)).await,
+        };
+        let (status, body) = stored(&answer);
+        let result = match status {
+            // Nothing happened: the key is free for a retry.
+            503 => self.store.forget_key(self.user_id, key.as_str()).await,
+            _ => {
+                self.store
+                    .store_answer(self.user_id, key.as_str(), status, &body)
+                    .await
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(error = %e, "storing the idempotent answer failed");
         }
-        _ => Err(serde_json::from_str::<OrderProblem>(body)
-            .map(ApiError::from_problem)
-            .unwrap_or_else(|_| Error::StoredAnswerUnreadable.into())),
+        answer
     }
 }

@@ -70,6 +70,19 @@ enum Tag {
     Admin,
 }
 
+/// One line of an order.
+#[derive(Object, Debug, Clone, PartialEq, Eq)]
+pub struct OrderItem {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units, 1 to 1000.
+    pub quantity: i64,
+    /// Price per unit in cents, from the catalogue when ordered.
+    pub unit_price: i64,
+    /// `unit_price × quantity`, in cents.
+    pub line_total: i64,
+}
+
 /// An order.
 #[derive(Object, Debug, Clone)]
 pub struct Order {
@@ -77,18 +90,24 @@ pub struct Order {
     pub id: Uuid,
     /// The shopper who placed it.
     pub user_id: Uuid,
-    /// The product ordered.
-    pub product_id: Uuid,
-    /// Units, 1 to 1000.
-    pub quantity: i64,
-    /// Price per unit in cents, from the catalogue when ordered.
-    pub unit_price: i64,
-    /// `unit_price × quantity`, in cents.
+    /// The product ordered (an order of one product).
+    #[oai(skip_serializing_if_is_none)]
+    pub product_id: Option<Uuid>,
+    /// Units, 1 to 1000 (an order of one product).
+    #[oai(skip_serializing_if_is_none)]
+    pub quantity: Option<i64>,
+    /// Price per unit in cents, from the catalogue when ordered (an order of one product).
+    #[oai(skip_serializing_if_is_none)]
+    pub unit_price: Option<i64>,
+    /// Every line, in the order given.
+    #[oai(default)]
+    pub items: Vec<OrderItem>,
+    /// The sum of the lines' totals, in cents.
     pub total: i64,
     /// When it is delivered.
     pub delivery_date: NaiveDate,
-    /// `pending`, `completed`, `cancelled`, or `needs_attention` (a confirmation or release
-    /// kept failing; an admin re-drives it).
+    /// `pending`, `completed`, `cancelled`, `refunding` (its shopper cancelled it; the refund
+    /// runs), `refunded`, or `needs_attention` (a step kept failing; an admin re-drives it).
     pub status: String,
     /// Why it was cancelled.
     #[oai(skip_serializing_if_is_none)]
@@ -102,14 +121,31 @@ pub struct Order {
     pub updated_at: DateTime<Utc>,
 }
 
-impl From<order::Model> for Order {
-    fn from(o: order::Model) -> Self {
-        Self {
+impl TryFrom<order::Model> for Order {
+    type Error = sea_orm::DbErr;
+
+    fn try_from(o: order::Model) -> Result<Self, Self::Error> {
+        let lines = o.lines()?;
+        let one = match lines.as_slice() {
+            [line] => Some(*line),
+            _ => None,
+        };
+        let items = lines
+            .into_iter()
+            .map(|l| OrderItem {
+                product_id: l.product_id,
+                quantity: l.quantity,
+                unit_price: l.unit_price,
+                line_total: l.unit_price.saturating_mul(l.quantity),
+            })
+            .collect();
+        Ok(Self {
             id: o.id,
             user_id: o.user_id,
-            product_id: o.product_id,
-            quantity: o.quantity,
-            unit_price: o.unit_price,
+            product_id: one.map(|l| l.product_id),
+            quantity: one.map(|l| l.quantity),
+            unit_price: one.map(|l| l.unit_price),
+            items,
             total: o.total,
             delivery_date: o.delivery_date,
             status: o.status,
@@ -117,8 +153,13 @@ impl From<order::Model> for Order {
             courier_id: o.courier_id,
             created_at: o.created_at,
             updated_at: o.updated_at,
-        }
+        })
     }
+}
+
+/// Orders as the API shows them.
+fn orders(rows: Vec<order::Model>) -> Result<Vec<Order>, sea_orm::DbErr> {
+    rows.into_iter().map(Order::try_from).collect()
 }
 
 /// Parses an optional `?status=` filter: 422 for an unknown status.
@@ -127,7 +168,7 @@ fn parse_status(raw: Option<&str>) -> Result<Option<OrderStatus>, ApiError> {
         OrderStatus::parse(s).ok_or_else(|| {
             ApiError::invalid_field(
                 "status",
-                "must be pending, completed, cancelled or needs_attention",
+                "must be pending, completed, cancelled, refunding, refunded or needs_attention",
             )
         })
     })

@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
+use futures_util::future::try_join_all;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -14,12 +15,12 @@ use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::answers::{answer_for, replay, stored_answer};
-use super::{Order, Tag, drive_within, parse_status};
-use crate::domain::{DeliveryDate, Quantity, total};
+use super::answers::{Keys, cancelled, placed};
+use super::{Order, Tag, drive_within, orders, parse_status};
+use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
-use crate::store::{KeyClaim, NewOrder, OrderFilter};
+use crate::store::{NewOrder, OrderFilter, order};
 
 pub struct OrdersApi {
     pub runner: SagaRunner,
@@ -27,16 +28,61 @@ pub struct OrdersApi {
     pub key_lock: Duration,
 }
 
-/// An order to place. The price comes from the catalogue, never from the client.
+/// One line of an order of several products.
 #[derive(Object, Debug, serde::Serialize, serde::Deserialize)]
-struct PlaceOrder {
+struct PlaceLine {
     /// The product.
     product_id: Uuid,
     /// 1..=1000.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
     quantity: i64,
+}
+
+/// An order to place: one product (`product_id` and `quantity`) or several (`items`), never
+/// both. The prices come from the catalogue, never from the client.
+#[derive(Object, Debug, serde::Serialize, serde::Deserialize)]
+struct PlaceOrder {
+    /// The product (an order of one product).
+    product_id: Option<Uuid>,
+    /// 1..=1000 (an order of one product).
+    #[oai(validator(minimum(value = "1"), maximum(value = "1000")))]
+    quantity: Option<i64>,
+    /// The lines of an order of several products: 1..=20, each product once; stock is held
+    /// for all of them or for none.
+    #[oai(validator(min_items = 1, max_items = 20))]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    items: Option<Vec<PlaceLine>>,
     /// Today (UTC) or later; tomorrow when absent.
     delivery_date: Option<NaiveDate>,
+}
+
+impl PlaceOrder {
+    /// The lines, and the field that named them (for the errors about them).
+    fn lines(&self) -> Result<(Lines, &'static str), &'static str> {
+        let (lines, field) = match (self.product_id, self.quantity, &self.items) {
+            (Some(product_id), Some(quantity), None) => (
+                vec![Line {
+                    product_id,
+                    quantity: Quantity::parse(quantity)?,
+                }],
+                "product_id",
+            ),
+            (None, None, Some(items)) => (
+                items
+                    .iter()
+                    .map(|l| {
+                        Quantity::parse(l.quantity).map(|quantity| Line {
+                            product_id: l.product_id,
+                            quantity,
+                        })
+                    })
+                    .collect::<Result<_, _>>()?,
+                "items",
+            ),
+            _ => return Err("give either product_id and quantity, or items"),
+        };
+        Ok((Lines::parse(lines)?, field))
+    }
 }
 
 #[derive(ApiResponse)]
@@ -45,6 +91,18 @@ pub(super) enum PlaceResponse {
     #[oai(status = 201)]
     Created(Json<Order>),
     /// Still running (a participant is slow or unreachable); it finishes in the background.
+    #[oai(status = 202)]
+    Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
+
+#[derive(ApiResponse)]
+pub(super) enum CancelResponse {
+    /// Refunded: the courier's place freed, the stock returned, the funds refunded (now or
+    /// before).
+    #[oai(status = 200)]
+    Refunded(Json<Order>),
+    /// The refund is still running (a participant is slow or unreachable); it finishes in the
+    /// background.
     #[oai(status = 202)]
     Accepted(Json<Order>, #[oai(header = "Location")] String),
 }
@@ -64,26 +122,59 @@ enum OrderPage {
 }
 
 impl OrdersApi {
-    /// Prices the order, records it (linked to the caller's idempotency key) and runs its saga
-    /// up to the request deadline.
+    fn keys(&self, caller: &Caller) -> Keys<'_> {
+        Keys {
+            store: &self.runner.store,
+            lock: self.key_lock,
+            user_id: caller.user_id,
+        }
+    }
+
+    /// Prices every line from the catalogue (concurrently), records the order (linked to the
+    /// caller's idempotency key) and runs its saga up to the request deadline.
     async fn place(
         &self,
         caller: Caller,
-        product_id: Uuid,
-        quantity: Quantity,
+        (lines, field): (Lines, &'static str),
         date: DeliveryDate,
         key: Option<&IdempotencyKey>,
     ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
-        let product = runner.participants.product(product_id).await?;
-        let product = product.ok_or(Error::NoSuchProduct)?;
-        let unit_price = Money::from_cents(product.price).ok_or(Error::NoSuchProduct)?;
-        let total = total(unit_price, quantity).ok_or(Error::TotalTooLarge)?;
+        let participants = &runner.participants;
+        let products = try_join_all(
+            lines
+                .get()
+                .iter()
+                .map(|l| participants.product(l.product_id)),
+        )
+        .await?;
+        let mut priced = Vec::with_capacity(products.len());
+        let mut total = Money::ZERO;
+        for (line, product) in lines.get().iter().zip(products) {
+            let product_id = line.product_id;
+            let unit_price = product
+                .and_then(|p| Money::from_cents(p.price))
+                .ok_or(Error::NoSuchProduct { field, product_id })?;
+            let too_large = || Error::TotalTooLarge {
+                field: if field == "items" {
+                    "items"
+                } else {
+                    "quantity"
+                },
+            };
+            let line_total = unit_price
+                .checked_mul(line.quantity.get())
+                .ok_or_else(too_large)?;
+            total = total.checked_add(line_total).ok_or_else(too_large)?;
+            priced.push(order::PricedLine {
+                product_id,
+                quantity: line.quantity.get(),
+                unit_price: unit_price.cents(),
+            });
+        }
         let new = NewOrder {
             user_id: caller.user_id,
-            product_id,
-            quantity: quantity.get(),
-            unit_price: unit_price.cents(),
+            lines: priced,
             total: total.cents(),
             delivery_date: date.get(),
         };
@@ -91,7 +182,7 @@ impl OrdersApi {
             .store
             .create(new, runner.lease_until(), key.map(IdempotencyKey::as_str))
             .await?;
-        answer_for(drive_within(runner, order, self.request_deadline).await)
+        placed(drive_within(runner, order, self.request_deadline).await)
     }
 
     /// A repeat of a request that died after recording order `id`: the order's answer now.
@@ -100,21 +191,55 @@ impl OrdersApi {
         let order = found
             .filter(|o| o.user_id == caller.user_id)
             .ok_or(Error::KeyOrderGone)?;
-        answer_for(order)
+        placed(order)
+    }
+
+    /// Starts (or finds) the refund saga of the caller's order `id` and drives it up to the
+    /// request deadline.
+    async fn cancel_order(&self, caller: Caller, id: Uuid) -> ApiResult<CancelResponse> {
+        let runner = &self.runner;
+        let store = &runner.store;
+        let today = chrono::Utc::now().date_naive();
+        let mine = |o: &order::Model| caller.is_admin || o.user_id == caller.user_id;
+        let found = store.order(id).await?.filter(mine);
+        let o = found.ok_or(Error::NoSuchOrder)?;
+        if let Some(claimed) = store.start_refund(id, today, runner.lease_until()).await? {
+            tracing::info!(order_id = %id, "the shopper cancels the order: refunding");
+            return cancelled(drive_within(runner, claimed, self.request_deadline).await);
+        }
+        // Not started now: it was not completed, its date has come, or a racing cancellation
+        // started it first.
+        let o = store.order(id).await?.unwrap_or(o);
+        let refund_started = o.step == crate::domain::SagaState::refund().step_name();
+        match o.order_status()? {
+            OrderStatus::Refunded | OrderStatus::Refunding => cancelled(o),
+            OrderStatus::NeedsAttention if refund_started => cancelled(o),
+            OrderStatus::Completed => Err(Error::DeliveryDue {
+                order_id: o.id,
+                date: o.delivery_date,
+            }
+            .into()),
+            status => Err(Error::NotCancellable {
+                order_id: o.id,
+                status,
+            }
+            .into()),
+        }
     }
 }
 
 #[OpenApi(tag = "Tag::Orders")]
 impl OrdersApi {
-    /// Places an order: reserves funds, stock and a courier, then confirms all three. A refusal
-    /// cancels the order (402 insufficient funds, 409 out of stock or no courier) after giving
-    /// back what was held; when a participant is unreachable past the request deadline, 202 and
-    /// the saga finishes in the background. An unknown product is 422 and records no order.
-    /// With an `Idempotency-Key` (1..=255 characters, per user, kept at least 24 h) a repeat
-    /// returns the first answer; the same key with another body is 422; while the first
-    /// request runs, 409. A key whose first request died without answering is released after
-    /// `ORDER_SVC_KEY_LOCK_MS` (60 s): a repeat then answers from the order it recorded, or
-    /// places the order if it recorded none.
+    /// Places an order of one product (`product_id`, `quantity`) or several (`items`: stock is
+    /// held for all lines or none): reserves funds, stock and a courier, then confirms all
+    /// three. A refusal cancels the order (402 insufficient funds, 409 out of stock, naming the
+    /// first product short, or no courier) after giving back what was held; when a participant
+    /// is unreachable past the request deadline, 202 and the saga finishes in the background.
+    /// An unknown product is 422 and records no order. With an `Idempotency-Key` (1..=255
+    /// characters, per user, kept at least 24 h) a repeat returns the first answer; the same
+    /// key with another body is 422; while the first request runs, 409. A key whose first
+    /// request died without answering is released after `ORDER_SVC_KEY_LOCK_MS` (60 s): a
+    /// repeat then answers from the order it recorded, or places the order if it recorded none.
     #[oai(path = "/orders", method = "post", operation_id = "place_order")]
     async fn place_order(
         &self,
@@ -126,62 +251,63 @@ impl OrdersApi {
     ) -> ApiResult<PlaceResponse> {
         let caller = auth.0;
         let today = chrono::Utc::now().date_naive();
-        let (quantity, date, key) = match (
-            Quantity::parse(body.quantity),
+        let (lines, date, key) = match (
+            body.lines(),
             DeliveryDate::parse(body.delivery_date, today),
             key.0.as_deref().map(IdempotencyKey::parse).transpose(),
         ) {
-            (Ok(quantity), Ok(date), Ok(key)) => (quantity, date, key),
-            (quantity, date, key) => {
+            (Ok(lines), Ok(date), Ok(key)) => (lines, date, key),
+            (lines, date, key) => {
+                let field = if body.items.is_some() {
+                    "items"
+                } else {
+                    "quantity"
+                };
                 return Err(ApiError::invalid_fields([
-                    ("quantity", quantity.err()),
+                    (field, lines.err()),
                     ("delivery_date", date.err()),
                     ("Idempotency-Key", key.err()),
                 ])
                 .into());
             }
         };
-        let store = &self.runner.store;
-        if let Some(key) = &key {
-            let lock = chrono::TimeDelta::from_std(self.key_lock).unwrap_or(chrono::TimeDelta::MAX);
-            let claim = store
-                .claim_key(
-                    caller.user_id,
-                    key.as_str(),
-                    &fingerprint(&body.0),
-                    shop_kit::db::now() - lock,
-                )
-                .await;
-            let answer = match claim? {
-                KeyClaim::New => None,
-                KeyClaim::Replay { status, body } => return replay(status, &body),
-                KeyClaim::Mismatch => return Err(Error::KeyReused.into()),
-                KeyClaim::InFlight => return Err(Error::KeyInFlight.into()),
-                KeyClaim::Abandoned { order_id } => Some(self.resume(caller, order_id).await),
-            };
-            let answer = match answer {
-                Some(answer) => answer,
-                None => {
-                    self.place(caller, body.product_id, quantity, date, Some(key))
-                        .await
+        let key = key.as_ref();
+        self.keys(&caller)
+            .run(key, &fingerprint(&body.0), |abandoned| async move {
+                match abandoned {
+                    Some(order_id) => self.resume(caller, order_id).await,
+                    None => self.place(caller, lines, date, key).await,
                 }
-            };
-            let (status, stored) = stored_answer(&answer);
-            let result = match status {
-                // Nothing happened: the key is free for a retry.
-                503 => store.forget_key(caller.user_id, key.as_str()).await,
-                _ => {
-                    store
-                        .store_answer(caller.user_id, key.as_str(), status, &stored)
-                        .await
-                }
-            };
-            if let Err(e) = result {
-                tracing::error!(error = %e, "storing the idempotent answer failed");
-            }
-            return answer;
-        }
-        self.place(caller, body.product_id, quantity, date, None)
+            })
+            .await
+    }
+
+    /// Cancels a completed order whose delivery date is after today (UTC), by its owner or an
+    /// admin: the refund saga frees the courier's place, returns the stock and refunds the
+    /// funds, then the order is `refunded` (200, and the shopper gets a message); 202 when a
+    /// participant is slow and the refund finishes in the background. Cancelling a refunded
+    /// order again answers 200 with it. 409 for an order that is not completed (pending,
+    /// cancelled by the saga) or whose delivery date has come; another user's order is 404.
+    /// `Idempotency-Key` as for placing an order.
+    #[oai(
+        path = "/orders/:id/cancel",
+        method = "post",
+        operation_id = "cancel_order"
+    )]
+    async fn cancel(
+        &self,
+        auth: UserAuth,
+        id: Path<Uuid>,
+        #[oai(name = "Idempotency-Key", validator(min_length = 1, max_length = 255))] key: Header<
+            Option<String>,
+        >,
+    ) -> ApiResult<CancelResponse> {
+        let caller = auth.0;
+        let key = key.0.as_deref().map(IdempotencyKey::parse).transpose();
+        let key = key.map_err(|m| ApiError::invalid_field("Idempotency-Key", m))?;
+        let request = fingerprint(&("cancel", id.0));
+        self.keys(&caller)
+            .run(key.as_ref(), &request, |_| self.cancel_order(caller, id.0))
             .await
     }
 
@@ -199,8 +325,7 @@ impl OrdersApi {
             user_id: Some(auth.0.user_id),
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = self.runner.store.orders(filter, page).await?;
-        let rows = rows.into_iter().map(Order::from).collect();
+        let rows = orders(self.runner.store.orders(filter, page).await?)?;
         Ok(OrderPage::Ok(Json(Page::from_rows(
             rows,
             page.limit,
@@ -213,8 +338,7 @@ impl OrdersApi {
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<OrderResponse> {
         let found = self.runner.store.order(id.0).await?;
         let visible = found.filter(|o| auth.0.is_admin || o.user_id == auth.0.user_id);
-        visible
-            .map(|o| OrderResponse::Ok(Json(o.into())))
-            .ok_or_else(|| Error::NoSuchOrder.into())
+        let o = visible.ok_or(Error::NoSuchOrder)?;
+        Ok(OrderResponse::Ok(Json(o.try_into()?)))
     }
 }

@@ -3,5 +3,8 @@
 mod order;
 mod saga;
 
-pub use order::{DeliveryDate, FailureReason, OrderStatus, Quantity, message_text, total};
+pub use order::{
+    DeliveryDate, FailureReason, Line, Lines, OrderStatus, Quantity, message_text, refund_text,
+    total,
+};
 pub use saga::{Action, Participant, Refusal, SagaState, Step};

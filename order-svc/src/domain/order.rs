@@ -24,6 +24,43 @@ impl Quantity {
     }
 }
 
+/// The most lines one order has.
+pub const MAX_LINES: usize = 20;
+
+/// One line of an order: `quantity` units of a product.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Line {
+    /// The product.
+    pub product_id: Uuid,
+    /// How many.
+    pub quantity: Quantity,
+}
+
+/// What an order asks for: 1..=20 lines, each product once, in the order given.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lines(Vec<Line>);
+
+impl Lines {
+    /// Parses the lines of an order.
+    pub fn parse(lines: Vec<Line>) -> Result<Self, &'static str> {
+        if lines.is_empty() || lines.len() > MAX_LINES {
+            return Err("must have 1 to 20 lines");
+        }
+        let mut products: Vec<_> = lines.iter().map(|l| l.product_id).collect();
+        products.sort_unstable();
+        products.dedup();
+        if products.len() != lines.len() {
+            return Err("must name each product once");
+        }
+        Ok(Self(lines))
+    }
+
+    /// The lines.
+    pub fn get(&self) -> &[Line] {
+        &self.0
+    }
+}
+
 /// A delivery date: today (UTC) or later; tomorrow when not given.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryDate(NaiveDate);
@@ -68,7 +105,12 @@ pub enum OrderStatus {
     Completed,
     /// Refused or failed; whatever was held was given back.
     Cancelled,
-    /// A confirmation or release kept failing: an admin looks at it and re-drives it.
+    /// Cancelled by its shopper after completion: the refund saga is running.
+    Refunding,
+    /// Cancelled by its shopper after completion: courier freed, stock returned, funds
+    /// refunded.
+    Refunded,
+    /// A step kept failing: an admin looks at it and re-drives it.
     NeedsAttention,
 }
 
@@ -80,16 +122,22 @@ impl std::fmt::Display for OrderStatus {
 
 impl OrderStatus {
     /// Every status.
-    pub const ALL: [Self; 4] = [
+    pub const ALL: [Self; 6] = [
         Self::Pending,
         Self::Completed,
         Self::Cancelled,
+        Self::Refunding,
+        Self::Refunded,
         Self::NeedsAttention,
     ];
 
+    /// The statuses of an order a saga is driving (or will drive on): the order saga's and the
+    /// refund saga's.
+    pub const ACTIVE: [Self; 2] = [Self::Pending, Self::Refunding];
+
     /// Whether the saga is over.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Cancelled)
+        matches!(self, Self::Completed | Self::Cancelled | Self::Refunded)
     }
 
     /// The stored and public name.
@@ -98,6 +146,8 @@ impl OrderStatus {
             Self::Pending => "pending",
             Self::Completed => "completed",
             Self::Cancelled => "cancelled",
+            Self::Refunding => "refunding",
+            Self::Refunded => "refunded",
             Self::NeedsAttention => "needs_attention",
         }
     }
@@ -175,6 +225,11 @@ pub fn message_text(order_id: Uuid, date: NaiveDate, reason: Option<FailureReaso
     format!("Order {order_id} is cancelled: {why}")
 }
 
+/// The message a user gets when the refund saga of their cancellation has finished.
+pub fn refund_text(order_id: Uuid, total: i64) -> String {
+    format!("Order {order_id} is cancelled and {total} is refunded.")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -232,6 +287,24 @@ mod tests {
         assert_eq!(
             message_text(id, d, Some(FailureReason::NoCourier)),
             format!("Order {id} is cancelled: no courier available on 2026-11-22.")
+        );
+    }
+
+    #[test]
+    fn lines_are_1_to_20_each_product_once() {
+        let line = |p: u128| Line {
+            product_id: Uuid::from_u128(p),
+            quantity: Quantity(1),
+        };
+        assert!(Lines::parse(vec![line(1), line(2)]).is_ok());
+        assert!(Lines::parse(vec![line(1), line(1)]).is_err());
+        assert!(Lines::parse(vec![]).is_err());
+        assert!(Lines::parse((0..21).map(line).collect()).is_err());
+        assert!(Lines::parse((0..20).map(line).collect()).is_ok());
+        let id = Uuid::nil();
+        assert_eq!(
+            refund_text(id, 1500),
+            format!("Order {id} is cancelled and 1500 is refunded.")
         );
     }
 

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::client::{Answer, Participants};
 use crate::domain::{Action, Participant, SagaState, Step};
 use crate::metrics::SagaMetrics;
-use crate::store::{OrderStore, order};
+use crate::store::{Found, OrderStore, order};
 
 mod steps;
 
@@ -137,17 +137,17 @@ impl SagaRunner {
         o: &order::Model,
         lease: Uuid,
         state: SagaState,
-        courier: Option<Uuid>,
+        found: Found,
     ) -> Result<bool, DbErr> {
         self.store
-            .save_state(o.id, lease, state, courier, self.lease_until())
+            .save_state(o.id, lease, state, found, self.lease_until())
             .await
     }
 
     fn observe<T>(&self, p: Participant, action: Action, started: Instant, answer: &Answer<T>) {
         let result = match answer {
             Answer::Done(_) => "done",
-            Answer::Refused(_) => "refused",
+            Answer::Refused(..) => "refused",
             Answer::Unreachable(_) => "unreachable",
         };
         self.metrics
@@ -173,7 +173,8 @@ impl SagaRunner {
             let next = match state.step {
                 Step::Reserve(p) => self.reserve_with(&mut o, lease, state, p).await?,
                 Step::Confirm => self.confirm_all(&o, lease, state).await?,
-                Step::Compensate => self.compensate(&o, lease, state).await?,
+                Step::Compensate => self.give_back(&o, lease, state, Action::Release).await?,
+                Step::Refund => self.give_back(&o, lease, state, Action::Cancel).await?,
                 Step::Done => {
                     let current = self.store.order(o.id).await?.unwrap_or(o);
                     return Ok(Drive::Finished(current));

@@ -1,5 +1,5 @@
-//! The saga's steps: reserve with one participant, confirm with all three, compensate, and the
-//! pause and finish they end in.
+//! The saga's steps: reserve with one participant, confirm with all three, compensate, refund,
+//! and the pause and finish they end in.
 
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use super::{Drive, Next, SagaRunner, after};
 use crate::client::Answer;
-use crate::domain::{Action, OrderStatus, Participant, SagaState, Step, message_text};
-use crate::store::order;
+use crate::domain::{Action, OrderStatus, Participant, SagaState, Step, message_text, refund_text};
+use crate::store::{Found, order};
 
 impl SagaRunner {
     /// Reserves with `p`: the state is stored as in flight first (so a crash releases what the
@@ -22,21 +22,23 @@ impl SagaRunner {
         state: SagaState,
         p: Participant,
     ) -> Result<Next, DbErr> {
+        let lines = o.lines()?;
         let in_flight = state.reserving();
-        if !self.save(o, lease, in_flight, None).await? {
+        if !self.save(o, lease, in_flight, Found::default()).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         let started = Instant::now();
-        let answer = self.participants.reserve(p, o).await;
+        let answer = self.participants.reserve(p, o, &lines).await;
         self.observe(p, Action::Reserve, started, &answer);
-        let mut courier = None;
+        let mut found = Found::default();
         let state = match answer {
-            Answer::Done(c) => {
-                courier = c;
+            Answer::Done(courier) => {
+                found.courier_id = courier;
                 in_flight.reserved()
             }
-            Answer::Refused(refusal) => {
-                tracing::info!(?p, ?refusal, "participant refused");
+            Answer::Refused(refusal, product) => {
+                tracing::info!(?p, ?refusal, ?product, "participant refused");
+                found.short_product_id = product;
                 in_flight.refused(p.refusal_reason(refusal))
             }
             Answer::Unreachable(e) => {
@@ -44,10 +46,10 @@ impl SagaRunner {
                 in_flight.unreachable()
             }
         };
-        if courier.is_some() {
-            o.courier_id = courier;
+        if found.courier_id.is_some() {
+            o.courier_id = found.courier_id;
         }
-        if !self.save(o, lease, state, courier).await? {
+        if !self.save(o, lease, state, found).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         Ok(ControlFlow::Continue(state))
@@ -78,38 +80,46 @@ impl SagaRunner {
         Ok(ControlFlow::Break(finished))
     }
 
-    /// Releases, last first, every participant that may hold something, storing the state
-    /// after each; then cancels the order.
-    pub(super) async fn compensate(
+    /// Gives back, last first, what every participant may still hold, storing the state after
+    /// each: in compensation each releases what it holds (`Action::Release`) and the order ends
+    /// cancelled; in the refund saga each cancels what it captured (`Action::Cancel`: the
+    /// courier's place, the units, then the funds) and the order ends refunded.
+    pub(super) async fn give_back(
         &self,
         o: &order::Model,
         lease: Uuid,
         mut state: SagaState,
+        action: Action,
     ) -> Result<Next, DbErr> {
-        while state.step == Step::Compensate && state.held > 0 {
+        let step = state.step;
+        while state.step == step && state.held > 0 {
             let Some(p) = Participant::at(state.held - 1) else {
                 break;
             };
             let started = Instant::now();
-            let answer = self.participants.release(p, o.id).await;
-            self.observe(p, Action::Release, started, &answer);
-            if let Some(drive) = self
-                .pause_unless_done(o, lease, p, Action::Release, answer)
-                .await?
-            {
+            let answer = match action {
+                Action::Cancel => self.participants.cancel(p, o.id).await,
+                _ => self.participants.release(p, o.id).await,
+            };
+            self.observe(p, action, started, &answer);
+            if let Some(drive) = self.pause_unless_done(o, lease, p, action, answer).await? {
                 return Ok(ControlFlow::Break(drive));
             }
             state = state.released_one();
-            if !state.is_done() && !self.save(o, lease, state, None).await? {
+            if !state.is_done() && !self.save(o, lease, state, Found::default()).await? {
                 return Ok(ControlFlow::Break(Drive::LeaseLost));
             }
         }
+        let (status, reason) = match action {
+            Action::Cancel => (OrderStatus::Refunded, None),
+            _ => (OrderStatus::Cancelled, state.reason),
+        };
         let done = SagaState {
             step: Step::Done,
             held: 0,
-            reason: state.reason,
+            reason,
         };
-        let finished = self.finish(o, lease, done, OrderStatus::Cancelled).await?;
+        let finished = self.finish(o, lease, done, status).await?;
         Ok(ControlFlow::Break(finished))
     }
 
@@ -128,7 +138,7 @@ impl SagaRunner {
         let attempts = u32::try_from(o.attempts).unwrap_or(0).saturating_add(1);
         let needs_attention = match answer {
             Answer::Done(()) => return Ok(None),
-            Answer::Refused(refusal) => {
+            Answer::Refused(refusal, _) => {
                 tracing::error!(
                     ?p,
                     ?refusal,
@@ -138,7 +148,8 @@ impl SagaRunner {
                 true
             }
             Answer::Unreachable(e) => {
-                let give_up = action == Action::Release && attempts >= self.retry.release_attempts;
+                let gives_back = matches!(action, Action::Release | Action::Cancel);
+                let give_up = gives_back && attempts >= self.retry.release_attempts;
                 if give_up {
                     tracing::error!(?p, error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
                 } else {
@@ -173,7 +184,10 @@ impl SagaRunner {
         state: SagaState,
         status: OrderStatus,
     ) -> Result<Drive, DbErr> {
-        let text = message_text(o.id, o.delivery_date, state.reason);
+        let text = match status {
+            OrderStatus::Refunded => refund_text(o.id, o.total),
+            _ => message_text(o.id, o.delivery_date, state.reason),
+        };
         if !self.store.finish(o, lease, state, status, text).await? {
             return Ok(Drive::LeaseLost);
         }

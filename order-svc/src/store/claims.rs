@@ -8,19 +8,44 @@ use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionT
 use shop_kit::db::now;
 
 use super::{OrderStore, order, outbox};
-use crate::domain::{OrderStatus, SagaState};
+use crate::domain::{OrderStatus, SagaState, Step};
+
+/// What a participant's answer named, stored with the saga's state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    /// The courier delivery booked.
+    pub courier_id: Option<Uuid>,
+    /// The first product stock was short of.
+    pub short_product_id: Option<Uuid>,
+}
+
+/// The status of an order a saga drives: `refunding` in the refund saga, `pending` otherwise.
+fn active_status() -> sea_orm::sea_query::SimpleExpr {
+    Expr::case(
+        order::Column::Step.eq(SagaState::refund().step_name()),
+        OrderStatus::Refunding.as_str(),
+    )
+    .finally(OrderStatus::Pending.as_str())
+    .into()
+}
+
+/// Orders a saga drives (or will drive on).
+fn active() -> sea_orm::sea_query::SimpleExpr {
+    order::Column::Status.is_in(OrderStatus::ACTIVE.map(OrderStatus::as_str))
+}
 
 impl OrderStore {
     /// Stores the saga's state while the claim `lease` holds the order, renewing it until
-    /// `lease_until`, and clears the failed attempts (the saga moved on). `false` when the claim
-    /// was lost (another driver has the order now).
-    #[tracing::instrument(skip(self, courier_id), fields(step = state.step_name(), held = state.held))]
+    /// `lease_until`, and clears the failed attempts (the saga moved on); with what a
+    /// participant's answer named (the courier booked, the product short). `false` when the
+    /// claim was lost (another driver has the order now).
+    #[tracing::instrument(skip(self, found), fields(step = state.step_name(), held = state.held))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
         lease: Uuid,
         state: SagaState,
-        courier_id: Option<Uuid>,
+        found: Found,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, DbErr> {
         let mut update = order::Entity::update_many()
@@ -33,8 +58,11 @@ impl OrderStore {
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
-        if let Some(courier_id) = courier_id {
+        if let Some(courier_id) = found.courier_id {
             update = update.col_expr(order::Column::CourierId, Expr::value(courier_id));
+        }
+        if let Some(product_id) = found.short_product_id {
+            update = update.col_expr(order::Column::ShortProductId, Expr::value(product_id));
         }
         let res = update
             .filter(held_by(order_id, lease))
@@ -94,6 +122,42 @@ impl OrderStore {
         Ok(true)
     }
 
+    /// Starts the refund saga of a completed order delivered after `today`, claimed with a fresh
+    /// lease token until `lease_until`: refunding, every participant to cancel with. One
+    /// conditional update, so of two racing cancellations exactly one starts it. `None` when
+    /// the order is not (or no longer) completed, or its delivery date has come.
+    pub async fn start_refund(
+        &self,
+        order_id: Uuid,
+        today: chrono::NaiveDate,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<order::Model>, DbErr> {
+        let state = SagaState::refund();
+        debug_assert_eq!(state.step, Step::Refund);
+        let lease = Uuid::now_v7();
+        let res = order::Entity::update_many()
+            .col_expr(
+                order::Column::Status,
+                Expr::value(OrderStatus::Refunding.as_str()),
+            )
+            .col_expr(order::Column::Step, Expr::value(state.step_name()))
+            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(order::Column::Attempts, Expr::value(0))
+            .col_expr(order::Column::LeaseOwner, Expr::value(lease))
+            .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
+            .col_expr(order::Column::UpdatedAt, Expr::value(now()))
+            .filter(order::Column::Id.eq(order_id))
+            .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
+            .filter(order::Column::DeliveryDate.gt(today))
+            .exec(&self.db)
+            .await?;
+        if res.rows_affected != 1 {
+            return Ok(None);
+        }
+        let found = order::Entity::find_by_id(order_id).one(&self.db).await?;
+        Ok(found.filter(|o| o.lease_owner == Some(lease)))
+    }
+
     /// Gives up the claim after a failed attempt: the order is due again at `next_attempt`,
     /// with `attempts` failed attempts, or is set aside as `needs_attention` for an admin.
     pub async fn pause(
@@ -148,7 +212,7 @@ impl OrderStore {
             .add(order::Column::LeaseUntil.is_null())
             .add(order::Column::LeaseUntil.lte(at));
         let candidates = order::Entity::find()
-            .filter(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+            .filter(active())
             .filter(due.clone())
             .order_by_asc(order::Column::LeaseUntil)
             .limit(limit)
@@ -158,7 +222,7 @@ impl OrderStore {
         for o in candidates {
             let condition = Condition::all()
                 .add(order::Column::Id.eq(o.id))
-                .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+                .add(active())
                 .add(due.clone());
             if let Some(o) = self.claim(o.id, condition, lease_until, false).await? {
                 claimed.push(o);
@@ -167,22 +231,20 @@ impl OrderStore {
         Ok(claimed)
     }
 
-    /// Claims an order set aside as `needs_attention`, or a pending one that nobody drives
-    /// right now, for an admin's re-drive: pending again, attempts cleared. `None` when the
-    /// order is in neither state.
+    /// Claims an order set aside as `needs_attention`, or a pending (or refunding) one that
+    /// nobody drives right now, for an admin's re-drive: pending (or refunding) again, attempts
+    /// cleared. `None` when the order is in neither state.
     pub async fn claim_for_redrive(
         &self,
         order_id: Uuid,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<order::Model>, DbErr> {
-        let idle_pending = Condition::all()
-            .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
-            .add(
-                Condition::any()
-                    .add(order::Column::LeaseOwner.is_null())
-                    .add(order::Column::LeaseUntil.is_null())
-                    .add(order::Column::LeaseUntil.lte(now())),
-            );
+        let idle_pending = Condition::all().add(active()).add(
+            Condition::any()
+                .add(order::Column::LeaseOwner.is_null())
+                .add(order::Column::LeaseUntil.is_null())
+                .add(order::Column::LeaseUntil.lte(now())),
+        );
         let condition = Condition::all().add(order::Column::Id.eq(order_id)).add(
             Condition::any()
                 .add(order::Column::Status.eq(OrderStatus::NeedsAttention.as_str()))
@@ -191,8 +253,8 @@ impl OrderStore {
         self.claim(order_id, condition, lease_until, true).await
     }
 
-    /// Takes order `order_id`, when it matches `condition`, with a fresh lease token: pending,
-    /// and with its failed attempts cleared when `fresh_start`.
+    /// Takes order `order_id`, when it matches `condition`, with a fresh lease token: pending
+    /// (refunding in the refund saga), and with its failed attempts cleared when `fresh_start`.
     async fn claim(
         &self,
         order_id: Uuid,
@@ -206,10 +268,7 @@ impl OrderStore {
             update = update.col_expr(order::Column::Attempts, Expr::value(0));
         }
         let res = update
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Pending.as_str()),
-            )
+            .col_expr(order::Column::Status, active_status())
             .col_expr(order::Column::LeaseOwner, Expr::value(lease))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .filter(condition)
@@ -223,10 +282,10 @@ impl OrderStore {
     }
 }
 
-/// The order `order_id`, pending and still held by the claim `lease`.
+/// The order `order_id`, driven by a saga and still held by the claim `lease`.
 fn held_by(order_id: Uuid, lease: Uuid) -> Condition {
     Condition::all()
         .add(order::Column::Id.eq(order_id))
         .add(order::Column::LeaseOwner.eq(lease))
-        .add(order::Column::Status.eq(OrderStatus::Pending.as_str()))
+        .add(active())
 }

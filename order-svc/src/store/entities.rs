@@ -4,7 +4,10 @@
 pub mod order {
     use sea_orm::entity::prelude::*;
 
-    /// An order. `step`, `held` and `failure_reason` are the saga's durable state. `lease_owner`
+    /// An order. `product_id`, `quantity` and `unit_price` are its line's; an order of several
+    /// products keeps its lines in `items` (JSON) and there they are the first line's product
+    /// and price and the units of all lines. `step`, `held` and `failure_reason` are the saga's
+    /// durable state (`short_product_id`: the product a stock refusal named). `lease_owner`
     /// is the token of the claim that drives it (fresh for every claim, so a stale driver's
     /// writes fail) and `lease_until` when the claim runs out; a paused order has no owner and
     /// `lease_until` is its next attempt. `attempts` counts failed attempts at the current step.
@@ -31,6 +34,8 @@ pub mod order {
         pub attempts: i32,
         /// The W3C `traceparent` of the request that placed it.
         pub trace_parent: Option<String>,
+        pub items: Option<String>,
+        pub short_product_id: Option<Uuid>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -39,6 +44,17 @@ pub mod order {
     impl ActiveModelBehavior for ActiveModel {}
 
     use crate::domain::{FailureReason, OrderStatus, SagaState};
+
+    /// One line of an order, priced from the catalogue when it was placed.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+    pub struct PricedLine {
+        /// The product.
+        pub product_id: Uuid,
+        /// Units, 1 to 1000.
+        pub quantity: i64,
+        /// Price per unit in cents.
+        pub unit_price: i64,
+    }
 
     /// A stored value that no domain type has: a row written by something else, never a
     /// fallback.
@@ -62,6 +78,20 @@ pub mod order {
                     FailureReason::parse(r).ok_or_else(|| corrupt(self.id, "failure_reason", r))
                 })
                 .transpose()
+        }
+
+        /// Its lines, in the order given.
+        pub fn lines(&self) -> Result<Vec<PricedLine>, DbErr> {
+            match &self.items {
+                Some(items) => {
+                    serde_json::from_str(items).map_err(|_| corrupt(self.id, "items", items))
+                }
+                None => Ok(vec![PricedLine {
+                    product_id: self.product_id,
+                    quantity: self.quantity,
+                    unit_price: self.unit_price,
+                }]),
+            }
         }
 
         /// Its saga's durable state.

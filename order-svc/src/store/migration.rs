@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261121CreateOrders),
             Box::new(M20261121AttemptsAndKeyOrders),
             Box::new(M20261122TraceParents),
+            Box::new(M20261122LinesAndShortProducts),
         ]
     }
 }
@@ -38,6 +39,8 @@ enum Orders {
     UpdatedAt,
     Attempts,
     TraceParent,
+    Items,
+    ShortProductId,
 }
 
 #[derive(DeriveIden)]
@@ -218,6 +221,36 @@ impl MigrationTrait for M20261122TraceParents {
             Table::alter()
                 .table(Outbox::Table)
                 .add_column(string_null(Outbox::TraceParent))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Orders of several products (their lines, as JSON, when there is more than one) and the
+/// product a stock refusal named.
+struct M20261122LinesAndShortProducts;
+
+impl MigrationName for M20261122LinesAndShortProducts {
+    fn name(&self) -> &str {
+        "m20261122_000004_lines_and_short_products"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122LinesAndShortProducts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(text_null(Orders::Items))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(uuid_null(Orders::ShortProductId))
                 .to_owned(),
         )
         .await

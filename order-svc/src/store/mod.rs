@@ -8,6 +8,7 @@ mod migration;
 mod orders;
 mod outbox_store;
 
+pub use claims::Found;
 pub use entities::{idempotency_key, order, outbox};
 pub use health::Backlog;
 pub use keys::KeyClaim;

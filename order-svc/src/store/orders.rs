@@ -14,11 +14,9 @@ use crate::domain::{OrderStatus, SagaState};
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub user_id: Uuid,
-    pub product_id: Uuid,
-    pub quantity: i64,
-    /// Price per unit in cents, from stock-svc.
-    pub unit_price: i64,
-    /// `unit_price × quantity`.
+    /// Its lines (at least one), each priced from stock-svc.
+    pub lines: Vec<order::PricedLine>,
+    /// The sum of `unit_price × quantity` over the lines.
     pub total: i64,
     /// When to deliver.
     pub delivery_date: NaiveDate,
@@ -45,12 +43,22 @@ impl OrderStore {
     ) -> Result<order::Model, DbErr> {
         let state = SagaState::start();
         let user_id = new.user_id;
+        let first = *new
+            .lines
+            .first()
+            .ok_or_else(|| DbErr::Custom("an order without lines".into()))?;
+        let items = match new.lines.len() {
+            1 => None,
+            _ => Some(serde_json::to_string(&new.lines).map_err(|e| DbErr::Json(e.to_string()))?),
+        };
         let row = order::ActiveModel {
             id: Set(Uuid::now_v7()),
             user_id: Set(new.user_id),
-            product_id: Set(new.product_id),
-            quantity: Set(new.quantity),
-            unit_price: Set(new.unit_price),
+            product_id: Set(first.product_id),
+            quantity: Set(new.lines.iter().map(|l| l.quantity).sum()),
+            unit_price: Set(first.unit_price),
+            items: Set(items),
+            short_product_id: Set(None),
             total: Set(new.total),
             delivery_date: Set(new.delivery_date),
             status: Set(OrderStatus::Pending.as_str().into()),

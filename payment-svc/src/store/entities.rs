@@ -4,7 +4,9 @@
 pub mod account {
     use sea_orm::entity::prelude::*;
 
-    /// A user's money: available, held for orders in flight, and captured by completed orders.
+    /// A user's money: available, held for orders in flight, captured by completed orders, and
+    /// refunded (captured, then given back by a cancellation):
+    /// `deposited = balance + reserved + captured − refunded`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "accounts")]
     pub struct Model {
@@ -14,6 +16,7 @@ pub mod account {
         pub reserved: i64,
         pub captured: i64,
         pub deposited: i64,
+        pub refunded: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

@@ -37,6 +37,7 @@ const COUNTERS: Counters<account::Entity> = Counters {
     free: account::Column::Balance,
     held: account::Column::Reserved,
     captured: account::Column::Captured,
+    returned: account::Column::Refunded,
     updated_at: account::Column::UpdatedAt,
 };
 
@@ -118,7 +119,7 @@ impl Ledger for FundsLedger {
                 ReservationState::Reserved,
             ))
         } else {
-            Take::Short
+            Take::Short(None)
         })
     }
 
@@ -138,5 +139,10 @@ impl Ledger for FundsLedger {
     ) -> Result<(), DbErr> {
         COUNTERS.give_back(txn, r.user_id, r.amount).await?;
         moved(txn, r, Kind::Release, r.amount).await
+    }
+
+    async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+        COUNTERS.refund(txn, r.user_id, r.amount).await?;
+        moved(txn, r, Kind::Refund, r.amount).await
     }
 }

@@ -13,6 +13,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(M20261121CreatePayments),
             Box::new(M20261122CreateEntries),
+            Box::new(M20261122Refunds),
         ]
     }
 }
@@ -24,6 +25,7 @@ enum Accounts {
     Balance,
     Reserved,
     Captured,
+    Refunded,
     Deposited,
     CreatedAt,
     UpdatedAt,
@@ -213,5 +215,28 @@ impl MigrationTrait for M20261122CreateEntries {
             m.get_connection().execute(&insert).await?;
         }
         Ok(())
+    }
+}
+
+/// Refunds: what completed orders captured and their shoppers' cancellations gave back, so that
+/// `deposited = balance + reserved + captured − refunded`.
+struct M20261122Refunds;
+
+impl MigrationName for M20261122Refunds {
+    fn name(&self) -> &str {
+        "m20261122_000003_account_refunds"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122Refunds {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Accounts::Table)
+                .add_column(big_integer(Accounts::Refunded).default(0))
+                .to_owned(),
+        )
+        .await
     }
 }

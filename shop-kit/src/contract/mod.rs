@@ -37,6 +37,9 @@ pub enum ReservationState {
     /// Given back (or refused in advance when the release came first).
     #[sea_orm(string_value = "released")]
     Released,
+    /// Captured, then given back: the shopper cancelled the completed order (a refund).
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
 }
 
 impl ReservationState {
@@ -46,6 +49,7 @@ impl ReservationState {
             Self::Reserved => "reserved",
             Self::Confirmed => "confirmed",
             Self::Released => "released",
+            Self::Cancelled => "cancelled",
         }
     }
 }
@@ -62,7 +66,8 @@ pub mod notify;
 /// given the reservation it already holds for the order. This is the protocol all three keep:
 /// every call is idempotent by `order_id`; a release that comes first leaves a mark that refuses
 /// the late reservation; release after confirm, confirm after release, and a repeated reserve
-/// with different values are refused.
+/// with different values are refused; only a confirmed reservation can be cancelled (refunded),
+/// and a cancelled one is never released.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Decision {
     /// Do it now.
@@ -98,8 +103,25 @@ impl Decision {
             None => Self::Missing,
             Some(ReservationState::Reserved) => Self::Apply,
             Some(ReservationState::Confirmed) => Self::Repeat,
+            // A late repeat of the confirmation of an order cancelled since.
+            Some(ReservationState::Cancelled) => Self::Repeat,
             Some(ReservationState::Released) => {
                 Self::Refuse("the reservation was released and cannot be confirmed")
+            }
+        }
+    }
+
+    /// For a cancel (a refund of a confirmed reservation).
+    pub fn on_cancel(held: Option<ReservationState>) -> Self {
+        match held {
+            None => Self::Missing,
+            Some(ReservationState::Confirmed) => Self::Apply,
+            Some(ReservationState::Cancelled) => Self::Repeat,
+            Some(ReservationState::Reserved) => {
+                Self::Refuse("the reservation is not confirmed and cannot be cancelled")
+            }
+            Some(ReservationState::Released) => {
+                Self::Refuse("the reservation was released and cannot be cancelled")
             }
         }
     }
@@ -110,7 +132,7 @@ impl Decision {
             None => Self::MarkReleased,
             Some(ReservationState::Reserved) => Self::Apply,
             Some(ReservationState::Released) => Self::Repeat,
-            Some(ReservationState::Confirmed) => {
+            Some(ReservationState::Confirmed | ReservationState::Cancelled) => {
                 Self::Refuse("the reservation was confirmed and cannot be released")
             }
         }
@@ -159,6 +181,30 @@ mod tests {
             Decision::on_release(Some(Confirmed)),
             Decision::Refuse(_)
         ));
+        assert!(matches!(
+            Decision::on_release(Some(Cancelled)),
+            Decision::Refuse(_)
+        ));
+    }
+
+    #[test]
+    fn only_a_confirmed_reservation_is_cancelled() {
+        assert_eq!(Decision::on_cancel(None), Decision::Missing);
+        assert_eq!(Decision::on_cancel(Some(Confirmed)), Decision::Apply);
+        assert_eq!(Decision::on_cancel(Some(Cancelled)), Decision::Repeat);
+        assert!(matches!(
+            Decision::on_cancel(Some(Reserved)),
+            Decision::Refuse(_)
+        ));
+        assert!(matches!(
+            Decision::on_cancel(Some(Released)),
+            Decision::Refuse(_)
+        ));
+        assert_eq!(Decision::on_confirm(Some(Cancelled)), Decision::Repeat);
+        assert_eq!(
+            Decision::on_reserve(Some((Cancelled, true))),
+            Decision::Repeat
+        );
     }
 }
 
@@ -169,8 +215,8 @@ pub enum Outcome<T> {
     Done(T),
     /// A release that found nothing held and left its mark.
     Marked,
-    /// Not enough funds, stock or couriers: 402 or 409.
-    Short,
+    /// Not enough funds, stock or couriers: 402 or 409; stock names the first product short.
+    Short(Option<Uuid>),
     /// Refused by the protocol (see [`Decision`]): 409 with this reason.
     Refused(&'static str),
     /// No such reservation (or unknown product): 404.

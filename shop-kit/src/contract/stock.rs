@@ -2,15 +2,33 @@
 
 use super::*;
 
-/// `POST /internal/reservations`: hold `quantity` of a product for an order.
-#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReserveStock {
-    /// The order (the idempotency key).
-    pub order_id: Uuid,
+/// One line of a stock reservation: `quantity` units of a product.
+#[derive(Object, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLine {
     /// The product the units are held from.
     pub product_id: Uuid,
     /// Units, 1 to 10^9.
     pub quantity: i64,
+}
+
+/// `POST /internal/reservations`: hold units for an order, all lines or none. Either
+/// `product_id` and `quantity` (one product) or `items` (one or more, each product once).
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReserveStock {
+    /// The order (the idempotency key).
+    pub order_id: Uuid,
+    /// The product the units are held from (one-product form).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<Uuid>,
+    /// Units, 1 to 10^9 (one-product form).
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<i64>,
+    /// The lines (several-product form): 1 to 100, each product once.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<StockLine>>,
 }
 
 /// A stock reservation.
@@ -18,10 +36,12 @@ pub struct ReserveStock {
 pub struct StockReservation {
     /// The order it is held for (the idempotency key).
     pub order_id: Uuid,
-    /// The product the units are held from.
+    /// The product of its first line.
     pub product_id: Uuid,
-    /// Units, 1 to 10^9.
+    /// Units of all its lines.
     pub quantity: i64,
+    /// Every line, in the order of the request.
+    pub items: Vec<StockLine>,
     /// Where it stands.
     pub state: ReservationState,
 }

@@ -12,8 +12,8 @@ use uuid::Uuid;
 use super::{Ledger, LedgerMetrics};
 use crate::JsonBody;
 use crate::auth::InternalAuth;
-use crate::contract::participant::{Reply, confirmed, released, reserved};
-use crate::problem::{ApiError, ApiResult};
+use crate::contract::participant::{ParticipantResult, released, reserved, settled};
+use crate::problem::ApiError;
 
 /// A ledger that order-svc's saga calls over HTTP.
 pub trait Participant:
@@ -66,7 +66,7 @@ impl<P: Participant> ReservationsApi<P> {
         &self,
         _auth: InternalAuth,
         body: JsonBody<P::Body>,
-    ) -> ApiResult<Reply<P::Reservation>> {
+    ) -> ParticipantResult<P::Reservation> {
         let req = P::parse(body.0)?;
         let outcome = super::reserve(&self.ledger, &self.db, &self.metrics, &req).await?;
         reserved(outcome, P::short)
@@ -83,8 +83,8 @@ impl<P: Participant> ReservationsApi<P> {
         &self,
         _auth: InternalAuth,
         order_id: Path<Uuid>,
-    ) -> ApiResult<Reply<P::Reservation>> {
-        confirmed(super::confirm(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
+    ) -> ParticipantResult<P::Reservation> {
+        settled(super::confirm(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
     }
 
     /// Gives back what is held for an order (200); with nothing held, leaves a mark (204) that
@@ -98,7 +98,24 @@ impl<P: Participant> ReservationsApi<P> {
         &self,
         _auth: InternalAuth,
         order_id: Path<Uuid>,
-    ) -> ApiResult<Reply<P::Reservation>> {
+    ) -> ParticipantResult<P::Reservation> {
         released(super::release(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
+    }
+
+    /// Gives back what a confirmation captured, for a completed order its shopper cancelled:
+    /// the funds are refunded, the units go back on sale, the courier's place is freed. A
+    /// repeat answers the same; 409 when the reservation is not confirmed (reserved or
+    /// released); 404 when nothing was reserved.
+    #[oai(
+        path = "/reservations/:order_id/cancel",
+        method = "post",
+        operation_id = "cancel"
+    )]
+    async fn cancel(
+        &self,
+        _auth: InternalAuth,
+        order_id: Path<Uuid>,
+    ) -> ParticipantResult<P::Reservation> {
+        settled(super::cancel(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
     }
 }

@@ -15,6 +15,8 @@ pub enum Step {
     Confirm,
     /// Give it back (or mark the order released).
     Release,
+    /// Give back what a confirmation captured (a refund).
+    Cancel,
 }
 
 impl Step {
@@ -23,6 +25,7 @@ impl Step {
             Self::Reserve => "reserve",
             Self::Confirm => "confirm",
             Self::Release => "release",
+            Self::Cancel => "cancel",
         }
     }
 }
@@ -45,7 +48,7 @@ impl LedgerMetrics {
         let steps = IntCounterVec::new(
             Opts::new(
                 "shop_reservations_total",
-                "Reservation protocol calls, by action (reserve, confirm, release) and result \
+                "Reservation protocol calls, by action (reserve, confirm, release, cancel) and result \
                  (applied, repeated, short, missing, refused, marked).",
             ),
             &["action", "result"],
@@ -73,7 +76,7 @@ impl LedgerMetrics {
             (Outcome::Done(_), Some(_)) => "applied",
             (Outcome::Done(_), None) => "repeated",
             (Outcome::Marked, _) => "marked",
-            (Outcome::Short, _) => "short",
+            (Outcome::Short(_), _) => "short",
             (Outcome::Refused(_), _) => "refused",
             (Outcome::Missing, _) => "missing",
         };

@@ -1,6 +1,6 @@
 //! The participant protocol run against a service's own tables. payment, stock and delivery
-//! each describe their reservation rows and how to take, capture and give back what they hold
-//! ([`Ledger`]); the reserve, confirm and release drivers here keep the protocol of
+//! each describe their reservation rows and how to take, capture, give back and refund what they
+//! hold ([`Ledger`]); the reserve, confirm, release and cancel drivers here keep the protocol of
 //! [`Decision`] identical in all three, race-safe on SQLite and PostgreSQL alike: resources move
 //! only by conditional updates, and the order id is a primary key, so two racing requests for
 //! one order can never both apply.
@@ -30,8 +30,8 @@ const RACE_RETRIES: usize = 5;
 pub enum Take<Row> {
     /// Taken; this row is to be recorded.
     Taken(Row),
-    /// The resource exists but has not enough.
-    Short,
+    /// The resource exists but has not enough (stock names the first product short).
+    Short(Option<Uuid>),
     /// The resource does not exist.
     Missing,
 }
@@ -86,6 +86,9 @@ pub trait Ledger: Send + Sync {
     async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives what a row holds back.
     async fn give_back(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    /// Gives back what a confirmed row captured: the funds refunded, the units returned, the
+    /// courier's place freed.
+    async fn refund(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
 }
 
 /// The row of an order.
@@ -153,9 +156,9 @@ async fn counted<T>(
     Ok(outcome)
 }
 
-/// Moves order `order_id`'s reserved `row` to `to` in one transaction, with its effect: what
-/// it holds is captured (confirmed) or given back (released). `None` when a racing call moved
-/// the row first.
+/// Moves order `order_id`'s `row` from its state to `to` in one transaction, with its effect:
+/// what it holds is captured (confirmed), given back (released), or what it captured is given
+/// back (cancelled). `None` when a racing call moved the row first.
 async fn settle<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
@@ -164,11 +167,12 @@ async fn settle<L: Ledger>(
     to: ReservationState,
 ) -> Result<Option<Counted<L::Reservation>>, DbErr> {
     let txn = db.begin().await?;
-    if !set_state::<L>(&txn, order_id, ReservationState::Reserved, to).await? {
+    if !set_state::<L>(&txn, order_id, L::state(&row), to).await? {
         return Ok(None);
     }
     match to {
         ReservationState::Confirmed => ledger.capture(&txn, &row).await?,
+        ReservationState::Cancelled => ledger.refund(&txn, &row).await?,
         _ => ledger.give_back(&txn, &row).await?,
     }
     txn.commit().await?;
@@ -197,7 +201,8 @@ async fn reserve_once<L: Ledger>(
         let txn = db.begin().await?;
         let row = match ledger.take(&txn, req).await? {
             Take::Taken(row) => row,
-            Take::Short => return Ok((Outcome::Short, None)), // dropping the txn rolls back
+            // Dropping the transaction rolls back whatever the take did.
+            Take::Short(holder) => return Ok((Outcome::Short(holder), None)),
             Take::Missing => return Ok((Outcome::Missing, None)),
         };
         match insert::<L>(&txn, &row).await {
@@ -233,8 +238,8 @@ async fn confirm_once<L: Ledger>(
         let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
             (Decision::Apply, Some(row)) => row,
             (Decision::Repeat, Some(row)) => {
-                let outcome = Outcome::Done(L::reservation(row, ReservationState::Confirmed));
-                return Ok((outcome, None));
+                let state = L::state(&row);
+                return Ok((Outcome::Done(L::reservation(row, state)), None));
             }
             (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
             _ => return Ok((Outcome::Missing, None)),
@@ -245,6 +250,41 @@ async fn confirm_once<L: Ledger>(
         }
     }
     Err(lost_races("confirm"))
+}
+
+/// Cancels an order's confirmed reservation (the shopper cancelled the completed order): what
+/// it captured is given back.
+pub async fn cancel<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    metrics: &LedgerMetrics,
+    order_id: Uuid,
+) -> Result<Outcome<L::Reservation>, DbErr> {
+    counted(metrics, Step::Cancel, cancel_once(ledger, db, order_id)).await
+}
+
+async fn cancel_once<L: Ledger>(
+    ledger: &L,
+    db: &DatabaseConnection,
+    order_id: Uuid,
+) -> Result<Counted<L::Reservation>, DbErr> {
+    for _ in 0..RACE_RETRIES {
+        let held = find::<L>(db, order_id).await?;
+        let row = match (Decision::on_cancel(held.as_ref().map(L::state)), held) {
+            (Decision::Apply, Some(row)) => row,
+            (Decision::Repeat, Some(row)) => {
+                let outcome = Outcome::Done(L::reservation(row, ReservationState::Cancelled));
+                return Ok((outcome, None));
+            }
+            (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
+            _ => return Ok((Outcome::Missing, None)),
+        };
+        match settle(ledger, db, order_id, row, ReservationState::Cancelled).await? {
+            Some(done) => return Ok(done),
+            None => continue, // a racing cancel moved it first: decide again
+        }
+    }
+    Err(lost_races("cancel"))
 }
 
 /// Releases an order's reservation; with nothing held, leaves a mark that refuses a late one.

@@ -5,7 +5,8 @@ pub mod product {
     use sea_orm::entity::prelude::*;
 
     /// A product with its stock: `available` to order, `reserved` by orders in flight, `sold`
-    /// to completed orders, and `stocked` (every unit ever added) for the audit.
+    /// to completed orders, `returned` by cancelled ones, and `stocked` (every unit ever
+    /// added) for the audit: `stocked = available + reserved + sold − returned`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "products")]
     pub struct Model {
@@ -19,6 +20,7 @@ pub mod product {
         pub stocked: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub returned: i64,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -31,7 +33,9 @@ pub mod product {
 pub mod reservation {
     use sea_orm::entity::prelude::*;
 
-    /// A reservation; a released mark left by an early release has no product.
+    /// A reservation; a released mark left by an early release has no product. `product_id` is
+    /// the first line's product and `quantity` the units of all lines; `items` holds the lines
+    /// as JSON (`[{"product_id":…,"quantity":…}]`) when there is more than one.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "stock_reservations")]
     pub struct Model {
@@ -42,6 +46,7 @@ pub mod reservation {
         pub state: shop_kit::contract::ReservationState,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
+        pub items: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

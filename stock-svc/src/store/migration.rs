@@ -9,7 +9,10 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M20261121CreateStock)]
+        vec![
+            Box::new(M20261121CreateStock),
+            Box::new(M20261122LinesAndReturns),
+        ]
     }
 }
 
@@ -23,6 +26,7 @@ enum Products {
     Reserved,
     Sold,
     Stocked,
+    Returned,
     CreatedAt,
     UpdatedAt,
 }
@@ -36,6 +40,7 @@ enum StockReservations {
     State,
     CreatedAt,
     UpdatedAt,
+    Items,
 }
 
 struct M20261121CreateStock;
@@ -75,6 +80,36 @@ impl MigrationTrait for M20261121CreateStock {
                 .col(string_len(StockReservations::State, 16))
                 .col(timestamp_with_time_zone(StockReservations::CreatedAt))
                 .col(timestamp_with_time_zone(StockReservations::UpdatedAt))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Orders of several products (a reservation's lines) and cancellations (units sold, then
+/// returned).
+struct M20261122LinesAndReturns;
+
+impl MigrationName for M20261122LinesAndReturns {
+    fn name(&self) -> &str {
+        "m20261122_000002_lines_and_returns"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122LinesAndReturns {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Products::Table)
+                .add_column(big_integer(Products::Returned).default(0))
+                .to_owned(),
+        )
+        .await?;
+        m.alter_table(
+            Table::alter()
+                .table(StockReservations::Table)
+                .add_column(text_null(StockReservations::Items))
                 .to_owned(),
         )
         .await

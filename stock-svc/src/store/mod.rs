@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 pub use entities::{product, reservation};
 pub use migration::Migrator;
-pub use units::UnitsLedger;
+pub use units::{UnitsLedger, lines};
 
 /// The catalogue and stock reservations.
 #[derive(Clone)]
@@ -50,6 +50,7 @@ impl StockStore {
             reserved: Set(0),
             sold: Set(0),
             stocked: Set(quantity.get()),
+            returned: Set(0),
             created_at: Set(now()),
             updated_at: Set(now()),
         };

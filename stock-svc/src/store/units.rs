@@ -1,34 +1,18 @@
-//! Stock reservations as a [`Ledger`]: units move between a product's `available`, `reserved`
-//! and `sold`.
+//! Stock reservations as a [`Ledger`]: units move between a product's `available`, `reserved`,
+//! `sold` and `returned`, for every line of an order at once.
 
-use sea_orm::{DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
 use shop_kit::contract::ReservationState;
-use shop_kit::contract::stock::StockReservation;
+use shop_kit::contract::stock::{StockLine, StockReservation};
 use shop_kit::db::now;
 use shop_kit::ledger::{Counters, Ledger, Take};
 use uuid::Uuid;
 
 use super::{product, reservation};
-use crate::domain::Hold;
+use crate::domain::{Hold, Line};
 
 /// The `stock_reservations` table against `products`.
 pub struct UnitsLedger;
-
-fn row(
-    order_id: Uuid,
-    product_id: Option<Uuid>,
-    quantity: i64,
-    state: ReservationState,
-) -> reservation::Model {
-    reservation::Model {
-        order_id,
-        product_id,
-        quantity,
-        state,
-        created_at: now(),
-        updated_at: now(),
-    }
-}
 
 /// The counters reservations move.
 const COUNTERS: Counters<product::Entity> = Counters {
@@ -36,8 +20,89 @@ const COUNTERS: Counters<product::Entity> = Counters {
     free: product::Column::Available,
     held: product::Column::Reserved,
     captured: product::Column::Sold,
+    returned: product::Column::Returned,
     updated_at: product::Column::UpdatedAt,
 };
+
+/// The row recording `hold`: the first line's product, the units of all lines, and the lines
+/// themselves when there are several.
+fn row(hold: &Hold) -> Result<reservation::Model, DbErr> {
+    let items = match hold.lines.as_slice() {
+        [_] => None,
+        lines => Some(
+            serde_json::to_string(&lines.iter().map(wire).collect::<Vec<_>>())
+                .map_err(|e| DbErr::Json(e.to_string()))?,
+        ),
+    };
+    Ok(reservation::Model {
+        order_id: hold.order_id,
+        product_id: hold.lines.first().map(|l| l.product_id),
+        quantity: hold.lines.iter().map(|l| l.quantity.get()).sum(),
+        state: ReservationState::Reserved,
+        created_at: now(),
+        updated_at: now(),
+        items,
+    })
+}
+
+fn wire(l: &Line) -> StockLine {
+    StockLine {
+        product_id: l.product_id,
+        quantity: l.quantity.get(),
+    }
+}
+
+/// A row's lines, in the order of the request (none for a released mark).
+pub fn lines(r: &reservation::Model) -> Result<Vec<StockLine>, DbErr> {
+    match (&r.items, r.product_id) {
+        (Some(items), _) => serde_json::from_str(items).map_err(|e| {
+            DbErr::Type(format!(
+                "stock reservation {}: items are unreadable: {e}",
+                r.order_id
+            ))
+        }),
+        (None, Some(product_id)) => Ok(vec![StockLine {
+            product_id,
+            quantity: r.quantity,
+        }]),
+        (None, None) => Ok(Vec::new()),
+    }
+}
+
+/// A set of lines in a canonical order, to compare a request with a row.
+fn sorted(mut lines: Vec<StockLine>) -> Vec<(Uuid, i64)> {
+    lines.sort_unstable_by_key(|l| l.product_id);
+    lines
+        .into_iter()
+        .map(|l| (l.product_id, l.quantity))
+        .collect()
+}
+
+/// Why taking `hold`'s lines stopped at line `failed` (of `by_product`, the lines in product
+/// order): the first line of the request whose product is missing, or short of units now.
+async fn shortage(
+    txn: &DatabaseTransaction,
+    hold: &Hold,
+    by_product: &[Line],
+    failed: usize,
+) -> Result<Take<reservation::Model>, DbErr> {
+    let ids: Vec<Uuid> = hold.lines.iter().map(|l| l.product_id).collect();
+    let found = product::Entity::find()
+        .filter(product::Column::Id.is_in(ids))
+        .all(txn)
+        .await?;
+    let taken = &by_product[..failed];
+    for line in &hold.lines {
+        let Some(p) = found.iter().find(|p| p.id == line.product_id) else {
+            return Ok(Take::Missing);
+        };
+        let short = p.available < line.quantity.get() || line == &by_product[failed];
+        if short && !taken.contains(line) {
+            return Ok(Take::Short(Some(line.product_id)));
+        }
+    }
+    Ok(Take::Short(Some(by_product[failed].product_id)))
+}
 
 #[async_trait::async_trait]
 impl Ledger for UnitsLedger {
@@ -61,7 +126,8 @@ impl Ledger for UnitsLedger {
     }
 
     fn matches(row: &reservation::Model, req: &Hold) -> bool {
-        row.product_id == Some(req.product_id) && row.quantity == req.quantity.get()
+        let asked = sorted(req.lines.iter().map(wire).collect());
+        lines(row).is_ok_and(|held| sorted(held) == asked)
     }
 
     fn is_mark(row: &reservation::Model) -> bool {
@@ -69,7 +135,15 @@ impl Ledger for UnitsLedger {
     }
 
     fn mark(order_id: Uuid) -> reservation::Model {
-        row(order_id, None, 0, ReservationState::Released)
+        reservation::Model {
+            order_id,
+            product_id: None,
+            quantity: 0,
+            state: ReservationState::Released,
+            created_at: now(),
+            updated_at: now(),
+            items: None,
+        }
     }
 
     fn amount(row: &reservation::Model) -> i64 {
@@ -81,31 +155,30 @@ impl Ledger for UnitsLedger {
             order_id: row.order_id,
             product_id: row.product_id.unwrap_or_default(),
             quantity: row.quantity,
+            items: lines(&row).unwrap_or_default(),
             state,
         }
     }
 
+    /// Takes every line in product order (so that concurrent orders over the same products
+    /// lock them in one order and never deadlock), each with a conditional update; the first
+    /// that fails ends the take, and the caller rolls back the lines taken before it.
     async fn take(
         &self,
         txn: &DatabaseTransaction,
         req: &Hold,
     ) -> Result<Take<reservation::Model>, DbErr> {
-        let held = COUNTERS
-            .take(txn, req.product_id, req.quantity.get())
-            .await?;
-        if held {
-            return Ok(Take::Taken(row(
-                req.order_id,
-                Some(req.product_id),
-                req.quantity.get(),
-                ReservationState::Reserved,
-            )));
+        let mut by_product = req.lines.clone();
+        by_product.sort_unstable();
+        for (i, line) in by_product.iter().enumerate() {
+            if !COUNTERS
+                .take(txn, line.product_id, line.quantity.get())
+                .await?
+            {
+                return shortage(txn, req, &by_product, i).await;
+            }
         }
-        let exists = product::Entity::find_by_id(req.product_id)
-            .one(txn)
-            .await?
-            .is_some();
-        Ok(if exists { Take::Short } else { Take::Missing })
+        Ok(Take::Taken(row(req)?))
     }
 
     async fn capture(
@@ -113,7 +186,12 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.capture(txn, r.product_id, r.quantity).await
+        for l in lines(r)? {
+            COUNTERS
+                .capture(txn, Some(l.product_id), l.quantity)
+                .await?;
+        }
+        Ok(())
     }
 
     async fn give_back(
@@ -121,6 +199,18 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.give_back(txn, r.product_id, r.quantity).await
+        for l in lines(r)? {
+            COUNTERS
+                .give_back(txn, Some(l.product_id), l.quantity)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+        for l in lines(r)? {
+            COUNTERS.refund(txn, Some(l.product_id), l.quantity).await?;
+        }
+        Ok(())
     }
 }

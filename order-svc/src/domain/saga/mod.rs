@@ -4,6 +4,10 @@
 //! that failed included: a late duplicate of its call may still be granted) is released in
 //! reverse order, then the order is cancelled. After the pivot the saga only goes forward.
 //!
+//! The refund saga, run when a shopper cancels a completed order, is the same machine's other
+//! path: cancel with delivery (the courier's place), then stock (the units), then payment (the
+//! refund), then the order is refunded. It too only goes forward.
+//!
 //! The state is stored before each call goes out and after its answer comes back, so a restart
 //! repeats at most the call in flight, which every participant accepts idempotently.
 
@@ -78,6 +82,8 @@ pub enum Action {
     Confirm,
     /// Give back what is held (or mark the order released).
     Release,
+    /// Give back what a confirmation captured (the refund saga).
+    Cancel,
 }
 
 impl Action {
@@ -87,6 +93,7 @@ impl Action {
             Self::Reserve => "reserve",
             Self::Confirm => "confirm",
             Self::Release => "release",
+            Self::Cancel => "cancel",
         }
     }
 }
@@ -111,6 +118,8 @@ pub enum Step {
     Confirm,
     /// Release the first `held` participants, last first.
     Compensate,
+    /// Cancel (refund) with the first `held` participants, last first.
+    Refund,
     /// Nothing left to do.
     Done,
 }
@@ -197,15 +206,26 @@ impl SagaState {
         }
     }
 
-    /// Participant `held - 1` released: one fewer holds anything; when none does, cancelled.
+    /// A completed order its shopper cancels: all three hold what they captured, and give it
+    /// back last first.
+    pub fn refund() -> Self {
+        Self {
+            step: Step::Refund,
+            held: 3,
+            reason: None,
+        }
+    }
+
+    /// Participant `held - 1` released (compensation) or cancelled (refund): one fewer holds
+    /// anything; when none does, the saga is done.
     pub fn released_one(self) -> Self {
         match self.step {
-            Step::Compensate if self.held <= 1 => Self {
+            Step::Compensate | Step::Refund if self.held <= 1 => Self {
                 step: Step::Done,
                 held: 0,
                 ..self
             },
-            Step::Compensate => Self {
+            Step::Compensate | Step::Refund => Self {
                 held: self.held - 1,
                 ..self
             },
@@ -226,6 +246,7 @@ impl SagaState {
             Step::Reserve(Participant::Delivery) => "book_courier",
             Step::Confirm => "confirm",
             Step::Compensate => "compensate",
+            Step::Refund => "refund",
             Step::Done => "done",
         }
     }
@@ -238,6 +259,7 @@ impl SagaState {
             "book_courier" => Step::Reserve(Participant::Delivery),
             "confirm" => Step::Confirm,
             "compensate" => Step::Compensate,
+            "refund" => Step::Refund,
             "done" => Step::Done,
             _ => return None,
         })

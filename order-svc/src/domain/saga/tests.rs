@@ -120,3 +120,25 @@ fn step_names_round_trip() {
         assert_eq!(SagaState::parse_step(s.step_name()), Some(step));
     }
 }
+
+#[test]
+fn a_refund_cancels_delivery_then_stock_then_payment() {
+    let s = SagaState::refund();
+    let order: Vec<_> =
+        std::iter::successors(Some(s), |s| (!s.is_done()).then(|| s.released_one()))
+            .filter(|s| !s.is_done())
+            .filter_map(|s| Participant::at(s.held - 1))
+            .collect();
+    assert_eq!(
+        order,
+        [
+            Participant::Delivery,
+            Participant::Stock,
+            Participant::Payment
+        ]
+    );
+    let done = s.released_one().released_one().released_one();
+    assert!(done.is_done());
+    assert_eq!(done.reason, None);
+    assert_eq!(SagaState::parse_step(s.step_name()), Some(Step::Refund));
+}

@@ -91,7 +91,7 @@ pub struct OrderProblem {
     #[oai(flatten)]
     #[serde(flatten)]
     pub problem: Problem,
-    /// The order concerned, for saga outcomes.
+    /// The order concerned: a saga outcome, or an order that cannot be cancelled.
     #[oai(skip_serializing_if_is_none)]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub order_id: Option<Uuid>,
@@ -140,9 +140,12 @@ impl From<Error> for ApiError<OrderProblem> {
             Error::KeyInFlight
             | Error::KeyOrderGone
             | Error::StoredAnswerUnreadable
-            | Error::NotRedrivable { .. }
-            | Error::NotCancellable { .. }
-            | Error::DeliveryDue { .. } => ApiError::conflict(detail).into(),
+            | Error::NotRedrivable { .. } => ApiError::conflict(detail).into(),
+            Error::NotCancellable { order_id, .. } | Error::DeliveryDue { order_id, .. } => {
+                let mut problem = OrderProblem::from(Problem::new(StatusCode::CONFLICT, detail));
+                problem.order_id = Some(order_id);
+                ApiError::from_problem(problem)
+            }
             Error::Cancelled {
                 order_id,
                 reason,

@@ -1,5 +1,6 @@
 //! The order saga end to end over real HTTP between the services, on SQLite or PostgreSQL:
-//! the happy path, every refusal with its compensations, the participants' protocol, races,
+//! the happy path, orders of several products, every refusal with its compensations, the
+//! refund saga of a cancellation, the participants' protocol, races,
 //! idempotency keys, injected faults, crashes at every step boundary, graceful shutdown, and a
 //! seeded random simulation. Every test ends with the shop's invariants.
 #![allow(clippy::unwrap_used)]
@@ -9,9 +10,11 @@ mod crashes;
 mod faults;
 mod happy;
 mod idempotency;
+mod multi;
 mod participants;
 mod races;
 mod recovery;
+mod refunds;
 mod refusals;
 mod shutdown;
 mod simulation;

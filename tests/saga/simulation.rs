@@ -1,8 +1,11 @@
-//! A seeded random simulation: for each seed, hundreds of orders from concurrent shoppers
-//! (each retried with its `Idempotency-Key` until it gets an answer) against scarce funds, stock
-//! and couriers, while the fault layer injects random faults at a seeded rate, crashes order-svc
-//! at random call boundaries, and order-svc is also killed at random instants. Afterwards every
-//! order is terminal, every 201 is completed, and the invariants hold.
+//! A seeded random simulation: for each seed, hundreds of orders of one or several products
+//! from concurrent shoppers (each retried with its `Idempotency-Key` until it gets an answer)
+//! against scarce funds, stock and couriers, a share of them cancelled by their shoppers once
+//! placed (the refund saga, retried with a key of its own), while the fault layer injects
+//! random faults at a seeded rate, crashes order-svc at random call boundaries, and order-svc is
+//! also killed at random instants. Afterwards every order is terminal, every 201 is completed
+//! or was refunded by its cancellation, every accepted cancellation is refunded, and the
+//! invariants hold.
 //!
 //! The seed is printed: `SHOP_SIM_SEEDS=<seed>` replays one (the fault plan is the seed's; the
 //! threads' interleaving is not). `SHOP_SIM_SEEDS`, `SHOP_SIM_ORDERS` and `SHOP_SIM_KILLS` make a
@@ -12,6 +15,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -42,39 +46,42 @@ fn seeds() -> Vec<u64> {
     }
 }
 
-/// What a shopper's order got in the end.
+/// What a shopper's order got in the end, and its cancellation when the shopper cancelled.
 #[derive(Debug)]
 struct Answer {
     status: u16,
     order_id: Option<String>,
+    cancel: Option<u16>,
 }
 
-/// Places one order, retrying with the same key through crashes (no answer), a first request
-/// still running (409 without an order) and nothing recorded (503 without an order).
-async fn place(api: Api, shopper: Shopper, body: Value, key: String) -> Answer {
-    let url = format!("{}/orders", api.order);
+/// Sends a request until it gets an answer that is not "try again": through crashes (no
+/// answer), a first request still running (409 without an order) and nothing recorded (503
+/// without an order).
+async fn until_answered(
+    api: &Api,
+    shopper: &Shopper,
+    url: &str,
+    body: Option<Value>,
+    key: &str,
+) -> (u16, Value) {
     let started = Instant::now();
     loop {
-        let headers = [("Idempotency-Key", key.as_str())];
+        let headers = [("Idempotency-Key", key)];
         let sent = api
             .try_send(
                 Method::POST,
-                &url,
+                url,
                 Some(&shopper.token),
-                Some(body.clone()),
+                body.clone(),
                 &headers,
             )
             .await;
         if let Ok((status, answer)) = sent {
             let order_id = answer["id"]
                 .as_str()
-                .or_else(|| answer["order_id"].as_str())
-                .map(str::to_owned);
+                .or_else(|| answer["order_id"].as_str());
             if order_id.is_some() || status.is_client_error() && status != 409 {
-                return Answer {
-                    status: status.as_u16(),
-                    order_id,
-                };
+                return (status.as_u16(), answer);
             }
         }
         assert!(
@@ -83,6 +90,53 @@ async fn place(api: Api, shopper: Shopper, body: Value, key: String) -> Answer {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// Places one order and, when `cancel`, cancels it once it is no longer pending (a cancel of a
+/// pending order is 409: it is tried again).
+async fn place(api: Api, shopper: Shopper, body: Value, key: String, cancel: bool) -> Answer {
+    let url = format!("{}/orders", api.order);
+    let (status, answer) = until_answered(&api, &shopper, &url, Some(body), &key).await;
+    let order_id = answer["id"]
+        .as_str()
+        .or_else(|| answer["order_id"].as_str())
+        .map(str::to_owned);
+    let mut placed = Answer {
+        status,
+        order_id,
+        cancel: None,
+    };
+    let Some(id) = placed.order_id.clone().filter(|_| cancel) else {
+        return placed;
+    };
+    let url = format!("{}/orders/{id}/cancel", api.order);
+    let started = Instant::now();
+    for attempt in 1.. {
+        // A key keeps its first answer, a 409 included: each new try has a key of its own.
+        let key = format!("{key}-cancel-{attempt}");
+        let (status, answer) = until_answered(&api, &shopper, &url, None, &key).await;
+        if status != 409 {
+            placed.cancel = Some(status);
+            break;
+        }
+        // Refused while pending (it may have completed since: try again), or for good.
+        let every = ["pending", "completed", "cancelled", "needs_attention"];
+        let order = api.wait_order(&shopper, &id, &every).await;
+        if order["status"] != "pending" && order["status"] != "completed" {
+            assert_eq!(
+                order["status"], "cancelled",
+                "{id}: cancel refused: {answer}"
+            );
+            placed.cancel = Some(status);
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{id}: the order stayed pending"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    placed
 }
 
 async fn run(seed: u64, orders: usize, kills: u32) {
@@ -143,15 +197,29 @@ async fn run(seed: u64, orders: usize, kills: u32) {
     let mut spawn_next = |clients: &mut JoinSet<(String, Answer)>, rng: &mut StdRng| {
         let Some(i) = waiting.next() else { return };
         let shopper = shoppers[rng.random_range(0..shoppers.len())].clone();
-        let body = json!({
-            "product_id": products[rng.random_range(0..products.len())],
-            "quantity": rng.random_range(1..=5),
-            "delivery_date": today + chrono::Days::new(rng.random_range(1..=3)),
-        });
+        let date = today + chrono::Days::new(rng.random_range(1..=3));
+        let body = if rng.random_bool(0.3) {
+            // Two or three products, in a random order.
+            let mut chosen = products.clone();
+            chosen.shuffle(rng);
+            chosen.truncate(rng.random_range(2..=3));
+            let items: Vec<Value> = chosen
+                .iter()
+                .map(|p| json!({"product_id": p, "quantity": rng.random_range(1..=3)}))
+                .collect();
+            json!({"items": items, "delivery_date": date})
+        } else {
+            json!({
+                "product_id": products[rng.random_range(0..products.len())],
+                "quantity": rng.random_range(1..=5),
+                "delivery_date": date,
+            })
+        };
+        let cancel = rng.random_bool(0.25);
         let key = format!("sim-{seed}-{i}");
         let api = api.clone();
         clients.spawn(async move {
-            let answer = place(api, shopper, body, key.clone()).await;
+            let answer = place(api, shopper, body, key.clone(), cancel).await;
             (key, answer)
         });
     };
@@ -193,24 +261,31 @@ async fn run(seed: u64, orders: usize, kills: u32) {
             .map(|o| o.status.as_str())
     };
     let mut seen = BTreeMap::<u16, usize>::new();
+    let mut cancels = BTreeMap::<u16, usize>::new();
     for (key, a) in &answers {
         *seen.entry(a.status).or_default() += 1;
         let Some(id) = &a.order_id else { continue };
         let status = status_of(id);
-        match a.status {
-            201 => assert_eq!(status, Some("completed"), "seed {seed}: {key} saw 201"),
-            402 | 409 | 503 => assert_eq!(status, Some("cancelled"), "seed {seed}: {key}"),
+        match (a.status, a.cancel) {
+            (_, Some(200 | 202)) => assert_eq!(status, Some("refunded"), "seed {seed}: {key}"),
+            (201, _) => assert_eq!(status, Some("completed"), "seed {seed}: {key} saw 201"),
+            (402 | 409 | 503, _) => assert_eq!(status, Some("cancelled"), "seed {seed}: {key}"),
             _ => {}
+        }
+        if let Some(c) = a.cancel {
+            *cancels.entry(c).or_default() += 1;
         }
     }
     assert_eq!(answers.len(), orders, "seed {seed}: every order answered");
-    let completed = all.iter().filter(|o| o.status == "completed").count();
+    let count = |s: &str| all.iter().filter(|o| o.status == s).count();
     println!(
-        "simulation seed {seed}: {} orders recorded ({completed} completed, {} cancelled), \
-         answers {seen:?}, faults {injected:?}, {crashes} crashes at call boundaries and \
-         {timed_kills} at random instants, {:.1} s",
+        "simulation seed {seed}: {} orders recorded ({} completed, {} cancelled, {} refunded), \
+         answers {seen:?}, cancellations {cancels:?}, faults {injected:?}, {crashes} crashes at \
+         call boundaries and {timed_kills} at random instants, {:.1} s",
         all.len(),
-        all.len() - completed,
+        count("completed"),
+        count("cancelled"),
+        count("refunded"),
         started.elapsed().as_secs_f64()
     );
 }

@@ -86,6 +86,8 @@ pub struct Problem {
     pub order_id: Option<Uuid>,
     /// Why the saga cancelled it.
     pub failure_reason: Option<String>,
+    /// Out of stock: the first product that was short.
+    pub product_id: Option<Uuid>,
 }
 
 /// One invalid field.

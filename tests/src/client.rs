@@ -288,6 +288,25 @@ impl Api {
         self.post(&url, Some(&s.token), body).await
     }
 
+    /// Places an order of several products (`(product, quantity)` lines): `.ok_as::<Order>(201)`,
+    /// or `.problem(409)` for a refusal.
+    pub async fn order_items(&self, s: &Shopper, lines: &[(Uuid, i64)]) -> Answer {
+        let items: Vec<Value> = lines
+            .iter()
+            .map(|(product, quantity)| json!({"product_id": product, "quantity": quantity}))
+            .collect();
+        let url = format!("{}/orders", self.order);
+        self.post(&url, Some(&s.token), json!({ "items": items }))
+            .await
+    }
+
+    /// Cancels order `id` as shopper `s`: `.ok_as::<Order>(200)` once refunded.
+    pub async fn cancel(&self, s: &Shopper, id: Uuid) -> Answer {
+        let url = format!("{}/orders/{id}/cancel", self.order);
+        self.request(Method::POST, &url, Some(&s.token), None, &[])
+            .await
+    }
+
     /// Waits (up to 30 s) until order `id` is in one of `statuses`; returns it.
     pub async fn wait_order(&self, s: &Shopper, id: &str, statuses: &[&str]) -> Value {
         let url = format!("{}/orders/{id}", self.order);

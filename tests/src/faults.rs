@@ -1,6 +1,7 @@
 //! The fault layer: an HTTP proxy in front of each service order-svc calls (payment, stock,
 //! delivery, notify). It forwards every call unchanged unless a rule, or the seeded chaos mode,
-//! picks a fault for it: fail with 5xx, refuse, deliver it late, commit it and drop the
+//! picks a fault for it (reserve, confirm, release, cancel, message): fail with 5xx, refuse,
+//! deliver it late, commit it and drop the
 //! answer, deliver it twice, deliver the order's release before it, or crash order-svc just
 //! before or just after it reaches the participant.
 
@@ -24,6 +25,8 @@ pub enum Call {
     Confirm,
     /// `DELETE /internal/reservations/{order_id}`.
     Release,
+    /// `POST /internal/reservations/{order_id}/cancel`.
+    Cancel,
     /// `POST /internal/messages`.
     Message,
     /// Anything else (catalogue reads).
@@ -37,6 +40,7 @@ impl Call {
             ("POST", ["internal", "reservations"]) => Self::Reserve,
             ("POST", ["internal", "reservations", _, "confirm"]) => Self::Confirm,
             ("DELETE", ["internal", "reservations", _]) => Self::Release,
+            ("POST", ["internal", "reservations", _, "cancel"]) => Self::Cancel,
             ("POST", ["internal", "messages"]) => Self::Message,
             _ => Self::Other,
         }

@@ -20,7 +20,8 @@ fn detached() -> shop_kit::ledger::LedgerMetrics {
 const SETTLE: Duration = Duration::from_secs(60);
 
 impl Databases {
-    async fn connect(&self, service: &str) -> sea_orm::DatabaseConnection {
+    /// A connection to `service`'s database.
+    pub async fn connect(&self, service: &str) -> sea_orm::DatabaseConnection {
         shop_kit::db::connect(&self.url(service).await)
             .await
             .expect("audit connection")

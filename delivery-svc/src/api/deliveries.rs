@@ -37,8 +37,8 @@ enum DeliveryResponse {
 
 #[OpenApi(tag = "Tag::Deliveries")]
 impl DeliveriesApi {
-    /// The delivery of an order: its owner or an admin sees it; a cancelled order's is 404, and
-    /// so is another user's.
+    /// The delivery of an order: its owner or an admin sees it; a cancelled or refunded order's
+    /// is 404, and so is another user's.
     #[oai(
         path = "/deliveries/:order_id",
         method = "get",

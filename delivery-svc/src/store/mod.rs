@@ -92,7 +92,8 @@ impl DeliveryStore {
         let row = ledger::find::<SeatsLedger>(&self.db, order_id).await?;
         Ok(row
             .filter(|r| {
-                !SeatsLedger::is_mark(r) && SeatsLedger::state(r) != ReservationState::Released
+                let live = [ReservationState::Reserved, ReservationState::Confirmed];
+                !SeatsLedger::is_mark(r) && live.contains(&SeatsLedger::state(r))
             })
             .map(|r| {
                 let state = SeatsLedger::state(&r);

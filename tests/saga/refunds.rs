@@ -61,8 +61,7 @@ async fn cancelling_a_completed_order_refunds_it_returns_the_stock_and_frees_the
             Some(&w.ann.token),
             None,
         )
-        .await
-        .into();
+        .await;
     assert_eq!(status, 404, "a refunded order has no delivery");
 
     // A repeat answers the refunded order again and refunds nothing more.

@@ -58,8 +58,10 @@ pub async fn check(http: &Http, urls: &Urls, world: &World) -> anyhow::Result<Bo
             if o["status"] == "completed" {
                 books.completed += 1;
                 captured += o["total"].as_i64().unwrap_or(0);
-                if let Some(p) = o["product_id"].as_str().and_then(|p| p.parse().ok()) {
-                    *sold.entry(p).or_default() += o["quantity"].as_i64().unwrap_or(0);
+                for line in o["items"].as_array().into_iter().flatten() {
+                    if let Some(p) = line["product_id"].as_str().and_then(|p| p.parse().ok()) {
+                        *sold.entry(p).or_default() += line["quantity"].as_i64().unwrap_or(0);
+                    }
                 }
             } else {
                 books.cancelled += 1;

@@ -23,7 +23,8 @@ pub struct SagaMetrics {
     pub deliveries: IntCounterVec,
     /// `shop_saga_needs_attention_total{participant, action}`: orders set aside for an admin.
     pub attention: IntCounterVec,
-    /// `shop_orders{status}`: orders `pending` (in flight) and `needs_attention` now.
+    /// `shop_orders{status}`: orders `pending` (in flight), `refunding` and `needs_attention`
+    /// now.
     pub orders: IntGaugeVec,
     /// `shop_orders_oldest_age_seconds{status}`: how old the oldest of them is (0: none).
     pub oldest: GaugeVec,
@@ -76,14 +77,16 @@ impl SagaMetrics {
         let orders = IntGaugeVec::new(
             Opts::new(
                 "shop_orders",
-                "Orders not terminal, by status: pending or needs_attention (read at scrape).",
+                "Orders not terminal, by status: pending, refunding or needs_attention (read at \
+                 scrape).",
             ),
             &["status"],
         )?;
         let oldest = GaugeVec::new(
             Opts::new(
                 "shop_orders_oldest_age_seconds",
-                "Age of the oldest order of a status, pending or needs_attention; 0 when none.",
+                "Age (since it was placed) of the oldest order of a status, pending, refunding \
+                 or needs_attention; 0 when none.",
             ),
             &["status"],
         )?;
@@ -139,7 +142,11 @@ impl SagaMetrics {
             b.oldest
                 .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0)
         };
-        for status in [OrderStatus::Pending, OrderStatus::NeedsAttention] {
+        for status in [
+            OrderStatus::Pending,
+            OrderStatus::Refunding,
+            OrderStatus::NeedsAttention,
+        ] {
             let b = store.backlog(status).await?;
             let label = [status.as_str()];
             self.orders

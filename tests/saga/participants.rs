@@ -250,3 +250,81 @@ async fn a_short_participant_refuses_and_holds_nothing() {
     assert_eq!(api.balance(&w.ann).await, (50, 0));
     assert_eq!(api.available(w.product).await, 1);
 }
+
+/// `.../cancel` gives back what a confirmation captured, once: repeats answer the same; it is
+/// 409 before the confirmation (cancel racing confirm) and after a release, 404 for an unknown
+/// order; a cancelled reservation is never released, and a late repeat of its confirmation
+/// changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_refunds_a_confirmed_reservation_once_and_only_that() {
+    let mut w = World::new(1000, 10, 100, 10).await;
+    // Reservations for orders order-svc never recorded: not the saga's books.
+    w.shop.skip_invariants();
+    for (name, p) in participants(&w) {
+        let reservations = format!("{}/internal/reservations", p.url);
+        let cancel = |o: Uuid| format!("{reservations}/{o}/cancel");
+        let confirm = |o: Uuid| format!("{reservations}/{o}/confirm");
+        let o = Uuid::now_v7();
+        let reserve = Some((p.body)(o));
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), reserve).await,
+            201
+        );
+        assert_eq!(
+            call(&w, Method::POST, cancel(o), None).await,
+            409,
+            "{name} cancel before confirm"
+        );
+        assert_eq!(call(&w, Method::POST, confirm(o), None).await, 200);
+        let (status, body) = w.shop.api.internal(Method::POST, &cancel(o), None).await;
+        assert_eq!(
+            (status.as_u16(), &body["state"]),
+            (200, &json!("cancelled")),
+            "{name}"
+        );
+        let (status, again) = w.shop.api.internal(Method::POST, &cancel(o), None).await;
+        assert_eq!(
+            (status.as_u16(), &again),
+            (200, &body),
+            "{name} repeated cancel"
+        );
+        assert_eq!(
+            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            409,
+            "{name} release after cancel"
+        );
+        assert_eq!(
+            call(&w, Method::POST, confirm(o), None).await,
+            200,
+            "{name} a late repeat of the confirmation"
+        );
+
+        let released = Uuid::now_v7();
+        let reserve = Some((p.body)(released));
+        assert_eq!(
+            call(&w, Method::POST, reservations.clone(), reserve).await,
+            201
+        );
+        let release = format!("{reservations}/{released}");
+        assert_eq!(call(&w, Method::DELETE, release, None).await, 200);
+        assert_eq!(
+            call(&w, Method::POST, cancel(released), None).await,
+            409,
+            "{name} cancel after release"
+        );
+        assert_eq!(
+            call(&w, Method::POST, cancel(Uuid::now_v7()), None).await,
+            404,
+            "{name} cancel of an unknown order"
+        );
+    }
+    // Everything held came back: nothing captured for good.
+    assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
+    assert_eq!(w.shop.api.available(w.product).await, 100);
+    let store = delivery_svc::store::DeliveryStore::new(
+        w.shop.dbs.connect("delivery").await,
+        shop_kit::ledger::LedgerMetrics::detached().unwrap(),
+    );
+    let days = store.courier_days().await.unwrap();
+    assert!(days.iter().all(|d| d.booked == 0), "{days:?}");
+}

@@ -4,6 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::Instant;
 
+use futures_util::future::join_all;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
@@ -13,8 +14,11 @@ use crate::domain::{Action, OrderStatus, Participant, SagaState, Step, message_t
 use crate::store::{Found, order};
 
 impl SagaRunner {
-    /// Reserves with `p`: the state is stored as in flight first (so a crash releases what the
-    /// call may have taken), then with the answer.
+    /// Reserves with `p`. The state says `p` may hold something (in flight) before the call
+    /// goes out, so a crash releases what the call may have taken: an order is recorded with
+    /// its first call in flight, and the state stored with each answer already puts the next
+    /// call in flight, so one write per step does (storing it separately would add a write
+    /// between two that nothing happens between).
     pub(super) async fn reserve_with(
         &self,
         o: &mut order::Model,
@@ -24,7 +28,7 @@ impl SagaRunner {
     ) -> Result<Next, DbErr> {
         let lines = o.lines()?;
         let in_flight = state.reserving();
-        if !self.save(o, lease, in_flight, Found::default()).await? {
+        if in_flight != state && !self.save(o, lease, in_flight, Found::default()).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         let started = Instant::now();
@@ -34,7 +38,7 @@ impl SagaRunner {
         let state = match answer {
             Answer::Done(courier) => {
                 found.courier_id = courier;
-                in_flight.reserved()
+                in_flight.reserved().reserving()
             }
             Answer::Refused(refusal, product) => {
                 tracing::info!(?p, ?refusal, ?product, "participant refused");
@@ -46,27 +50,30 @@ impl SagaRunner {
                 in_flight.unreachable()
             }
         };
-        if found.courier_id.is_some() {
-            o.courier_id = found.courier_id;
-        }
+        o.courier_id = found.courier_id.or(o.courier_id);
+        o.short_product_id = found.short_product_id.or(o.short_product_id);
         if !self.save(o, lease, state, found).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         Ok(ControlFlow::Continue(state))
     }
 
-    /// Confirms with all three (each confirmation is idempotent, so all are sent again after a
-    /// pause), then completes the order.
+    /// Confirms with all three at once (each confirmation is idempotent and independent of the
+    /// others, so all are sent again after a pause), then completes the order.
     pub(super) async fn confirm_all(
         &self,
         o: &order::Model,
         lease: Uuid,
         state: SagaState,
     ) -> Result<Next, DbErr> {
-        for p in Participant::ALL {
+        let answers = join_all(Participant::ALL.map(|p| async move {
             let started = Instant::now();
             let answer = self.participants.confirm(p, o.id).await;
             self.observe(p, Action::Confirm, started, &answer);
+            (p, answer)
+        }))
+        .await;
+        for (p, answer) in answers {
             if let Some(drive) = self
                 .pause_unless_done(o, lease, p, Action::Confirm, answer)
                 .await?
@@ -188,9 +195,9 @@ impl SagaRunner {
             OrderStatus::Refunded => refund_text(o.id, o.total),
             _ => message_text(o.id, o.delivery_date, state.reason),
         };
-        if !self.store.finish(o, lease, state, status, text).await? {
+        let Some(finished) = self.store.finish(o, lease, state, status, text).await? else {
             return Ok(Drive::LeaseLost);
-        }
+        };
         self.outbox_wake.notify_one();
         let reason = state.reason.map_or("", |r| r.as_str());
         self.metrics
@@ -204,7 +211,6 @@ impl SagaRunner {
             .duration
             .with_label_values(&[status.as_str()])
             .observe(age.as_secs_f64());
-        let current = self.store.order(o.id).await?;
-        Ok(Drive::Finished(current.unwrap_or_else(|| o.clone())))
+        Ok(Drive::Finished(finished))
     }
 }

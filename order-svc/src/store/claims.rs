@@ -72,7 +72,7 @@ impl OrderStore {
     }
 
     /// Ends the saga: stores the terminal status and queues the user's message, in one
-    /// transaction. `false` when the claim was lost.
+    /// transaction. Answers the order as stored now; `None` when the claim was lost.
     #[tracing::instrument(skip(self, state, message), fields(status = status.as_str()))]
     pub async fn finish(
         &self,
@@ -81,7 +81,8 @@ impl OrderStore {
         state: SagaState,
         status: OrderStatus,
         message: String,
-    ) -> Result<bool, DbErr> {
+    ) -> Result<Option<order::Model>, DbErr> {
+        let at = now();
         let txn = self.db.begin().await?;
         let res = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
@@ -97,12 +98,12 @@ impl OrderStore {
                 order::Column::LeaseUntil,
                 Expr::value(Option::<DateTime<Utc>>::None),
             )
-            .col_expr(order::Column::UpdatedAt, Expr::value(now()))
+            .col_expr(order::Column::UpdatedAt, Expr::value(at))
             .filter(held_by(order.id, lease))
             .exec(&txn)
             .await?;
         if res.rows_affected != 1 {
-            return Ok(false);
+            return Ok(None);
         }
         let msg = outbox::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -119,7 +120,17 @@ impl OrderStore {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
-        Ok(true)
+        Ok(Some(order::Model {
+            status: status.as_str().into(),
+            step: state.step_name().into(),
+            held: i32::from(state.held),
+            failure_reason: state.reason.map(|r| r.as_str().into()),
+            attempts: 0,
+            lease_owner: None,
+            lease_until: None,
+            updated_at: at,
+            ..order.clone()
+        }))
     }
 
     /// Starts the refund saga of a completed order delivered after `today`, claimed with a fresh

@@ -41,7 +41,8 @@ impl OrderStore {
         lease_until: DateTime<Utc>,
         key: Option<&str>,
     ) -> Result<order::Model, DbErr> {
-        let state = SagaState::start();
+        // Recorded with its first call (payment's reservation) in flight: see `reserve_with`.
+        let state = SagaState::start().reserving();
         let user_id = new.user_id;
         let first = *new
             .lines

@@ -118,22 +118,26 @@ impl Ledger for SeatsLedger {
             .collect();
         candidates.sort_by_key(|c| booked(c.id));
         for c in candidates {
-            let day = courier_day::ActiveModel {
-                courier_id: Set(c.id),
-                date: Set(req.date),
-                booked: Set(0),
-            };
-            courier_day::Entity::insert(day)
-                .on_conflict(
-                    OnConflict::columns([
-                        courier_day::Column::CourierId,
-                        courier_day::Column::Date,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(txn)
-                .await?;
+            // The courier's first booking that day opens its day (a racing booking may open
+            // it first: nothing to do then).
+            if !days.iter().any(|d| d.courier_id == c.id) {
+                let day = courier_day::ActiveModel {
+                    courier_id: Set(c.id),
+                    date: Set(req.date),
+                    booked: Set(0),
+                };
+                courier_day::Entity::insert(day)
+                    .on_conflict(
+                        OnConflict::columns([
+                            courier_day::Column::CourierId,
+                            courier_day::Column::Date,
+                        ])
+                        .do_nothing()
+                        .to_owned(),
+                    )
+                    .exec_without_returning(txn)
+                    .await?;
+            }
             let took = courier_day::Entity::update_many()
                 .col_expr(
                     courier_day::Column::Booked,

@@ -17,6 +17,8 @@ pub mod account {
         pub captured: i64,
         pub deposited: i64,
         pub refunded: i64,
+        /// How many statement entries the account has (the last one's `seq`).
+        pub entries: i64,
         pub created_at: DateTimeUtc,
         pub updated_at: DateTimeUtc,
     }

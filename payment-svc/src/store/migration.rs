@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261121CreatePayments),
             Box::new(M20261122CreateEntries),
             Box::new(M20261122Refunds),
+            Box::new(M20261122EntryCounts),
         ]
     }
 }
@@ -26,6 +27,7 @@ enum Accounts {
     Reserved,
     Captured,
     Refunded,
+    Entries,
     Deposited,
     CreatedAt,
     UpdatedAt,
@@ -238,5 +240,44 @@ impl MigrationTrait for M20261122Refunds {
                 .to_owned(),
         )
         .await
+    }
+}
+
+/// Each account counts its statement entries, so that recording one numbers it with the update
+/// that locks the account, instead of two reads first.
+struct M20261122EntryCounts;
+
+impl MigrationName for M20261122EntryCounts {
+    fn name(&self) -> &str {
+        "m20261122_000004_account_entry_counts"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261122EntryCounts {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Accounts::Table)
+                .add_column(big_integer(Accounts::Entries).default(0))
+                .to_owned(),
+        )
+        .await?;
+        let last = Query::select()
+            .expr(Expr::col(AccountEntries::Seq).max())
+            .from(AccountEntries::Table)
+            .and_where(
+                Expr::col((AccountEntries::Table, AccountEntries::UserId))
+                    .equals((Accounts::Table, Accounts::UserId)),
+            )
+            .to_owned();
+        let count = Query::update()
+            .table(Accounts::Table)
+            .value(
+                Accounts::Entries,
+                Func::coalesce([SimpleExpr::SubQuery(None, Box::new(last.into())), 0.into()]),
+            )
+            .to_owned();
+        m.get_connection().execute(&count).await.map(|_| ())
     }
 }

@@ -168,6 +168,7 @@ pub(crate) async fn ensure_account(
         reserved: Set(0),
         captured: Set(0),
         refunded: Set(0),
+        entries: Set(0),
         deposited: Set(0),
         created_at: Set(now()),
         updated_at: Set(now()),

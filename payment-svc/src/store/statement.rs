@@ -2,6 +2,7 @@
 //! it, so the statement and the balance can never disagree.
 
 use sea_orm::entity::prelude::*;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
 use shop_kit::db::now;
 use shop_kit::page::PageRequest;
@@ -9,8 +10,9 @@ use shop_kit::page::PageRequest;
 use super::{PaymentStore, account, entry};
 
 /// Records that `user_id`'s balance moved by `amount` (of `kind`, for `order_id`), after the
-/// movement was applied in `txn`. The account's row is locked by that update, so entries of one
-/// account are numbered one after the other.
+/// movement was applied in `txn`. Counting the account's entries (one conditional update that
+/// answers the account as it is now) numbers them one after the other: the update locks the
+/// account's row until the transaction ends.
 pub(crate) async fn record(
     txn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -18,21 +20,20 @@ pub(crate) async fn record(
     amount: i64,
     order_id: Option<Uuid>,
 ) -> Result<(), DbErr> {
-    let acc = account::Entity::find_by_id(user_id)
-        .one(txn)
+    let acc = account::Entity::update_many()
+        .col_expr(
+            account::Column::Entries,
+            Expr::col(account::Column::Entries).add(1),
+        )
+        .filter(account::Column::UserId.eq(user_id))
+        .exec_with_returning(txn)
         .await?
+        .pop()
         .ok_or_else(|| DbErr::RecordNotFound(format!("account {user_id}")))?;
-    let last = entry::Entity::find()
-        .filter(entry::Column::UserId.eq(user_id))
-        .order_by_desc(entry::Column::Seq)
-        .limit(1)
-        .one(txn)
-        .await?
-        .map_or(0, |e| e.seq);
     entry::Entity::insert(entry::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
-        seq: Set(last + 1),
+        seq: Set(acc.entries),
         kind: Set(kind),
         amount: Set(amount),
         balance_after: Set(acc.balance),

@@ -111,23 +111,6 @@ async fn insert<L: Ledger>(db: &impl ConnectionTrait, row: &L::Row) -> Result<()
         .map(|_| ())
 }
 
-/// Moves a row from `from` to `to`; `false` when it was not in `from`.
-async fn set_state<L: Ledger>(
-    txn: &DatabaseTransaction,
-    order_id: Uuid,
-    from: ReservationState,
-    to: ReservationState,
-) -> Result<bool, DbErr> {
-    let res = L::Entity::update_many()
-        .col_expr(L::STATE, Expr::value(to.as_str()))
-        .col_expr(L::UPDATED_AT, Expr::value(now()))
-        .filter(L::ORDER_ID.eq(order_id))
-        .filter(L::STATE.eq(from.as_str()))
-        .exec(txn)
-        .await?;
-    Ok(res.rows_affected == 1)
-}
-
 fn lost_races(step: &str) -> DbErr {
     DbErr::Custom(format!("{step} kept losing races"))
 }
@@ -156,20 +139,29 @@ async fn counted<T>(
     Ok(outcome)
 }
 
-/// Moves order `order_id`'s `row` from its state to `to` in one transaction, with its effect:
-/// what it holds is captured (confirmed), given back (released), or what it captured is given
-/// back (cancelled). `None` when a racing call moved the row first.
+/// Moves order `order_id`'s reservation from `from` to `to` in one transaction, with its
+/// effect: what it holds is captured (confirmed), given back (released), or what it captured is
+/// given back (cancelled). One conditional update that answers the row (`RETURNING`), so the
+/// common case needs no read first. `None` when the reservation is not in `from` (missing, in
+/// another state, or moved by a racing call first).
 async fn settle<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
     order_id: Uuid,
-    row: L::Row,
+    from: ReservationState,
     to: ReservationState,
 ) -> Result<Option<Counted<L::Reservation>>, DbErr> {
     let txn = db.begin().await?;
-    if !set_state::<L>(&txn, order_id, L::state(&row), to).await? {
-        return Ok(None);
-    }
+    let moved = L::Entity::update_many()
+        .col_expr(L::STATE, Expr::value(to.as_str()))
+        .col_expr(L::UPDATED_AT, Expr::value(now()))
+        .filter(L::ORDER_ID.eq(order_id))
+        .filter(L::STATE.eq(from.as_str()))
+        .exec_with_returning(&txn)
+        .await?;
+    let Some(row) = moved.into_iter().next() else {
+        return Ok(None); // dropping the transaction rolls it back
+    };
     match to {
         ReservationState::Confirmed => ledger.capture(&txn, &row).await?,
         ReservationState::Cancelled => ledger.refund(&txn, &row).await?,
@@ -180,6 +172,10 @@ async fn settle<L: Ledger>(
     Ok(Some((Outcome::Done(L::reservation(row, to)), Some(amount))))
 }
 
+/// Reserves optimistically: the common case is an order with nothing recorded yet, so the
+/// resource is taken and the row recorded in one transaction straight away. A row already there
+/// (a repeat, a release that came first, a racing request) makes the insert fail on the order
+/// id, which rolls the take back; then, as when the resource is short, what is recorded decides.
 async fn reserve_once<L: Ledger>(
     ledger: &L,
     db: &DatabaseConnection,
@@ -187,9 +183,29 @@ async fn reserve_once<L: Ledger>(
 ) -> Result<Counted<L::Reservation>, DbErr> {
     let order_id = L::order_id(req);
     for _ in 0..RACE_RETRIES {
+        let txn = db.begin().await?;
+        // Dropping the transaction rolls back whatever the take did.
+        let short = match ledger.take(&txn, req).await? {
+            Take::Taken(row) => match insert::<L>(&txn, &row).await {
+                Ok(()) => {
+                    txn.commit().await?;
+                    let amount = L::amount(&row);
+                    let outcome = Outcome::Done(L::reservation(row, ReservationState::Reserved));
+                    return Ok((outcome, Some(amount)));
+                }
+                Err(e) if is_unique_violation(&e) => None,
+                Err(e) => return Err(e),
+            },
+            Take::Short(holder) => Some(Outcome::Short(holder)),
+            Take::Missing => Some(Outcome::Missing),
+        };
+        drop(txn);
         let held = find::<L>(db, order_id).await?;
         match Decision::on_reserve(held.as_ref().map(|r| (L::state(r), L::matches(r, req)))) {
-            Decision::Apply => {}
+            Decision::Apply => match short {
+                Some(outcome) => return Ok((outcome, None)),
+                None => continue, // the row that was in the way is gone: take again
+            },
             Decision::Refuse(why) => return Ok((Outcome::Refused(why), None)),
             _ => {
                 let outcome = held.map_or(Outcome::Missing, |r| {
@@ -198,22 +214,6 @@ async fn reserve_once<L: Ledger>(
                 return Ok((outcome, None));
             }
         }
-        let txn = db.begin().await?;
-        let row = match ledger.take(&txn, req).await? {
-            Take::Taken(row) => row,
-            // Dropping the transaction rolls back whatever the take did.
-            Take::Short(holder) => return Ok((Outcome::Short(holder), None)),
-            Take::Missing => return Ok((Outcome::Missing, None)),
-        };
-        match insert::<L>(&txn, &row).await {
-            Err(e) if is_unique_violation(&e) => continue, // a racing repeat or release won
-            Err(e) => return Err(e),
-            Ok(()) => {}
-        }
-        txn.commit().await?;
-        let amount = L::amount(&row);
-        let outcome = Outcome::Done(L::reservation(row, ReservationState::Reserved));
-        return Ok((outcome, Some(amount)));
     }
     Err(lost_races("reserve"))
 }
@@ -233,20 +233,20 @@ async fn confirm_once<L: Ledger>(
     db: &DatabaseConnection,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
+    use ReservationState::{Confirmed, Reserved};
     for _ in 0..RACE_RETRIES {
+        if let Some(done) = settle(ledger, db, order_id, Reserved, Confirmed).await? {
+            return Ok(done);
+        }
         let held = find::<L>(db, order_id).await?;
-        let row = match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
-            (Decision::Apply, Some(row)) => row,
+        match (Decision::on_confirm(held.as_ref().map(L::state)), held) {
             (Decision::Repeat, Some(row)) => {
                 let state = L::state(&row);
                 return Ok((Outcome::Done(L::reservation(row, state)), None));
             }
             (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
+            (Decision::Apply, _) => continue, // reserved again by now: settle it
             _ => return Ok((Outcome::Missing, None)),
-        };
-        match settle(ledger, db, order_id, row, ReservationState::Confirmed).await? {
-            Some(done) => return Ok(done),
-            None => continue, // a racing confirm or release moved it first: decide again
         }
     }
     Err(lost_races("confirm"))
@@ -268,20 +268,20 @@ async fn cancel_once<L: Ledger>(
     db: &DatabaseConnection,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
+    use ReservationState::{Cancelled, Confirmed};
     for _ in 0..RACE_RETRIES {
+        if let Some(done) = settle(ledger, db, order_id, Confirmed, Cancelled).await? {
+            return Ok(done);
+        }
         let held = find::<L>(db, order_id).await?;
-        let row = match (Decision::on_cancel(held.as_ref().map(L::state)), held) {
-            (Decision::Apply, Some(row)) => row,
+        match (Decision::on_cancel(held.as_ref().map(L::state)), held) {
             (Decision::Repeat, Some(row)) => {
-                let outcome = Outcome::Done(L::reservation(row, ReservationState::Cancelled));
+                let outcome = Outcome::Done(L::reservation(row, Cancelled));
                 return Ok((outcome, None));
             }
             (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
+            (Decision::Apply, _) => continue,
             _ => return Ok((Outcome::Missing, None)),
-        };
-        match settle(ledger, db, order_id, row, ReservationState::Cancelled).await? {
-            Some(done) => return Ok(done),
-            None => continue, // a racing cancel moved it first: decide again
         }
     }
     Err(lost_races("cancel"))
@@ -302,25 +302,25 @@ async fn release_once<L: Ledger>(
     db: &DatabaseConnection,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
+    use ReservationState::{Released, Reserved};
     for _ in 0..RACE_RETRIES {
+        if let Some(done) = settle(ledger, db, order_id, Reserved, Released).await? {
+            return Ok(done);
+        }
         let held = find::<L>(db, order_id).await?;
-        let row = match (Decision::on_release(held.as_ref().map(L::state)), held) {
-            (Decision::Apply, Some(row)) => row,
+        match (Decision::on_release(held.as_ref().map(L::state)), held) {
             (Decision::MarkReleased, _) => match insert::<L>(db, &L::mark(order_id)).await {
                 Err(e) if is_unique_violation(&e) => continue,
                 Err(e) => return Err(e),
                 Ok(()) => return Ok((Outcome::Marked, None)),
             },
             (Decision::Refuse(why), _) => return Ok((Outcome::Refused(why), None)),
+            (Decision::Apply, _) => continue,
             (_, Some(row)) if !L::is_mark(&row) => {
-                let outcome = Outcome::Done(L::reservation(row, ReservationState::Released));
+                let outcome = Outcome::Done(L::reservation(row, Released));
                 return Ok((outcome, None));
             }
             _ => return Ok((Outcome::Marked, None)),
-        };
-        match settle(ledger, db, order_id, row, ReservationState::Released).await? {
-            Some(done) => return Ok(done),
-            None => continue,
         }
     }
     Err(lost_races("release"))

@@ -1,9 +1,10 @@
 //! Courier bookings as a [`Ledger`]: a booking takes one place in a courier's capacity on its
 //! date (`courier_days.booked`), and a release gives it back.
 
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
+    FromQueryResult, QueryFilter,
 };
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
@@ -12,6 +13,15 @@ use shop_kit::ledger::{Ledger, Take};
 use uuid::Uuid;
 
 use super::{booking, courier, courier_day};
+
+/// A courier that may take a booking, with its places booked that day (`None`: none yet).
+#[derive(Debug, FromQueryResult)]
+struct Candidate {
+    id: Uuid,
+    name: String,
+    daily_capacity: i32,
+    booked: Option<i32>,
+}
 
 /// The `bookings` table against couriers' daily capacity.
 pub struct SeatsLedger;
@@ -98,29 +108,36 @@ impl Ledger for SeatsLedger {
         txn: &DatabaseTransaction,
         req: &BookCourier,
     ) -> Result<Take<booking::Model>, DbErr> {
-        let couriers = courier::Entity::find()
-            .filter(courier::Column::DailyCapacity.gt(0))
-            .order_by_asc(courier::Column::Id)
+        // Every courier that takes bookings, with what it has booked that day (none: its day
+        // is not opened yet), in one query.
+        let day = Condition::all()
+            .add(
+                Expr::col((courier_day::Entity, courier_day::Column::CourierId))
+                    .equals((courier::Entity, courier::Column::Id)),
+            )
+            .add(Expr::col((courier_day::Entity, courier_day::Column::Date)).eq(req.date));
+        let query = Query::select()
+            .column((courier::Entity, courier::Column::Id))
+            .column((courier::Entity, courier::Column::Name))
+            .column((courier::Entity, courier::Column::DailyCapacity))
+            .column((courier_day::Entity, courier_day::Column::Booked))
+            .from(courier::Entity)
+            .join(JoinType::LeftJoin, courier_day::Entity, day)
+            .and_where(Expr::col((courier::Entity, courier::Column::DailyCapacity)).gt(0))
+            .order_by((courier::Entity, courier::Column::Id), Order::Asc)
+            .to_owned();
+        let statement = txn.get_database_backend().build(&query);
+        let mut candidates: Vec<Candidate> = Candidate::find_by_statement(statement)
             .all(txn)
-            .await?;
-        let days = courier_day::Entity::find()
-            .filter(courier_day::Column::Date.eq(req.date))
-            .all(txn)
-            .await?;
-        let booked = |id: Uuid| {
-            days.iter()
-                .find(|d| d.courier_id == id)
-                .map_or(0, |d| d.booked)
-        };
-        let mut candidates: Vec<_> = couriers
+            .await?
             .into_iter()
-            .filter(|c| booked(c.id) < c.daily_capacity)
+            .filter(|c| c.booked.unwrap_or(0) < c.daily_capacity)
             .collect();
-        candidates.sort_by_key(|c| booked(c.id));
+        candidates.sort_by_key(|c| c.booked.unwrap_or(0));
         for c in candidates {
             // The courier's first booking that day opens its day (a racing booking may open
             // it first: nothing to do then).
-            if !days.iter().any(|d| d.courier_id == c.id) {
+            if c.booked.is_none() {
                 let day = courier_day::ActiveModel {
                     courier_id: Set(c.id),
                     date: Set(req.date),

@@ -74,16 +74,20 @@ impl OrderStore {
             attempts: Set(0),
             trace_parent: Set(shop_kit::telemetry::current_traceparent()),
         };
+        let Some(key) = key else {
+            // One statement: atomic on its own.
+            return order::Entity::insert(row)
+                .exec_with_returning(&self.db)
+                .await;
+        };
         let txn = self.db.begin().await?;
         let order = order::Entity::insert(row).exec_with_returning(&txn).await?;
-        if let Some(key) = key {
-            idempotency_key::Entity::update_many()
-                .col_expr(idempotency_key::Column::OrderId, Expr::value(order.id))
-                .filter(idempotency_key::Column::UserId.eq(user_id))
-                .filter(idempotency_key::Column::Key.eq(key))
-                .exec(&txn)
-                .await?;
-        }
+        idempotency_key::Entity::update_many()
+            .col_expr(idempotency_key::Column::OrderId, Expr::value(order.id))
+            .filter(idempotency_key::Column::UserId.eq(user_id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         Ok(order)
     }

@@ -38,18 +38,21 @@ const COUNTERS: Counters<account::Entity> = Counters {
     held: account::Column::Reserved,
     captured: account::Column::Captured,
     returned: account::Column::Refunded,
+    tally: Some(account::Column::Entries),
     updated_at: account::Column::UpdatedAt,
 };
 
-/// Writes the statement entry of a movement of `r`'s funds (none for a released mark).
+/// Writes the statement entry of a movement of `r`'s funds that left the account `now` (none
+/// for a released mark, which moved nothing).
 async fn moved(
     txn: &DatabaseTransaction,
     r: &reservation::Model,
+    now: Option<account::Model>,
     kind: Kind,
     amount: i64,
 ) -> Result<(), DbErr> {
-    match r.user_id {
-        Some(user) => statement::record(txn, user, kind, amount, Some(r.order_id)).await,
+    match now {
+        Some(acc) => statement::write(txn, &acc, kind, amount, Some(r.order_id)).await,
         None => Ok(()),
     }
 }
@@ -105,13 +108,13 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         req: &Hold,
     ) -> Result<Take<reservation::Model>, DbErr> {
-        let held = COUNTERS.take(txn, req.user_id, req.amount.cents()).await?;
-        if held {
-            let (user, amount) = (req.user_id, req.amount.cents());
-            statement::record(txn, user, Kind::Reserve, -amount, Some(req.order_id)).await?;
+        let amount = req.amount.cents();
+        let held = COUNTERS.take(txn, req.user_id, amount).await?;
+        if let Some(acc) = &held {
+            statement::write(txn, acc, Kind::Reserve, -amount, Some(req.order_id)).await?;
         }
         // An account that was never opened holds 0: short, like any other.
-        Ok(if held {
+        Ok(if held.is_some() {
             Take::Taken(row(
                 req.order_id,
                 Some(req.user_id),
@@ -128,8 +131,8 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.capture(txn, r.user_id, r.amount).await?;
-        moved(txn, r, Kind::Capture, 0).await
+        let now = COUNTERS.capture(txn, r.user_id, r.amount).await?;
+        moved(txn, r, now, Kind::Capture, 0).await
     }
 
     async fn give_back(
@@ -137,12 +140,12 @@ impl Ledger for FundsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        COUNTERS.give_back(txn, r.user_id, r.amount).await?;
-        moved(txn, r, Kind::Release, r.amount).await
+        let now = COUNTERS.give_back(txn, r.user_id, r.amount).await?;
+        moved(txn, r, now, Kind::Release, r.amount).await
     }
 
     async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
-        COUNTERS.refund(txn, r.user_id, r.amount).await?;
-        moved(txn, r, Kind::Refund, r.amount).await
+        let now = COUNTERS.refund(txn, r.user_id, r.amount).await?;
+        moved(txn, r, now, Kind::Refund, r.amount).await
     }
 }

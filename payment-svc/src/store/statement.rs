@@ -10,9 +10,8 @@ use shop_kit::page::PageRequest;
 use super::{PaymentStore, account, entry};
 
 /// Records that `user_id`'s balance moved by `amount` (of `kind`, for `order_id`), after the
-/// movement was applied in `txn`. Counting the account's entries (one conditional update that
-/// answers the account as it is now) numbers them one after the other: the update locks the
-/// account's row until the transaction ends.
+/// movement was applied in `txn`: counts the entry on the account (one conditional update that
+/// answers the account as it is now), then writes it.
 pub(crate) async fn record(
     txn: &impl ConnectionTrait,
     user_id: Uuid,
@@ -30,9 +29,22 @@ pub(crate) async fn record(
         .await?
         .pop()
         .ok_or_else(|| DbErr::RecordNotFound(format!("account {user_id}")))?;
+    write(txn, &acc, kind, amount, order_id).await
+}
+
+/// Writes the entry of a movement that left the account as `acc`, whose update counted the
+/// entry (`acc.entries` is its number). That update locks the account's row until the
+/// transaction ends, so entries of one account are numbered one after the other.
+pub(crate) async fn write(
+    txn: &impl ConnectionTrait,
+    acc: &account::Model,
+    kind: entry::Kind,
+    amount: i64,
+    order_id: Option<Uuid>,
+) -> Result<(), DbErr> {
     entry::Entity::insert(entry::ActiveModel {
         id: Set(Uuid::now_v7()),
-        user_id: Set(user_id),
+        user_id: Set(acc.user_id),
         seq: Set(acc.entries),
         kind: Set(kind),
         amount: Set(amount),

@@ -9,7 +9,8 @@ use crate::db::now;
 /// Where a participant keeps the resource its reservations move: a row per holder (an
 /// account, a product) with four counters, what is free, what is held, what is captured, and
 /// what was captured and given back by a cancellation (so `captured` only ever grows, and what
-/// was ever added = free + held + captured − returned).
+/// was ever added = free + held + captured − returned). Every movement is one conditional
+/// update that answers the holder's row as it is after it (`RETURNING`).
 pub struct Counters<E: EntityTrait> {
     /// The holder's key column.
     pub key: E::Column,
@@ -21,22 +22,17 @@ pub struct Counters<E: EntityTrait> {
     pub captured: E::Column,
     /// Captured, then given back by cancelled orders: `refunded`, `returned`.
     pub returned: E::Column,
+    /// A count of the holder's movements, when it keeps one (payment's statement entries: the
+    /// movement's update numbers its entry).
+    pub tally: Option<E::Column>,
     /// The row's last change.
     pub updated_at: E::Column,
 }
 
 impl<E: EntityTrait> Counters<E> {
-    /// Adds `free`, `held`, `captured` and `returned` to the holder's counters (with nothing
-    /// to move when there is no holder: a released mark).
-    pub async fn shift(
-        &self,
-        txn: &DatabaseTransaction,
-        holder: Option<Uuid>,
-        deltas: [i64; 4],
-    ) -> Result<(), DbErr> {
-        let Some(holder) = holder else {
-            return Ok(());
-        };
+    /// The update of a movement of the holder's counters by `deltas` (free, held, captured,
+    /// returned).
+    fn movement(&self, holder: Uuid, deltas: [i64; 4]) -> sea_orm::UpdateMany<E> {
         let columns = [self.free, self.held, self.captured, self.returned];
         let mut update = E::update_many();
         for (column, delta) in columns.into_iter().zip(deltas) {
@@ -44,32 +40,47 @@ impl<E: EntityTrait> Counters<E> {
                 update = update.col_expr(column, Expr::col(column).add(delta));
             }
         }
+        if let Some(tally) = self.tally {
+            update = update.col_expr(tally, Expr::col(tally).add(1));
+        }
         update
             .col_expr(self.updated_at, Expr::value(now()))
             .filter(self.key.eq(holder))
-            .exec(txn)
-            .await
-            .map(|_| ())
+    }
+
+    /// Moves the holder's counters by `deltas` (free, held, captured, returned); answers the
+    /// holder as it is now, `None` when there is no holder (a released mark holds nothing).
+    pub async fn shift(
+        &self,
+        txn: &DatabaseTransaction,
+        holder: Option<Uuid>,
+        deltas: [i64; 4],
+    ) -> Result<Option<E::Model>, DbErr> {
+        let Some(holder) = holder else {
+            return Ok(None);
+        };
+        let rows = self
+            .movement(holder, deltas)
+            .exec_with_returning(txn)
+            .await?;
+        Ok(rows.into_iter().next())
     }
 
     /// Holds `amount` of the holder's free counter when it has that much (one conditional
-    /// update, so racing takes can never drive it below zero); `false` when it has not, or
-    /// there is no such holder.
+    /// update, so racing takes can never drive it below zero); answers the holder as it is now,
+    /// `None` when it has not enough, or there is no such holder.
     pub async fn take(
         &self,
         txn: &DatabaseTransaction,
         holder: Uuid,
         amount: i64,
-    ) -> Result<bool, DbErr> {
-        let res = E::update_many()
-            .col_expr(self.free, Expr::col(self.free).sub(amount))
-            .col_expr(self.held, Expr::col(self.held).add(amount))
-            .col_expr(self.updated_at, Expr::value(now()))
-            .filter(self.key.eq(holder))
+    ) -> Result<Option<E::Model>, DbErr> {
+        let rows = self
+            .movement(holder, [-amount, amount, 0, 0])
             .filter(self.free.gte(amount))
-            .exec(txn)
+            .exec_with_returning(txn)
             .await?;
-        Ok(res.rows_affected == 1)
+        Ok(rows.into_iter().next())
     }
 
     /// What a confirmation does with `amount` held: captured.
@@ -78,7 +89,7 @@ impl<E: EntityTrait> Counters<E> {
         txn: &DatabaseTransaction,
         holder: Option<Uuid>,
         amount: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<Option<E::Model>, DbErr> {
         self.shift(txn, holder, [0, -amount, amount, 0]).await
     }
 
@@ -88,7 +99,7 @@ impl<E: EntityTrait> Counters<E> {
         txn: &DatabaseTransaction,
         holder: Option<Uuid>,
         amount: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<Option<E::Model>, DbErr> {
         self.shift(txn, holder, [amount, -amount, 0, 0]).await
     }
 
@@ -98,7 +109,7 @@ impl<E: EntityTrait> Counters<E> {
         txn: &DatabaseTransaction,
         holder: Option<Uuid>,
         amount: i64,
-    ) -> Result<(), DbErr> {
+    ) -> Result<Option<E::Model>, DbErr> {
         self.shift(txn, holder, [amount, 0, 0, amount]).await
     }
 }

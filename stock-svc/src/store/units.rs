@@ -21,6 +21,7 @@ const COUNTERS: Counters<product::Entity> = Counters {
     held: product::Column::Reserved,
     captured: product::Column::Sold,
     returned: product::Column::Returned,
+    tally: None,
     updated_at: product::Column::UpdatedAt,
 };
 
@@ -171,10 +172,10 @@ impl Ledger for UnitsLedger {
         let mut by_product = req.lines.clone();
         by_product.sort_unstable();
         for (i, line) in by_product.iter().enumerate() {
-            if !COUNTERS
+            let taken = COUNTERS
                 .take(txn, line.product_id, line.quantity.get())
-                .await?
-            {
+                .await?;
+            if taken.is_none() {
                 return shortage(txn, req, &by_product, i).await;
             }
         }

@@ -79,7 +79,7 @@ impl Participants {
     }
 
     /// A product from the catalogue; `None` when it does not exist.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn product(&self, id: Uuid) -> Result<Option<Product>, CallError> {
         let reply = self
             .stock
@@ -94,7 +94,7 @@ impl Participants {
 
     /// Reserves with a participant for an order; for delivery, answers the courier booked.
     /// Stock gets the one-product form for an order of one line, `items` otherwise.
-    #[tracing::instrument(skip(self, o, lines), fields(order_id = %o.id))]
+    #[tracing::instrument(level = "debug", skip(self, o, lines), fields(order_id = %o.id))]
     pub async fn reserve(
         &self,
         p: Participant,
@@ -153,7 +153,7 @@ impl Participants {
     }
 
     /// Confirms an order's reservation with a participant.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn confirm(&self, p: Participant, order_id: Uuid) -> Answer<()> {
         let path = format!("/internal/reservations/{order_id}/confirm");
         let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
@@ -161,7 +161,7 @@ impl Participants {
     }
 
     /// Releases an order's reservation with a participant (or leaves the release mark).
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn release(&self, p: Participant, order_id: Uuid) -> Answer<()> {
         let path = format!("/internal/reservations/{order_id}");
         let reply = self.client(p).send::<()>(Method::DELETE, &path, None).await;
@@ -173,7 +173,7 @@ impl Participants {
 
 impl Participants {
     /// Cancels an order's confirmed reservation with a participant (the refund saga).
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn cancel(&self, p: Participant, order_id: Uuid) -> Answer<()> {
         let path = format!("/internal/reservations/{order_id}/cancel");
         let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
@@ -190,7 +190,7 @@ pub struct Notifier {
 
 impl Notifier {
     /// Delivers a message (idempotent by its id).
-    #[tracing::instrument(skip(self, msg), fields(message_id = %msg.id))]
+    #[tracing::instrument(level = "debug", skip(self, msg), fields(message_id = %msg.id))]
     pub async fn send(&self, msg: &SendMessage) -> Result<(), CallError> {
         let reply = self
             .notify

@@ -63,7 +63,7 @@ impl NotifyStore {
     /// Stores a message once per id, numbered after the user's last one. Two messages for one
     /// user stored at once cannot take one number (a unique index): the loser numbers again, so
     /// the numbers follow the order of the commits.
-    #[tracing::instrument(skip(self, msg), fields(message_id = %msg.id, user_id = %msg.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, msg), fields(message_id = %msg.id, user_id = %msg.user_id))]
     pub async fn store(&self, msg: &SendMessage) -> Result<Stored, DbErr> {
         for _ in 0..RACE_RETRIES {
             let row = message::ActiveModel {

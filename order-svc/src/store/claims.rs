@@ -39,7 +39,7 @@ impl OrderStore {
     /// `lease_until`, and clears the failed attempts (the saga moved on); with what a
     /// participant's answer named (the courier booked, the product short). `false` when the
     /// claim was lost (another driver has the order now).
-    #[tracing::instrument(skip(self, found), fields(step = state.step_name(), held = state.held))]
+    #[tracing::instrument(level = "debug", skip(self, found), fields(step = state.step_name(), held = state.held))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
@@ -73,7 +73,7 @@ impl OrderStore {
 
     /// Ends the saga: stores the terminal status and queues the user's message, in one
     /// transaction. Answers the order as stored now; `None` when the claim was lost.
-    #[tracing::instrument(skip(self, state, message), fields(status = status.as_str()))]
+    #[tracing::instrument(level = "debug", skip(self, state, message), fields(status = status.as_str()))]
     pub async fn finish(
         &self,
         order: &order::Model,

@@ -34,7 +34,7 @@ pub struct OrderFilter {
 impl OrderStore {
     /// Records a new order, claimed (with a fresh lease token) until `lease_until`; with the
     /// caller's idempotency key, links the key to the order in the same transaction.
-    #[tracing::instrument(skip(self, new, key), fields(user_id = %new.user_id))]
+    #[tracing::instrument(level = "debug", skip(self, new, key), fields(user_id = %new.user_id))]
     pub async fn create(
         &self,
         new: NewOrder,

@@ -62,7 +62,7 @@ impl StockStore {
     }
 
     /// One product.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(level = "debug", skip(self))]
     pub async fn product(&self, id: Uuid) -> Result<Option<Product>, DbErr> {
         Ok(product::Entity::find_by_id(id)
             .one(&self.db)

@@ -76,6 +76,15 @@ async fn another_users_resources_are_404_and_admin_operations_403() {
             403,
             200,
         ),
+        // Last: Ann's own call cancels (refunds) her order; the admin's then finds it refunded.
+        (
+            "order-svc",
+            "/orders/{id}/cancel",
+            format!("{}/orders/{order}/cancel", api.order),
+            Method::POST,
+            404,
+            200,
+        ),
     ];
     let patch = json!({"first_name": "Mallory"});
     for (_, _, url, method, bobs, admins) in &matrix {

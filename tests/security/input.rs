@@ -330,7 +330,7 @@ async fn every_malformed_field_is_named_with_400_or_422() {
             format!("{o}/orders"),
             &ann.token,
             Some(json!({"quantity": 1})),
-            400,
+            422,
             "product_id",
         ),
         (

@@ -57,16 +57,20 @@ struct PlaceOrder {
 }
 
 impl PlaceOrder {
-    /// The lines, and the field that named them (for the errors about them).
-    fn lines(&self) -> Result<(Lines, &'static str), &'static str> {
+    /// The lines, and the field that named them (for the errors about them); on an error, the
+    /// field to name and what is wrong.
+    fn lines(&self) -> Result<(Lines, &'static str), (&'static str, &'static str)> {
         let (lines, field) = match (self.product_id, self.quantity, &self.items) {
-            (Some(product_id), Some(quantity), None) => (
-                vec![Line {
-                    product_id,
-                    quantity: Quantity::parse(quantity)?,
-                }],
-                "product_id",
-            ),
+            (Some(product_id), Some(quantity), None) => {
+                let quantity = Quantity::parse(quantity).map_err(|m| ("quantity", m))?;
+                (
+                    vec![Line {
+                        product_id,
+                        quantity,
+                    }],
+                    "product_id",
+                )
+            }
             (None, None, Some(items)) => (
                 items
                     .iter()
@@ -76,12 +80,16 @@ impl PlaceOrder {
                             quantity,
                         })
                     })
-                    .collect::<Result<_, _>>()?,
+                    .collect::<Result<_, _>>()
+                    .map_err(|m| ("items", m))?,
                 "items",
             ),
-            _ => return Err("give either product_id and quantity, or items"),
+            (None, Some(_), None) => return Err(("product_id", "is required with quantity")),
+            (Some(_), None, None) => return Err(("quantity", "is required with product_id")),
+            _ => return Err(("items", "give either product_id and quantity, or items")),
         };
-        Ok((Lines::parse(lines)?, field))
+        let lines = Lines::parse(lines).map_err(|m| ("items", m))?;
+        Ok((lines, field))
     }
 }
 
@@ -258,13 +266,9 @@ impl OrdersApi {
         ) {
             (Ok(lines), Ok(date), Ok(key)) => (lines, date, key),
             (lines, date, key) => {
-                let field = if body.items.is_some() {
-                    "items"
-                } else {
-                    "quantity"
-                };
+                let (field, error) = lines.err().unzip();
                 return Err(ApiError::invalid_fields([
-                    (field, lines.err()),
+                    (field.unwrap_or("items"), error),
                     ("delivery_date", date.err()),
                     ("Idempotency-Key", key.err()),
                 ])

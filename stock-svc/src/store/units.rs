@@ -70,6 +70,15 @@ pub fn lines(r: &reservation::Model) -> Result<Vec<StockLine>, DbErr> {
     }
 }
 
+/// A row's lines in product order: every statement that moves several products' counters
+/// locks them in this one order (as the take does), so that no two transactions on PostgreSQL
+/// wait for each other's rows in a cycle.
+fn locking_order(r: &reservation::Model) -> Result<Vec<StockLine>, DbErr> {
+    let mut held = lines(r)?;
+    held.sort_unstable_by_key(|l| l.product_id);
+    Ok(held)
+}
+
 /// A set of lines in a canonical order, to compare a request with a row.
 fn sorted(mut lines: Vec<StockLine>) -> Vec<(Uuid, i64)> {
     lines.sort_unstable_by_key(|l| l.product_id);
@@ -187,7 +196,7 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        for l in lines(r)? {
+        for l in locking_order(r)? {
             COUNTERS
                 .capture(txn, Some(l.product_id), l.quantity)
                 .await?;
@@ -200,7 +209,7 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        for l in lines(r)? {
+        for l in locking_order(r)? {
             COUNTERS
                 .give_back(txn, Some(l.product_id), l.quantity)
                 .await?;
@@ -209,7 +218,7 @@ impl Ledger for UnitsLedger {
     }
 
     async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
-        for l in lines(r)? {
+        for l in locking_order(r)? {
             COUNTERS.refund(txn, Some(l.product_id), l.quantity).await?;
         }
         Ok(())

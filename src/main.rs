@@ -30,6 +30,11 @@ struct Args {
     /// The prefix of the PostgreSQL databases' names.
     #[arg(long, env = "SHOP_DATABASE_PREFIX", default_value = "shop")]
     database_prefix: String,
+    /// The most connections each service holds to PostgreSQL (six services share the server's
+    /// `max_connections`). SQLite always uses one per service.
+    #[arg(long, env = "SHOP_DATABASE_POOL_SIZE", default_value_t = shop_kit::db::DEFAULT_POOL_SIZE,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    database_pool_size: u32,
     /// The first of the six consecutive ports, in the order of `shop_kit::topology::SERVICES`:
     /// user-svc, order-svc, payment-svc, stock-svc, delivery-svc, notify-svc.
     #[arg(long, env = "SHOP_BASE_PORT", default_value_t = 8081)]
@@ -98,14 +103,16 @@ async fn start(args: Args) -> anyhow::Result<()> {
                     .display()
             ),
         };
-        commons.push(CommonConfig::in_process(
+        let mut common = CommonConfig::in_process(
             service,
             &args.host,
             port,
             database_url,
             &auth,
             &internal_token,
-        ));
+        );
+        common.database_pool_size = args.database_pool_size;
+        commons.push(common);
     }
     let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] = commons
         .try_into()

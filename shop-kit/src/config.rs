@@ -58,6 +58,9 @@ pub struct CommonConfig {
     pub port: u16,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: Secret,
+    /// The most connections this service holds to PostgreSQL (SQLite always uses one). Every
+    /// replica of every service that shares a server counts against its `max_connections`.
+    pub database_pool_size: u32,
     /// Token verification settings.
     pub auth: crate::auth::AuthConfig,
     /// Shared secret for `/internal/` calls.
@@ -66,7 +69,8 @@ pub struct CommonConfig {
 
 impl CommonConfig {
     /// Reads `SHOP_HOST` (default `0.0.0.0`), `<PREFIX>_PORT` (default the service's port),
-    /// `<PREFIX>_DATABASE_URL`, `SHOP_INTERNAL_TOKEN` and the token settings of
+    /// `<PREFIX>_DATABASE_URL`, `SHOP_DATABASE_POOL_SIZE` (default
+    /// [`DEFAULT_POOL_SIZE`](crate::db::DEFAULT_POOL_SIZE)), `SHOP_INTERNAL_TOKEN` and the token settings of
     /// [`AuthConfig::from_env`](crate::auth::AuthConfig::from_env), `<PREFIX>` being the
     /// service's `env_prefix`.
     pub fn from_env(service: &crate::topology::ServiceInfo) -> anyhow::Result<Self> {
@@ -75,9 +79,24 @@ impl CommonConfig {
             host: env_opt("SHOP_HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: env_parse(&format!("{prefix}_PORT"), service.default_port)?,
             database_url: Secret::new(env_required(&format!("{prefix}_DATABASE_URL"))?),
+            database_pool_size: pool_size(env_parse(
+                "SHOP_DATABASE_POOL_SIZE",
+                crate::db::DEFAULT_POOL_SIZE,
+            )?)?,
             auth: crate::auth::AuthConfig::from_env()?,
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
         })
+    }
+}
+
+/// A database pool size from the configuration: 1 to 1,000 connections.
+pub fn pool_size(size: u32) -> anyhow::Result<u32> {
+    if (1..=1000).contains(&size) {
+        Ok(size)
+    } else {
+        Err(anyhow::anyhow!(
+            "the database pool size must be between 1 and 1000, not {size}"
+        ))
     }
 }
 
@@ -96,6 +115,7 @@ impl CommonConfig {
             host: host.to_owned(),
             port,
             database_url: Secret::new(database_url),
+            database_pool_size: crate::db::DEFAULT_POOL_SIZE,
             auth: if *service == crate::topology::USER {
                 auth.clone()
             } else {
@@ -103,5 +123,22 @@ impl CommonConfig {
             },
             internal_token: internal_token.clone(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pool_size;
+
+    #[test]
+    fn a_pool_size_is_one_to_a_thousand() {
+        assert_eq!(pool_size(1).ok(), Some(1));
+        assert_eq!(pool_size(1000).ok(), Some(1000));
+        let refused = pool_size(0).err().map(|e| e.to_string());
+        assert_eq!(
+            refused.as_deref(),
+            Some("the database pool size must be between 1 and 1000, not 0")
+        );
+        assert!(pool_size(1001).is_err());
     }
 }

@@ -9,9 +9,17 @@ use sea_orm_migration::MigratorTrait;
 
 use crate::server::ReadinessCheck;
 
-/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with pool settings suited to
-/// each engine.
+/// How many connections a service keeps to PostgreSQL unless told otherwise.
+pub const DEFAULT_POOL_SIZE: u32 = 10;
+
+/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with the default pool.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_pooled(url, DEFAULT_POOL_SIZE).await
+}
+
+/// Connects to `url` with at most `pool_size` connections on PostgreSQL. SQLite always gets one
+/// connection: it has one writer at a time.
+pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(Duration::from_secs(30));
@@ -33,7 +41,7 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
                     .foreign_keys(true)
             });
     } else {
-        opts.max_connections(10).min_connections(1);
+        opts.max_connections(pool_size.max(1)).min_connections(1);
     }
     Database::connect(opts).await
 }
@@ -41,8 +49,11 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// Connects and applies every pending migration of `M`. On PostgreSQL the migrations run under
 /// an advisory lock, so that replicas starting together on an empty database take turns: the
 /// first applies them, the others find nothing pending.
-pub async fn connect_and_migrate<M: MigratorTrait>(url: &str) -> Result<DatabaseConnection, DbErr> {
-    let db = connect(url).await?;
+pub async fn connect_and_migrate<M: MigratorTrait>(
+    url: &str,
+    pool_size: u32,
+) -> Result<DatabaseConnection, DbErr> {
+    let db = connect_pooled(url, pool_size).await?;
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         let pool = db.get_postgres_connection_pool();
         let mut lock = pool.acquire().await.map_err(sqlx_err)?;

@@ -40,9 +40,12 @@ where
     A: OpenApi + 'static,
 {
     let name = service.name;
-    let db = crate::db::connect_and_migrate::<M>(config.database_url.expose())
-        .await
-        .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
+    let db = crate::db::connect_and_migrate::<M>(
+        config.database_url.expose(),
+        config.database_pool_size,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
     let mut config = config.clone();
     config.auth = config
         .auth

@@ -257,6 +257,20 @@ def check_ingresses(manifest, replicas):
     print(f"chart-run: the Ingresses route {checked} paths of the six live specs as they must")
 
 
+def check_pools(everyone):
+    """Each replica's pool is as large as its Deployment's SHOP_DATABASE_POOL_SIZE says."""
+    for r in everyone:
+        wanted = r.env.get("SHOP_DATABASE_POOL_SIZE")
+        if not wanted:
+            fail(f"{r.deployment} sets no SHOP_DATABASE_POOL_SIZE")
+        with urllib.request.urlopen(f"{r.url}/metrics", timeout=10) as resp:
+            text = resp.read().decode()
+        found = re.search(r"^shop_db_pool_max_connections\{[^}]*\} (\S+)$", text, re.M)
+        if not found or float(found.group(1)) != float(wanted):
+            fail(f"{r.deployment}[{r.index}] pool limit {found and found.group(1)}, rendered {wanted}")
+    print("chart-run: every replica's pool limit is the rendered SHOP_DATABASE_POOL_SIZE")
+
+
 def scenario(manifest, replicas):
     by_short = {dep.rsplit("-", 2)[-2]: rs for dep, rs in replicas.items()}
     user, order = by_short["user"], by_short["order"]
@@ -374,6 +388,7 @@ def main():
                 wait_for(r.probe_url(probe), 120, f"{r.deployment}[{r.index}] {probe}")
         print(f"chart-run: {len(everyone)} replicas of {len(replicas)} Deployments pass their probes")
         check_ingresses(manifest, replicas)
+        check_pools(everyone)
         scenario(manifest, replicas)
         for r in everyone:
             r.proc.send_signal(signal.SIGTERM)

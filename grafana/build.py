@@ -284,7 +284,8 @@ def service_detail():
     ], "s", w=12)
     b.panel("timeseries", "Requests in flight", [(f"sum(shop_http_requests_in_flight{{{one}}})", "in flight")], "short", w=12)
     b.row("Resources")
-    b.panel("timeseries", "Database pool", [(f"sum by (state) (shop_db_pool_connections{{{one}}})", "{{state}}")],
+    b.panel("timeseries", "Database pool", [(f"sum by (state) (shop_db_pool_connections{{{one}}})", "{{state}}"),
+                                            (f"sum(shop_db_pool_max_connections{{{one}}})", "limit")],
             "short", w=12)
     b.panel("timeseries", "CPU", [(f"rate(process_cpu_seconds_total{{{one}}}[{RATE}])", "cpu")], "percentunit", w=12,
             description="In the all-in-one shop binary the process is reported by user-svc only.")

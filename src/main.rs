@@ -33,7 +33,7 @@ struct Args {
     /// The most connections each service holds to PostgreSQL (six services share the server's
     /// `max_connections`). SQLite always uses one per service.
     #[arg(long, env = "SHOP_DATABASE_POOL_SIZE", default_value_t = shop_kit::db::DEFAULT_POOL_SIZE,
-          value_parser = clap::value_parser!(u32).range(1..=1000))]
+          value_parser = pool_size)]
     database_pool_size: u32,
     /// The first of the six consecutive ports, in the order of `shop_kit::topology::SERVICES`:
     /// user-svc, order-svc, payment-svc, stock-svc, delivery-svc, notify-svc.
@@ -43,6 +43,11 @@ struct Args {
     /// they expire; those of the key before it are refused from now on.
     #[arg(long)]
     rotate_signing_key: bool,
+}
+
+/// `--database-pool-size`, checked as the services check `SHOP_DATABASE_POOL_SIZE`.
+fn pool_size(raw: &str) -> anyhow::Result<u32> {
+    shop_kit::config::pool_size(raw.parse()?)
 }
 
 /// mimalloc gives back what a password hash (19 MiB) freed; glibc's malloc kept each one.

@@ -39,6 +39,7 @@ pub struct ServiceMetrics {
     response_bytes: IntCounterVec,
     in_flight: IntGauge,
     pool: IntGaugeVec,
+    pool_limit: IntGauge,
     hooks: Mutex<Vec<ScrapeHook>>,
 }
 
@@ -115,6 +116,13 @@ impl ServiceMetrics {
                 &["state"],
             ),
         )?;
+        let pool_limit = metric(
+            &registry,
+            IntGauge::new(
+                "shop_db_pool_max_connections",
+                "The most connections the database pool may open.",
+            ),
+        )?;
         #[cfg(target_os = "linux")]
         if !PROCESS_REPORTED.swap(true, Ordering::SeqCst) {
             registry.register(Box::new(
@@ -129,6 +137,7 @@ impl ServiceMetrics {
             response_bytes,
             in_flight,
             pool,
+            pool_limit,
             hooks: Mutex::new(Vec::new()),
         }))
     }
@@ -155,16 +164,19 @@ impl ServiceMetrics {
                 let Some(metrics) = metrics.upgrade() else {
                     return;
                 };
-                let (size, idle) = match db.get_database_backend() {
+                let (size, idle, limit) = match db.get_database_backend() {
                     sea_orm::DatabaseBackend::Postgres => {
                         let pool = db.get_postgres_connection_pool();
-                        (pool.size(), pool.num_idle())
+                        let limit = pool.options().get_max_connections();
+                        (pool.size(), pool.num_idle(), limit)
                     }
                     _ => {
                         let pool = db.get_sqlite_connection_pool();
-                        (pool.size(), pool.num_idle())
+                        let limit = pool.options().get_max_connections();
+                        (pool.size(), pool.num_idle(), limit)
                     }
                 };
+                metrics.pool_limit.set(i64::from(limit));
                 let idle = i64::try_from(idle).unwrap_or(i64::MAX);
                 metrics.pool.with_label_values(&["idle"]).set(idle);
                 metrics

@@ -63,6 +63,12 @@ async fn the_metrics_count_what_the_shop_did() {
     assert!(bytes("shop_http_response_bytes_total") > 0.0);
     assert!(value(&order, "shop_http_requests_in_flight", &[]).is_some());
     assert!(value(&order, "shop_db_pool_connections", &[("state", "idle")]).is_some());
+    // The harness uses the default pool: 10 connections on PostgreSQL, one on SQLite.
+    let limit = if shop.dbs.is_postgres() { 10.0 } else { 1.0 };
+    assert_eq!(
+        value(&order, "shop_db_pool_max_connections", &[]),
+        Some(limit)
+    );
     let outcome = |o, r| {
         value(
             &order,

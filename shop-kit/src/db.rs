@@ -4,7 +4,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, SqlErr};
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
+    EntityTrait, IntoActiveModel, SqlErr, TransactionTrait,
+};
 use sea_orm_migration::MigratorTrait;
 
 use crate::server::ReadinessCheck;
@@ -21,8 +24,24 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 /// connection: it has one writer at a time.
 pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
-    opts.sqlx_logging(false)
-        .acquire_timeout(Duration::from_secs(30));
+    opts.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
+    // A connection whose transaction state is unknown is retired, never handed out again.
+    // sqlx counts a connection's transaction depth itself and only moves the count when a
+    // BEGIN, COMMIT or ROLLBACK succeeds. SQLite rolls a transaction back by itself on some
+    // errors (SQLITE_FULL, SQLITE_IOERR, ...); the ROLLBACK that follows then fails ("no
+    // transaction is active") and the count stays at 1 on a connection in autocommit. The next
+    // BEGIN becomes `SAVEPOINT`, which opens a real transaction, and a rollback of it is
+    // `ROLLBACK TO SAVEPOINT`, which leaves that transaction open: from then on every later
+    // "commit" only releases a nested savepoint, the write lock is held for good and all the
+    // service writes is lost at the next restart (seen with a full disk). A pooled connection
+    // is checked (after the pool's ping has flushed any queued rollback) before every use: one
+    // that is still inside a transaction is closed, and the pool opens a fresh one.
+    opts.map_sqlx_sqlite_before_acquire(|conn, _| {
+        Box::pin(async move { Ok(settled(conn, "SQLite")) })
+    })
+    .map_sqlx_postgres_before_acquire(|conn, _| {
+        Box::pin(async move { Ok(settled(conn, "PostgreSQL")) })
+    });
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's model: a single pooled connection serialises the
         // transactions instead of failing them with SQLITE_BUSY on lock upgrades.
@@ -44,6 +63,24 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
         opts.max_connections(pool_size.max(1)).min_connections(1);
     }
     Database::connect(opts).await
+}
+
+/// How long a request waits for a pooled connection before it fails (503): well inside the
+/// deadlines callers keep (order-svc answers `POST /orders` within 5 s).
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether a pooled connection is outside any transaction and can be handed out; a connection
+/// still inside one (see [`connect_pooled`]) is retired, with a warning.
+fn settled(conn: &mut impl sea_orm::sqlx::Connection, engine: &str) -> bool {
+    let in_transaction = conn.is_in_transaction();
+    if in_transaction {
+        tracing::warn!(
+            engine,
+            "retiring a database connection left inside a transaction (a failed write, commit \
+             or rollback): a fresh connection replaces it"
+        );
+    }
+    !in_transaction
 }
 
 /// Connects and applies every pending migration of `M`. On PostgreSQL the migrations run under
@@ -93,6 +130,42 @@ pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> Readines
                     .is_ok_and(|pending| pending.is_empty())
         })
     })
+}
+
+/// Inserts `row` and answers the row as stored, inside an explicit transaction.
+///
+/// A lone statement with `RETURNING` never runs in autocommit here: the driver takes its one
+/// row and resets the statement, and the commit that follows (SQLite commits at that reset) can
+/// fail — a full disk, a lost server — with nobody told, leaving the caller holding a row the
+/// database does not have. An explicit COMMIT reports its failure.
+pub async fn insert_returning<A>(
+    db: &DatabaseConnection,
+    row: A,
+) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let txn = db.begin().await?;
+    let stored = A::Entity::insert(row).exec_with_returning(&txn).await?;
+    txn.commit().await?;
+    Ok(stored)
+}
+
+/// Updates `row` and answers the row as stored, inside an explicit transaction (see
+/// [`insert_returning`]).
+pub async fn update_returning<A>(
+    db: &DatabaseConnection,
+    row: A,
+) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
+where
+    A: ActiveModelTrait + Send,
+    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+{
+    let txn = db.begin().await?;
+    let stored = A::Entity::update(row).exec(&txn).await?;
+    txn.commit().await?;
+    Ok(stored)
 }
 
 /// Whether `err` is a unique or primary-key violation.

@@ -19,6 +19,7 @@ use shop_kit::config::Secret;
 use shop_tests::{ADMIN_PASSWORD, Api, Databases, Shopper};
 use tokio::task::JoinSet;
 
+mod disk;
 mod trace;
 
 /// Six consecutive free ports.
@@ -135,6 +136,7 @@ async fn shop_until(
     product: String,
     stop: Arc<AtomicBool>,
     answered: Arc<AtomicUsize>,
+    completed: Arc<AtomicUsize>,
 ) -> Vec<Seen> {
     let url = format!("{}/orders", api.order);
     let mut seen = Vec::new();
@@ -156,6 +158,9 @@ async fn shop_until(
         {
             Ok((status, answer)) => {
                 answered.fetch_add(1, Ordering::Relaxed);
+                if status.as_u16() == 201 {
+                    completed.fetch_add(1, Ordering::Relaxed);
+                }
                 seen.push(Seen {
                     status: Some(status.as_u16()),
                     order_id: answer["id"].as_str().map(str::to_owned),
@@ -210,6 +215,7 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
             product.clone(),
             stop.clone(),
             answered.clone(),
+            Arc::default(),
         ));
     }
     let started = Instant::now();

@@ -48,9 +48,7 @@ impl DeliveryStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        courier::Entity::insert(row)
-            .exec_with_returning(&self.db)
-            .await
+        shop_kit::db::insert_returning(&self.db, row).await
     }
 
     /// A page of couriers, newest first (`limit + 1` rows).
@@ -83,7 +81,7 @@ impl DeliveryStore {
             row.daily_capacity = Set(capacity.get());
         }
         row.updated_at = Set(now());
-        Ok(Some(courier::Entity::update(row).exec(&self.db).await?))
+        Ok(Some(shop_kit::db::update_returning(&self.db, row).await?))
     }
 
     /// The live (reserved or confirmed) booking of an order.

@@ -74,10 +74,7 @@ impl NotifyStore {
                 created_at: Set(now()),
                 seq: Set(self.last_seq(msg.user_id).await? + 1),
             };
-            match message::Entity::insert(row)
-                .exec_with_returning(&self.db)
-                .await
-            {
+            match shop_kit::db::insert_returning(&self.db, row).await {
                 Ok(m) => return Ok(Stored::New(m)),
                 Err(e) if is_unique_violation(&e) => {
                     let existing = message::Entity::find_by_id(msg.id).one(&self.db).await?;

@@ -75,10 +75,7 @@ impl OrderStore {
             trace_parent: Set(shop_kit::telemetry::current_traceparent()),
         };
         let Some(key) = key else {
-            // One statement: atomic on its own.
-            return order::Entity::insert(row)
-                .exec_with_returning(&self.db)
-                .await;
+            return shop_kit::db::insert_returning(&self.db, row).await;
         };
         let txn = self.db.begin().await?;
         let order = order::Entity::insert(row).exec_with_returning(&txn).await?;

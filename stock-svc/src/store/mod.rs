@@ -55,9 +55,7 @@ impl StockStore {
             updated_at: Set(now()),
         };
         Ok(to_product(
-            product::Entity::insert(row)
-                .exec_with_returning(&self.db)
-                .await?,
+            shop_kit::db::insert_returning(&self.db, row).await?,
         ))
     }
 
@@ -106,7 +104,7 @@ impl StockStore {
         }
         row.updated_at = Set(now());
         Ok(Some(to_product(
-            product::Entity::update(row).exec(&self.db).await?,
+            shop_kit::db::update_returning(&self.db, row).await?,
         )))
     }
 

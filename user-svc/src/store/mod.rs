@@ -104,8 +104,7 @@ impl UserStore {
             created_at: Set(now()),
             updated_at: Set(now()),
         };
-        user::Entity::insert(row)
-            .exec_with_returning(&self.db)
+        shop_kit::db::insert_returning(&self.db, row)
             .await
             .map_err(taken_or_db)
     }

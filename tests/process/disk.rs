@@ -1,0 +1,165 @@
+//! A full disk loses nothing: the `shop` binary runs on a small tmpfs under order load, the disk
+//! is filled until a write fails and freed again, and the shop is restarted on the same data.
+//! Every order a client saw answered 201 or 202 exists with that outcome (or a later terminal
+//! one), the books balance and nothing stays reserved. SQLite only: the database files are what
+//! fills the disk (PostgreSQL's own failures are `outage.rs`).
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+/// A tmpfs of `megabytes` mounted over `dir`, unmounted when dropped.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    /// Mounts the tmpfs, or says why it cannot (the test then needs root: CI has it).
+    fn mount(dir: &Path, megabytes: u32) -> Result<Self, String> {
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={megabytes}m"), "tmpfs"])
+            .arg(dir)
+            .output()
+            .map_err(|e| format!("mount: {e}"))?;
+        if out.status.success() {
+            Ok(Self(dir.to_owned()))
+        } else {
+            Err(String::from_utf8_lossy(&out.stderr).trim().to_owned())
+        }
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Writes `path` until the disk refuses another byte; returns how many bytes it took.
+fn fill(path: &Path) -> u64 {
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    loop {
+        match file.write(&chunk) {
+            Ok(0) => break,
+            Ok(n) => written += n as u64,
+            Err(e) if e.raw_os_error() == Some(28) => break, // ENOSPC
+            Err(e) => panic!("filling the disk: {e}"),
+        }
+    }
+    // Whatever a single page needs: take the last bytes too.
+    for _ in 0..4096 {
+        if file.write(&[0u8; 1]).map_or(true, |n| n == 0) {
+            break;
+        }
+        written += 1;
+    }
+    written
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_returns() {
+    let dbs = Databases::fresh().await;
+    let Databases::Sqlite(dir) = &dbs else {
+        println!("full disk: SQLite only (PostgreSQL runs outage.rs)");
+        return;
+    };
+    let data_dir = dir.path().to_owned();
+    let _disk = match SmallDisk::mount(&data_dir, 48) {
+        Ok(disk) => disk,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI runs as root and must mount a tmpfs: {why}"
+            );
+            println!("full disk: skipped, no tmpfs can be mounted here ({why})");
+            return;
+        }
+    };
+    let base = free_base_port();
+    let child = start(&dbs, &data_dir, base, &[]);
+    wait_ready(base).await;
+    let api = api(base, &data_dir);
+    let admin = api.admin().await;
+    let product = api.add_product(&admin, 10, 100_000).await.to_string();
+    api.add_courier(&admin, 10_000).await;
+    let mut shoppers = Vec::new();
+    for i in 0..8 {
+        let s = api.register(&format!("disk{i}")).await;
+        api.deposit(&s, 1_000_000).await;
+        shoppers.push(s);
+    }
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(AtomicUsize::new(0));
+    let completed = Arc::new(AtomicUsize::new(0));
+    let mut clients = JoinSet::new();
+    for s in shoppers {
+        clients.spawn(shop_until(
+            api.clone(),
+            s,
+            product.clone(),
+            stop.clone(),
+            answered.clone(),
+            completed.clone(),
+        ));
+    }
+    let wait_for = |counter: &Arc<AtomicUsize>, n: usize| {
+        let counter = counter.clone();
+        async move {
+            let started = Instant::now();
+            while counter.load(Ordering::Relaxed) < n {
+                assert!(started.elapsed() < Duration::from_secs(60), "no load");
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    };
+    wait_for(&completed, 50).await;
+    let filler = data_dir.join("filler");
+    let taken = fill(&filler);
+    let at_full = answered.load(Ordering::Relaxed);
+    // The disk stays full while the load goes on: the shop must refuse, not pretend.
+    tokio::time::sleep(Duration::from_secs(4)).await;
+    let during = answered.load(Ordering::Relaxed) - at_full;
+    std::fs::remove_file(&filler).unwrap();
+    let freed = completed.load(Ordering::Relaxed);
+    // Space is back: the shop heals without a restart and takes orders again.
+    let healed = Instant::now();
+    wait_for(&completed, freed + 100).await;
+    let healed = healed.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    let seen: Vec<Seen> = clients.join_all().await.into_iter().flatten().collect();
+    drop(child); // SIGKILL: what was answered must already be on disk
+
+    let _child = start(&dbs, &data_dir, base, &[]);
+    wait_ready(base).await;
+    dbs.check_invariants().await;
+    let orders = order_svc::store::OrderStore::new(
+        shop_kit::db::connect(&dbs.url("order").await)
+            .await
+            .unwrap(),
+    );
+    let all = orders.all_orders().await.unwrap();
+    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
+    for s in &seen {
+        let status = s.status.map_or("none".into(), |s| s.to_string());
+        *by_status.entry(status).or_default() += 1;
+        let Some(id) = s.order_id.as_deref() else {
+            continue;
+        };
+        let stored = all.iter().find(|o| o.id.to_string() == id);
+        let stored = stored.map(|o| o.status.as_str());
+        match s.status {
+            Some(201) => assert_eq!(stored, Some("completed"), "order {id} was answered 201"),
+            Some(202) => assert!(stored.is_some(), "order {id} was answered 202"),
+            _ => {}
+        }
+    }
+    println!(
+        "full disk: {} MiB filled, {during} answers while full, healed {:.1} s after space \
+         returned; answers {by_status:?}; {} orders stored",
+        taken / (1024 * 1024),
+        healed.as_secs_f64(),
+        all.len()
+    );
+}

@@ -75,6 +75,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
             args.data_dir.display()
         )
     })?;
+    let _lock = secrets::lock_data_dir(&args.data_dir)?;
     let (signing_key, previous_keys) =
         secrets::signing_keys(&args.data_dir, args.rotate_signing_key)?;
     println!("tokens are signed with key {}", signing_key.kid());

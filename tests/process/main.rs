@@ -363,3 +363,69 @@ async fn the_signing_key_persists_and_rotates_without_refusing_live_tokens() {
     assert_eq!(statuses(&api, &first).await, refused, "two rotations ago");
     assert_eq!(statuses(&api, &second).await, accepted, "one rotation ago");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_shop_on_the_same_data_directory_refuses_to_start() {
+    let dbs = Databases::fresh().await;
+    let data = tempfile::tempdir().unwrap();
+    let base = free_base_port();
+    let _first = start(&dbs, data.path(), base, &[]);
+    wait_ready(base).await;
+    let second = command(&dbs, data.path(), free_base_port(), &[])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert_eq!(second.status.code(), Some(1), "the second shop: {said}");
+    assert!(
+        said.contains("another shop is running on the data directory"),
+        "{said}"
+    );
+    // The first one goes on serving.
+    wait_ready(base).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shops_started_together_on_an_empty_directory_agree_on_their_signing_key() {
+    // Whichever takes the directory's lock creates the secrets and serves; the other refuses.
+    // The key the winner signs with is the one on disk, so its tokens survive a restart.
+    let dbs = Databases::Sqlite(tempfile::tempdir().unwrap());
+    for _ in 0..3 {
+        let data = tempfile::tempdir().unwrap();
+        let bases = [free_base_port(), free_base_port()];
+        let mut shops = bases.map(|b| {
+            command(&dbs, data.path(), b, &[])
+                .stderr(Stdio::null())
+                .spawn()
+                .map(ShopProcess)
+                .unwrap()
+        });
+        let started = Instant::now();
+        let winner = loop {
+            if let Some(lost) = (0..2).find(|&i| shops[i].0.try_wait().unwrap().is_some()) {
+                let status = shops[lost].0.wait().unwrap();
+                assert_eq!(status.code(), Some(1), "the loser exits 1");
+                break 1 - lost;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "neither refused"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        wait_ready(bases[winner]).await;
+        let pem = std::fs::read_to_string(data.path().join("jwt-signing-key.pem")).unwrap();
+        let on_disk = shop_kit::auth::SigningKey::from_pem(&pem)
+            .unwrap()
+            .kid()
+            .to_owned();
+        let jwks: serde_json::Value =
+            reqwest::get(format!("http://127.0.0.1:{}/auth/jwks.json", bases[winner]))
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+        assert_eq!(jwks["keys"][0]["kid"], json!(on_disk));
+    }
+}

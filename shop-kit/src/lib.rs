@@ -9,6 +9,7 @@ pub mod body;
 pub mod client;
 pub mod config;
 pub mod contract;
+pub mod date;
 pub mod db;
 pub mod idempotency;
 pub mod ledger;

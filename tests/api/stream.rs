@@ -209,3 +209,32 @@ async fn a_shopper_holds_at_most_four_streams_and_a_closed_one_frees_its_place()
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_ends_when_its_token_expires() {
+    let (shop, _, shoppers) = world(&["ann"]).await;
+    let ann = &shoppers[0];
+    // A token of ann's that lives 2 s, signed as user-svc signs.
+    let keys = shop_kit::auth::TokenKeys::new(&shop_kit::auth::AuthConfig::signing(
+        shop.signing_key.clone(),
+        &[],
+        2,
+    ))
+    .unwrap();
+    let short = Shopper {
+        token: keys.issue(ann.id, false).unwrap(),
+        ..ann.clone()
+    };
+    let opened = Instant::now();
+    let mut stream = Sse::open(&shop.api.notify, &short, None).await;
+    let ended = loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.resp.chunk()).await {
+            Ok(Ok(Some(_))) => continue, // a keep-alive
+            Ok(Ok(None)) | Ok(Err(_)) => break opened.elapsed(),
+            Err(_) => panic!("the stream outlived its token by 8 s"),
+        }
+    };
+    assert!(ended < Duration::from_secs(4), "ended after {ended:?}");
+    // A fresh token opens a new one.
+    drop(Sse::open(&shop.api.notify, ann, None).await);
+}

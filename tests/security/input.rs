@@ -301,6 +301,23 @@ async fn every_malformed_field_is_named_with_400_or_422() {
             422,
             "delivery_date",
         ),
+        // The contract's YYYY-MM-DD, exactly: a date a lenient parser would take is refused.
+        (
+            Method::POST,
+            format!("{o}/orders"),
+            &ann.token,
+            Some(json!({"product_id": product, "quantity": 1, "delivery_date": "2027-1-5"})),
+            422,
+            "delivery_date",
+        ),
+        (
+            Method::POST,
+            format!("{o}/orders"),
+            &ann.token,
+            Some(json!({"product_id": product, "quantity": 1, "delivery_date": " 2026-12-05"})),
+            422,
+            "delivery_date",
+        ),
         (
             Method::POST,
             format!("{o}/orders"),

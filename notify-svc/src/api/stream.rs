@@ -156,6 +156,9 @@ struct Cursor {
     page: VecDeque<message::Model>,
     stored: broadcast::Receiver<Uuid>,
     stopping: CancellationToken,
+    /// When the caller's token expires: the stream ends then (the client reconnects with a
+    /// fresh token and `Last-Event-ID`).
+    expires: tokio::time::Instant,
     _place: Place,
 }
 
@@ -165,7 +168,7 @@ impl Cursor {
     async fn next(mut self) -> Option<(Item, Self)> {
         let idle_since = tokio::time::Instant::now();
         loop {
-            if self.stopping.is_cancelled() {
+            if self.stopping.is_cancelled() || tokio::time::Instant::now() >= self.expires {
                 return None;
             }
             if let Some(m) = self.page.pop_front() {
@@ -193,6 +196,7 @@ impl Cursor {
                 tokio::select! {
                     _ = &mut poll => break,
                     _ = self.stopping.cancelled() => return None,
+                    _ = tokio::time::sleep_until(self.expires) => return None,
                     stored = self.stored.recv() => match stored {
                         Ok(user_id) if user_id == self.user_id => break,
                         Ok(_) => {}
@@ -250,7 +254,8 @@ enum StreamResponse {
 impl StreamApi {
     /// The caller's new messages as they arrive (Server-Sent Events). With `Last-Event-ID` (one
     /// of the caller's message ids) the messages stored after that one come first. 429 when the
-    /// caller has 4 streams open.
+    /// caller has 4 streams open. The stream ends when the caller's token expires; reconnect
+    /// with a fresh token and `Last-Event-ID`.
     #[oai(
         path = "/messages/stream",
         method = "get",
@@ -277,6 +282,10 @@ impl StreamApi {
                 })?
             }
         };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let left = Duration::from_secs(auth.0.expires_at.saturating_sub(now));
         let cursor = Cursor {
             store: self.store.clone(),
             user_id,
@@ -284,6 +293,7 @@ impl StreamApi {
             page: VecDeque::new(),
             stored: self.streams.stored.subscribe(),
             stopping: self.streams.stopping.clone(),
+            expires: tokio::time::Instant::now() + left,
             _place: self.streams.admit(user_id)?,
         };
         let items = futures_util::stream::unfold(cursor, Cursor::next).boxed();

@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use chrono::NaiveDate;
 use futures_util::future::try_join_all;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
@@ -53,7 +52,7 @@ struct PlaceOrder {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     items: Option<Vec<PlaceLine>>,
     /// Today (UTC) or later; tomorrow when absent.
-    delivery_date: Option<NaiveDate>,
+    delivery_date: Option<shop_kit::date::Date>,
 }
 
 impl PlaceOrder {
@@ -261,7 +260,7 @@ impl OrdersApi {
         let today = chrono::Utc::now().date_naive();
         let (lines, date, key) = match (
             body.lines(),
-            DeliveryDate::parse(body.delivery_date, today),
+            DeliveryDate::parse(body.delivery_date.map(|d| d.0), today),
             key.0.as_deref().map(IdempotencyKey::parse).transpose(),
         ) {
             (Ok(lines), Ok(date), Ok(key)) => (lines, date, key),

@@ -34,6 +34,9 @@ pub struct Caller {
     pub user_id: Uuid,
     /// Whether the user is an admin.
     pub is_admin: bool,
+    /// When the token expires (seconds since the Unix epoch): what is granted lasts no longer,
+    /// a message stream included.
+    pub expires_at: u64,
 }
 
 impl Caller {
@@ -63,6 +66,7 @@ async fn check_user_token(req: &Request, bearer: Bearer) -> poem::Result<Caller>
     Ok(Caller {
         user_id: claims.sub,
         is_admin: claims.adm,
+        expires_at: claims.exp,
     })
 }
 

@@ -91,6 +91,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
             password
         }
     };
+    let limits = shop_kit::server::ServerLimits::from_env()?;
     let mut commons = Vec::new();
     for (offset, service) in (0u16..).zip(&SERVICES) {
         let port = args
@@ -118,6 +119,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
             &internal_token,
         );
         common.database_pool_size = args.database_pool_size;
+        common.limits = limits;
         commons.push(common);
     }
     let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] = commons

@@ -65,6 +65,8 @@ pub struct CommonConfig {
     pub auth: crate::auth::AuthConfig,
     /// Shared secret for `/internal/` calls.
     pub internal_token: Secret,
+    /// The bounds of the HTTP server.
+    pub limits: crate::server::ServerLimits,
 }
 
 impl CommonConfig {
@@ -85,6 +87,7 @@ impl CommonConfig {
             )?)?,
             auth: crate::auth::AuthConfig::from_env()?,
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
+            limits: crate::server::ServerLimits::from_env()?,
         })
     }
 }
@@ -122,6 +125,7 @@ impl CommonConfig {
                 auth.verifying_only()
             },
             internal_token: internal_token.clone(),
+            limits: crate::server::ServerLimits::default(),
         }
     }
 }

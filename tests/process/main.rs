@@ -19,6 +19,7 @@ use shop_kit::config::Secret;
 use shop_tests::{ADMIN_PASSWORD, Api, Databases, Shopper};
 use tokio::task::JoinSet;
 
+mod clients;
 mod disk;
 mod trace;
 

@@ -52,7 +52,12 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
     } else {
         message
     };
-    // Any status, 405 included: not only those an operation documents.
+    plain(status, detail)
+}
+
+/// A problem+json response of any status, 405 and 408 included: not only those an operation
+/// documents.
+pub fn plain(status: StatusCode, detail: impl Into<String>) -> Response {
     let body = serde_json::to_vec(&Problem::new(status, detail)).unwrap_or_default();
     Response::builder()
         .status(status)

@@ -9,7 +9,7 @@ mod edge;
 mod error;
 mod fields;
 
-pub use edge::{problem_for_error, with_problem_errors};
+pub use edge::{plain, problem_for_error, with_problem_errors};
 pub use error::{ApiError, ApiResult};
 pub use fields::{FieldError, FieldErrors};
 

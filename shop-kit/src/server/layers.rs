@@ -2,10 +2,14 @@
 //! limit.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use poem::http::StatusCode;
 use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
+use tokio::sync::Semaphore;
 use tracing::Instrument;
+
+use super::ServerLimits;
 
 use crate::problem::ApiError;
 
@@ -62,7 +66,37 @@ pub(super) async fn traced<E: Endpoint<Output = Response>>(
     answer
 }
 
+/// How request bodies are read: whole, within a deadline, and within a budget of bytes that the
+/// service holds at once, so that slow or stalled uploads cannot pile up memory.
+#[derive(Clone)]
+pub(super) struct BodyLimits {
+    timeout: Duration,
+    budget: Arc<Semaphore>,
+}
+
+impl BodyLimits {
+    pub(super) fn new(limits: ServerLimits) -> Self {
+        let budget = limits.body_budget_bytes.min(Semaphore::MAX_PERMITS);
+        Self {
+            timeout: limits.body_timeout,
+            budget: Arc::new(Semaphore::new(budget)),
+        }
+    }
+}
+
+/// Bodies up to this size are read without taking room of the budget.
+const SMALL_BODY_BYTES: usize = 64 * 1024;
+
+/// How long a body waits for room in the budget before it is answered 503.
+const BUDGET_WAIT: Duration = Duration::from_secs(1);
+
+/// Reads a request's body before the endpoint sees it: 413 when it is (or says it is) larger
+/// than [`MAX_BODY_BYTES`], 408 when it has not arrived within the body timeout, 503 with
+/// `Retry-After` when the large bodies arriving at once already hold the service's budget.
+/// The room a large body takes (its declared length, or the largest body when it declares none)
+/// is held until its request is answered.
 pub(super) async fn limit_body<E: Endpoint>(
+    limits: BodyLimits,
     ep: Arc<E>,
     mut req: Request,
 ) -> poem::Result<Response> {
@@ -77,20 +111,72 @@ pub(super) async fn limit_body<E: Endpoint>(
             "request bodies are limited to 1 MiB",
         )
     };
-    match declared {
-        Some(len) if len > MAX_BODY_BYTES => return Err(too_large().into()),
-        Some(_) => {}
-        None => {
-            // A body without a length (chunked) is read here, within the limit.
-            let body = req.take_body();
-            if !body.is_empty() {
-                let bytes = body
-                    .into_bytes_limit(MAX_BODY_BYTES)
-                    .await
-                    .map_err(|_| too_large())?;
-                req.set_body(bytes);
+    if declared.is_some_and(|len| len > MAX_BODY_BYTES) {
+        return Err(too_large().into());
+    }
+    let body = req.take_body();
+    let chunked = req
+        .headers()
+        .contains_key(poem::http::header::TRANSFER_ENCODING);
+    if declared.unwrap_or(0) == 0 && !chunked {
+        req.set_body(body);
+        return Ok(ep.call(req).await?.into_response());
+    }
+    // Every body the API expects is small, and small ones need no room of the budget (at most
+    // `max_connections` of them are read at once); a large or unannounced one does.
+    let room = declared.unwrap_or(MAX_BODY_BYTES);
+    let _room = if room > SMALL_BODY_BYTES {
+        let room = u32::try_from(room).unwrap_or(u32::MAX);
+        let acquired =
+            tokio::time::timeout(BUDGET_WAIT, limits.budget.clone().acquire_many_owned(room)).await;
+        let Ok(Ok(room)) = acquired else {
+            return Err(ApiError::busy(
+                "too many large request bodies are arriving at once; retry later",
+                1,
+            )
+            .into());
+        };
+        Some(room)
+    } else {
+        None
+    };
+    let bytes =
+        match tokio::time::timeout(limits.timeout, body.into_bytes_limit(MAX_BODY_BYTES)).await {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(poem::error::ReadBodyError::PayloadTooLarge)) => return Err(too_large().into()),
+            Ok(Err(_)) => {
+                return Err(
+                    ApiError::new(StatusCode::BAD_REQUEST, "the request body was cut off").into(),
+                );
             }
+            Err(_) => {
+                let detail = format!(
+                    "the request body did not arrive within {} s",
+                    limits.timeout.as_secs_f64()
+                );
+                return Ok(crate::problem::plain(StatusCode::REQUEST_TIMEOUT, detail));
+            }
+        };
+    req.set_body(bytes);
+    Ok(ep.call(req).await?.into_response())
+}
+
+/// Answers 503 (with `Retry-After`) for a request whose endpoint has not answered within
+/// `limit`: a database or dependency that stops answering holds no client forever. A stream's
+/// body, sent after its answer began, is not counted.
+pub(super) async fn deadline<E: Endpoint>(
+    limit: Duration,
+    ep: Arc<E>,
+    req: Request,
+) -> poem::Result<Response> {
+    match tokio::time::timeout(limit, ep.call(req)).await {
+        Ok(answer) => Ok(answer?.into_response()),
+        Err(_) => {
+            tracing::warn!(
+                limit_ms = limit.as_millis(),
+                "a request was not answered in time (SHOP_REQUEST_TIMEOUT_MS)"
+            );
+            Err(ApiError::busy("the request took too long; retry later", 1).into())
         }
     }
-    Ok(ep.call(req).await?.into_response())
 }

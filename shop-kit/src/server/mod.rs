@@ -9,7 +9,6 @@ use std::time::Duration;
 
 use poem::endpoint::BoxEndpoint;
 use poem::http::StatusCode;
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::{EndpointExt, IntoResponse, Response, Route, handler};
 use poem_openapi::{OpenApi, OpenApiService};
 use tokio::sync::watch;
@@ -22,9 +21,11 @@ use crate::problem::{self, ApiError};
 
 mod layers;
 mod run;
+mod serve;
 
 pub use layers::MAX_BODY_BYTES;
 pub use run::{build_service, run_alone, shutdown_signal};
+pub use serve::ConnectionMetrics;
 
 /// Answers whether a service can take traffic (its database answers, migrations applied).
 pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>;
@@ -32,6 +33,77 @@ pub type ReadinessCheck = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Se
 /// A background task of a service: it runs until the watched flag turns `true`.
 pub type BackgroundTask =
     Box<dyn FnOnce(watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
+/// The bounds of a service's HTTP server, so that no client, idle, slow or many, can exhaust it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections open at once; beyond them a new one is answered 503 and closed
+    /// (`SHOP_MAX_CONNECTIONS`, 1,000).
+    pub max_connections: usize,
+    /// How long a client has to send a request's head (`SHOP_HEADER_READ_TIMEOUT_MS`, 10 s).
+    pub header_read_timeout: Duration,
+    /// How long a connection may stay open without a byte either way
+    /// (`SHOP_IDLE_TIMEOUT_MS`, 75 s: longer than the clients' and proxies' own idle times,
+    /// 30 s for the services' clients and 60 s for ingress-nginx, so that they close first).
+    pub idle_timeout: Duration,
+    /// How long a client has to send a request's whole body; then 408
+    /// (`SHOP_BODY_TIMEOUT_MS`, 10 s).
+    pub body_timeout: Duration,
+    /// Bytes of request bodies one service holds at once while they arrive; a body that does
+    /// not fit waits a moment, then 503 (`SHOP_BODY_BUDGET_BYTES`, 16 MiB). Bodies up to 64 KiB,
+    /// all the API expects, need no room of it.
+    pub body_budget_bytes: usize,
+    /// How long a request may take before it is answered 503 (`SHOP_REQUEST_TIMEOUT_MS`,
+    /// 15 s); a stream's body is not counted.
+    pub request_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 1000,
+            header_read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(75),
+            body_timeout: Duration::from_secs(10),
+            body_budget_bytes: 16 * 1024 * 1024,
+            request_timeout: Duration::from_secs(15),
+        }
+    }
+}
+
+impl ServerLimits {
+    /// The limits from the environment (see each field), the defaults where unset.
+    pub fn from_env() -> anyhow::Result<Self> {
+        use crate::config::env_parse;
+        let d = Self::default();
+        let ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
+            let millis = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+            let value = env_parse(name, millis)?;
+            if value == 0 {
+                return Err(anyhow::anyhow!("{name} must be at least 1"));
+            }
+            Ok(Duration::from_millis(value))
+        };
+        let limits = Self {
+            max_connections: env_parse("SHOP_MAX_CONNECTIONS", d.max_connections)?,
+            header_read_timeout: ms("SHOP_HEADER_READ_TIMEOUT_MS", d.header_read_timeout)?,
+            idle_timeout: ms("SHOP_IDLE_TIMEOUT_MS", d.idle_timeout)?,
+            body_timeout: ms("SHOP_BODY_TIMEOUT_MS", d.body_timeout)?,
+            body_budget_bytes: env_parse("SHOP_BODY_BUDGET_BYTES", d.body_budget_bytes)?,
+            request_timeout: ms("SHOP_REQUEST_TIMEOUT_MS", d.request_timeout)?,
+        };
+        if limits.max_connections == 0 {
+            return Err(anyhow::anyhow!("SHOP_MAX_CONNECTIONS must be at least 1"));
+        }
+        if limits.body_budget_bytes < layers::MAX_BODY_BYTES {
+            return Err(anyhow::anyhow!(
+                "SHOP_BODY_BUDGET_BYTES must hold at least one largest body ({} bytes)",
+                layers::MAX_BODY_BYTES
+            ));
+        }
+        Ok(limits)
+    }
+}
 
 /// What the bootstrap needs besides the API itself.
 pub struct ServiceParts {
@@ -50,6 +122,8 @@ pub struct ServiceParts {
     /// Cancelled when the service starts shutting down: long-lived answers (event streams) end
     /// on it, so that the graceful shutdown does not wait for them.
     pub stopping: CancellationToken,
+    /// The server's bounds.
+    pub limits: ServerLimits,
 }
 
 impl ServiceParts {
@@ -68,6 +142,7 @@ impl ServiceParts {
             internal_token: InternalToken(config.internal_token.clone()),
             ready,
             stopping: CancellationToken::new(),
+            limits: config.limits,
         })
     }
 }
@@ -80,6 +155,7 @@ pub fn endpoint<A: OpenApi + 'static>(
     let api_service = OpenApiService::new(api, parts.name, env!("CARGO_PKG_VERSION")).server("/");
     let docs = parts.docs;
     let ready = parts.ready.clone();
+    let limits = parts.limits;
     let route = Route::new()
         .nest(format!("/{docs}/docs"), api_service.swagger_ui())
         .at(format!("/{docs}/openapi.json"), api_service.spec_endpoint())
@@ -89,14 +165,18 @@ pub fn endpoint<A: OpenApi + 'static>(
             poem::endpoint::make(move |_| {
                 let ready = ready.clone();
                 async move {
-                    if ready().await {
-                        StatusCode::OK.into_response()
-                    } else {
-                        ApiError::new(
-                            StatusCode::SERVICE_UNAVAILABLE,
-                            "database unavailable or migrations pending",
+                    // Answered within its own short time: a database that does not answer
+                    // makes the service unready, never a probe that hangs.
+                    match tokio::time::timeout(READINESS_TIMEOUT, ready()).await {
+                        Ok(true) => StatusCode::OK.into_response(),
+                        Ok(false) => ApiError::busy(
+                            "database unavailable, disk low or migrations pending",
+                            1,
                         )
-                        .into_response()
+                        .into_response(),
+                        Err(_) => {
+                            ApiError::busy("the database did not answer in time", 1).into_response()
+                        }
                     }
                 }
             }),
@@ -105,13 +185,21 @@ pub fn endpoint<A: OpenApi + 'static>(
         .nest("/", api_service);
     let metrics = parts.metrics.clone();
     let name = parts.name;
-    let ep = problem::with_problem_errors(route.around(layers::limit_body))
-        .data(parts.keys.clone())
-        .data(parts.internal_token.clone())
-        .around(move |ep, req| metrics::record(metrics.clone(), ep, req))
-        .around(move |ep, req| layers::traced(name, ep, req));
+    let body = layers::BodyLimits::new(limits);
+    let ep = problem::with_problem_errors(
+        route
+            .around(move |ep, req| layers::limit_body(body.clone(), ep, req))
+            .around(move |ep, req| layers::deadline(limits.request_timeout, ep, req)),
+    )
+    .data(parts.keys.clone())
+    .data(parts.internal_token.clone())
+    .around(move |ep, req| metrics::record(metrics.clone(), ep, req))
+    .around(move |ep, req| layers::traced(name, ep, req));
     ep.boxed()
 }
+
+/// How long `/health/ready` waits for its checks before it answers 503.
+pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[handler]
 fn live() -> StatusCode {
@@ -121,8 +209,10 @@ fn live() -> StatusCode {
 /// A service ready to run: its port is bound, its database migrated.
 pub struct Service {
     name: &'static str,
-    acceptor: TcpAcceptor,
+    listener: tokio::net::TcpListener,
     port: u16,
+    limits: ServerLimits,
+    connections: ConnectionMetrics,
     endpoint: BoxEndpoint<'static, Response>,
     background: Vec<BackgroundTask>,
     stopping: CancellationToken,
@@ -131,24 +221,25 @@ pub struct Service {
 impl Service {
     /// Binds `host:port` (port 0 picks a free one). A port in use fails with a message naming it.
     pub async fn bind(
-        name: &'static str,
+        parts: &ServiceParts,
         host: &str,
         port: u16,
         endpoint: BoxEndpoint<'static, Response>,
     ) -> anyhow::Result<Self> {
-        let acceptor = TcpListener::bind(format!("{host}:{port}"))
-            .into_acceptor()
+        let name = parts.name;
+        let listener = tokio::net::TcpListener::bind(format!("{host}:{port}"))
             .await
             .map_err(|e| anyhow::anyhow!("{name} cannot listen on {host}:{port}: {e}"))?;
-        let port = acceptor
+        let port = listener
             .local_addr()
-            .first()
-            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
-            .ok_or_else(|| anyhow::anyhow!("{name}: bound listener has no TCP address"))?;
+            .map_err(|e| anyhow::anyhow!("{name}: bound listener has no address: {e}"))?
+            .port();
         Ok(Self {
             name,
-            acceptor,
+            listener,
             port,
+            limits: parts.limits,
+            connections: ConnectionMetrics::new(parts.metrics.registry())?,
             endpoint,
             background: Vec::new(),
             stopping: CancellationToken::new(),
@@ -200,14 +291,22 @@ impl Service {
                 stop_tx.send_replace(true);
             }
         };
-        let result = poem::Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(self.endpoint, signal, Some(Duration::from_secs(10)))
-            .await;
+        tokio::spawn(signal);
+        serve::serve(
+            self.name,
+            self.listener,
+            self.endpoint,
+            self.limits,
+            self.connections,
+            stop_rx.clone(),
+            Duration::from_secs(10),
+        )
+        .await;
         stop_tx.send_replace(true);
         for task in tasks {
             let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
         }
         tracing::info!(service = self.name, "stopped");
-        result
+        Ok(())
     }
 }

@@ -61,7 +61,7 @@ where
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     parts.metrics.watch_pool(db.clone());
     let api = api(db, &parts)?;
-    let service = Service::bind(name, &config.host, config.port, endpoint(api, &parts)).await?;
+    let service = Service::bind(&parts, &config.host, config.port, endpoint(api, &parts)).await?;
     Ok(service.with_stopping(parts.stopping.clone()))
 }
 

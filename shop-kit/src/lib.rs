@@ -11,6 +11,7 @@ pub mod config;
 pub mod contract;
 pub mod date;
 pub mod db;
+pub mod disk;
 pub mod idempotency;
 pub mod ledger;
 pub mod metrics;

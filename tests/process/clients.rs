@@ -21,7 +21,7 @@ fn resident_mib(pid: u32) -> u64 {
 }
 
 /// A metric's value on `port`'s `/metrics` (the first sample whose line starts with `name`).
-async fn metric(port: u16, name: &str) -> f64 {
+pub(super) async fn metric(port: u16, name: &str) -> f64 {
     let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
         .await
         .unwrap()

@@ -34,6 +34,22 @@ impl Drop for SmallDisk {
     }
 }
 
+/// Writes `path` until the disk refuses another byte, or until `leave` bytes are left; returns
+/// how many bytes it took.
+fn fill_to(path: &Path, leave: u64) -> u64 {
+    let free = rustix::fs::statvfs(path.parent().unwrap()).unwrap();
+    let free = free.f_bavail * free.f_frsize;
+    let mut file = std::fs::File::create(path).unwrap();
+    let chunk = vec![0u8; 64 * 1024];
+    let mut written = 0u64;
+    while written + (chunk.len() as u64) < free.saturating_sub(leave) {
+        file.write_all(&chunk).unwrap();
+        written += chunk.len() as u64;
+    }
+    file.sync_all().unwrap();
+    written
+}
+
 /// Writes `path` until the disk refuses another byte; returns how many bytes it took.
 fn fill(path: &Path) -> u64 {
     let mut file = std::fs::File::create(path).unwrap();
@@ -77,7 +93,13 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
         }
     };
     let base = free_base_port();
-    let child = start(&dbs, &data_dir, base, &[]);
+    // No reserve: the database layer itself must lose nothing when a write finds no room.
+    let child = ShopProcess(
+        command(&dbs, &data_dir, base, &[])
+            .env("SHOP_DISK_RESERVE_MB", "0")
+            .spawn()
+            .unwrap(),
+    );
     wait_ready(base).await;
     let api = api(base, &data_dir);
     let admin = api.admin().await;
@@ -131,7 +153,12 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
     let seen: Vec<Seen> = clients.join_all().await.into_iter().flatten().collect();
     drop(child); // SIGKILL: what was answered must already be on disk
 
-    let _child = start(&dbs, &data_dir, base, &[]);
+    let _child = ShopProcess(
+        command(&dbs, &data_dir, base, &[])
+            .env("SHOP_DISK_RESERVE_MB", "0")
+            .spawn()
+            .unwrap(),
+    );
     wait_ready(base).await;
     dbs.check_invariants().await;
     let orders = order_svc::store::OrderStore::new(
@@ -162,4 +189,149 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
         healed.as_secs_f64(),
         all.len()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn below_the_reserve_a_service_is_unready_and_refuses_new_work_but_finishes_the_rest() {
+    let dbs = Databases::fresh().await;
+    let Databases::Sqlite(dir) = &dbs else {
+        println!("low disk: SQLite only");
+        return;
+    };
+    let data_dir = dir.path().to_owned();
+    let _disk = match SmallDisk::mount(&data_dir, 64) {
+        Ok(disk) => disk,
+        Err(why) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must mount a tmpfs: {why}"
+            );
+            println!("low disk: skipped, no tmpfs can be mounted here ({why})");
+            return;
+        }
+    };
+    let base = free_base_port();
+    let _child = ShopProcess(
+        command(&dbs, &data_dir, base, &[])
+            .env("SHOP_DISK_RESERVE_MB", "16")
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(base).await;
+    let api = api(base, &data_dir);
+    let admin = api.admin().await;
+    let product = api.add_product(&admin, 10, 100).await;
+    api.add_courier(&admin, 100).await;
+    let ann = api.register("ann").await;
+    api.deposit(&ann, 1_000).await;
+    let order_url = format!("http://127.0.0.1:{}", base + 1);
+    assert_eq!(
+        metric(base + 1, "shop_db_disk_reserve_bytes").await,
+        16.0 * 1048576.0
+    );
+
+    // Leave 8 MiB: below the reserve of 16.
+    let filler = data_dir.join("filler");
+    fill_to(&filler, 8 * 1024 * 1024);
+    let started = Instant::now();
+    loop {
+        let ready = reqwest::get(format!("{order_url}/health/ready"))
+            .await
+            .unwrap();
+        if ready.status() == 503 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still ready on a full disk"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let free = metric(base + 1, "shop_db_disk_free_bytes").await;
+    assert!(free < 16.0 * 1048576.0, "free {free}");
+    let (status, problem) = api.order(&ann, product, 1, None).await.parts();
+    assert_eq!(status, 503, "{problem}");
+    let (status, _) = api.deposit(&ann, 10).await;
+    assert_eq!(status, 503);
+    // Reads go on.
+    assert_eq!(api.available(product).await, 100);
+    assert_eq!(api.balance(&ann).await.0, 1_000);
+
+    // Space is back: ready again and taking orders.
+    std::fs::remove_file(&filler).unwrap();
+    wait_ready(base).await;
+    let (status, order) = api.order(&ann, product, 1, None).await.parts();
+    assert_eq!(status, 201, "{order}");
+    dbs.check_invariants().await;
+}
+
+/// A metric's value on `port`'s `/metrics`.
+async fn metric(port: u16, name: &str) -> f64 {
+    super::clients::metric(port, name).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_write_ahead_log_stays_bounded_under_load() {
+    let dbs = Databases::fresh().await;
+    let Databases::Sqlite(dir) = &dbs else {
+        println!("write-ahead logs: SQLite only");
+        return;
+    };
+    let data_dir = dir.path().to_owned();
+    let base = free_base_port();
+    let _child = start(&dbs, &data_dir, base, &[]);
+    wait_ready(base).await;
+    let api = api(base, &data_dir);
+    let admin = api.admin().await;
+    let product = api.add_product(&admin, 1, 100_000).await.to_string();
+    api.add_courier(&admin, 10_000).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let completed = Arc::new(AtomicUsize::new(0));
+    let mut clients = JoinSet::new();
+    for i in 0..8 {
+        let s = api.register(&format!("wal{i}")).await;
+        api.deposit(&s, 1_000_000).await;
+        clients.spawn(shop_until(
+            api.clone(),
+            s,
+            product.clone(),
+            stop.clone(),
+            Arc::default(),
+            completed.clone(),
+        ));
+    }
+    let wal = |service: &str| {
+        std::fs::metadata(data_dir.join(format!("{service}.sqlite-wal"))).map_or(0, |m| m.len())
+    };
+    let services = ["user", "order", "payment", "stock", "delivery", "notify"];
+    let mut largest = [0u64; 6];
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(20) {
+        for (i, s) in services.iter().enumerate() {
+            largest[i] = largest[i].max(wal(s));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    clients.join_all().await;
+    let orders = completed.load(Ordering::Relaxed);
+    let mib = |b: u64| b as f64 / 1048576.0;
+    let report: Vec<String> = services
+        .iter()
+        .zip(largest)
+        .map(|(s, b)| format!("{s} {:.1}", mib(b)))
+        .collect();
+    println!("write-ahead logs, largest in MiB over 20 s and {orders} orders: {report:?}");
+    assert!(
+        orders > 100,
+        "too little load to say anything: {orders} orders"
+    );
+    // Checkpointed every ~4 MiB, cut back to 8 MiB: never past 12 MiB.
+    for (s, b) in services.iter().zip(largest) {
+        assert!(
+            mib(b) < 12.0,
+            "{s}'s write-ahead log reached {:.1} MiB",
+            mib(b)
+        );
+    }
 }

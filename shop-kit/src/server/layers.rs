@@ -180,3 +180,24 @@ pub(super) async fn deadline<E: Endpoint>(
         }
     }
 }
+
+/// Refuses new work (503, `Retry-After: 30`) while the disk under the service's SQLite
+/// database is below its reserve; reads and what finishes or gives back work already taken
+/// pass (see [`crate::disk::may_use_reserve`]).
+pub(super) async fn spare_disk<E: Endpoint>(
+    disk: Option<Arc<crate::disk::DiskGuard>>,
+    ep: Arc<E>,
+    req: Request,
+) -> poem::Result<Response> {
+    if let Some(disk) = disk
+        && disk.is_low()
+        && !crate::disk::may_use_reserve(req.method(), req.uri().path())
+    {
+        return Err(ApiError::busy(
+            "the disk is almost full: new work is paused until space is freed",
+            30,
+        )
+        .into());
+    }
+    Ok(ep.call(req).await?.into_response())
+}

@@ -56,6 +56,9 @@ pub struct ServerLimits {
     /// How long a request may take before it is answered 503 (`SHOP_REQUEST_TIMEOUT_MS`,
     /// 15 s); a stream's body is not counted.
     pub request_timeout: Duration,
+    /// On SQLite: below this many free bytes on the database's file system the service is not
+    /// ready and refuses new work (`SHOP_DISK_RESERVE_MB`, 64 MiB); see [`crate::disk`].
+    pub disk_reserve_bytes: u64,
 }
 
 impl Default for ServerLimits {
@@ -67,6 +70,7 @@ impl Default for ServerLimits {
             body_timeout: Duration::from_secs(10),
             body_budget_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(15),
+            disk_reserve_bytes: 64 * 1024 * 1024,
         }
     }
 }
@@ -91,6 +95,8 @@ impl ServerLimits {
             body_timeout: ms("SHOP_BODY_TIMEOUT_MS", d.body_timeout)?,
             body_budget_bytes: env_parse("SHOP_BODY_BUDGET_BYTES", d.body_budget_bytes)?,
             request_timeout: ms("SHOP_REQUEST_TIMEOUT_MS", d.request_timeout)?,
+            disk_reserve_bytes: env_parse("SHOP_DISK_RESERVE_MB", d.disk_reserve_bytes >> 20)?
+                .saturating_mul(1024 * 1024),
         };
         if limits.max_connections == 0 {
             return Err(anyhow::anyhow!("SHOP_MAX_CONNECTIONS must be at least 1"));
@@ -124,6 +130,8 @@ pub struct ServiceParts {
     pub stopping: CancellationToken,
     /// The server's bounds.
     pub limits: ServerLimits,
+    /// The free space under the service's SQLite database (none on PostgreSQL).
+    pub disk: Option<Arc<crate::disk::DiskGuard>>,
 }
 
 impl ServiceParts {
@@ -134,15 +142,35 @@ impl ServiceParts {
         config: &crate::config::CommonConfig,
         ready: ReadinessCheck,
     ) -> anyhow::Result<Self> {
+        let metrics = ServiceMetrics::new(name)?;
+        let disk = crate::disk::DiskGuard::for_database(
+            config.database_url.expose(),
+            config.limits.disk_reserve_bytes,
+            metrics.registry(),
+        )?;
+        let ready = match &disk {
+            None => ready,
+            Some(disk) => {
+                disk.watch();
+                let disk = disk.clone();
+                let check: ReadinessCheck = Arc::new(move || {
+                    let low = disk.is_low();
+                    let ready = ready();
+                    Box::pin(async move { !low && ready.await })
+                });
+                check
+            }
+        };
         Ok(Self {
             name,
             docs,
-            metrics: ServiceMetrics::new(name)?,
+            metrics,
             keys: TokenKeys::new(&config.auth)?,
             internal_token: InternalToken(config.internal_token.clone()),
             ready,
             stopping: CancellationToken::new(),
             limits: config.limits,
+            disk,
         })
     }
 }
@@ -186,9 +214,11 @@ pub fn endpoint<A: OpenApi + 'static>(
     let metrics = parts.metrics.clone();
     let name = parts.name;
     let body = layers::BodyLimits::new(limits);
+    let disk = parts.disk.clone();
     let ep = problem::with_problem_errors(
         route
             .around(move |ep, req| layers::limit_body(body.clone(), ep, req))
+            .around(move |ep, req| layers::spare_disk(disk.clone(), ep, req))
             .around(move |ep, req| layers::deadline(limits.request_timeout, ep, req)),
     )
     .data(parts.keys.clone())

@@ -9,7 +9,7 @@ use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::{Order, Tag, drive_within, orders, parse_status};
+use super::{Order, Tag, deadline_in, drive_within, orders, parse_status};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
@@ -91,7 +91,7 @@ impl AdminApi {
             .into());
         };
         tracing::info!(order_id = %order.id, step = %order.step, "an admin re-drives the order");
-        let current = drive_within(&self.runner, order, self.request_deadline).await;
+        let current = drive_within(&self.runner, order, deadline_in(self.request_deadline)).await;
         let terminal = current.order_status()?.is_terminal();
         let location = format!("/orders/{}", current.id);
         let current = Order::try_from(current)?;

@@ -6,12 +6,15 @@ mod orders;
 
 use std::time::Duration;
 
+use tokio::time::Instant;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::Object;
 use shop_kit::ApiError;
 use uuid::Uuid;
 
 use crate::domain::OrderStatus;
+use crate::error::ApiResult;
 use crate::saga::{Drive, SagaRunner};
 use crate::store::order;
 
@@ -30,19 +33,42 @@ pub fn apis(runner: SagaRunner, config: &crate::Config) -> impl poem_openapi::Op
     )
 }
 
-/// Drives a claimed order for at most `deadline` and answers its state then; a saga that is
-/// not done by then goes on in the background (and, if interrupted, the recovery driver takes
-/// it over when its claim runs out).
-async fn drive_within(
-    runner: &SagaRunner,
-    order: order::Model,
-    deadline: Duration,
-) -> order::Model {
+/// How long before its deadline a request stops waiting for the saga, to leave time to read
+/// the order's state and answer (a quarter of the deadline when that is shorter).
+const ANSWER_MARGIN: Duration = Duration::from_millis(300);
+
+/// A request's deadline: `ORDER_SVC_REQUEST_DEADLINE_MS` from now.
+fn deadline_in(d: Duration) -> Instant {
+    Instant::now() + d
+}
+
+/// Runs `work` until `until`, then answers 503: a database or participant that does not answer
+/// holds no request past its deadline. (A repeat with the same `Idempotency-Key` answers from
+/// what the first one recorded.)
+async fn within<T, F>(until: Instant, work: F) -> ApiResult<T>
+where
+    F: std::future::Future<Output = ApiResult<T>>,
+{
+    match tokio::time::timeout_at(until, work).await {
+        Ok(answer) => answer,
+        Err(_) => {
+            tracing::warn!("a request reached its deadline before the order was recorded");
+            Err(ApiError::busy("the order could not be recorded in time; retry later", 1).into())
+        }
+    }
+}
+
+/// Drives a claimed order until shortly before `until` and answers its state then; a saga
+/// that is not done by then goes on in the background (and, if interrupted, the recovery
+/// driver takes it over when its claim runs out).
+async fn drive_within(runner: &SagaRunner, order: order::Model, until: Instant) -> order::Model {
     let id = order.id;
     tracing::Span::current().record("order_id", tracing::field::display(id));
     let fallback = order.clone();
     let drive = runner.spawn(order);
-    let current = match tokio::time::timeout(deadline, drive).await {
+    let left = until.saturating_duration_since(Instant::now());
+    let wait = left.saturating_sub(ANSWER_MARGIN.min(left / 4));
+    let current = match tokio::time::timeout(wait, drive).await {
         Ok(Ok(Ok(Drive::Finished(o) | Drive::Paused(o)))) => o,
         Ok(Ok(Err(e))) => {
             tracing::error!(order_id = %id, error = %e, "saga interrupted by a database error");
@@ -51,13 +77,8 @@ async fn drive_within(
         Ok(_) | Err(_) => fallback,
     };
     if current.status == OrderStatus::Pending.as_str() {
-        return runner
-            .store
-            .order(id)
-            .await
-            .ok()
-            .flatten()
-            .unwrap_or(current);
+        let read = tokio::time::timeout_at(until, runner.store.order(id)).await;
+        return read.ok().and_then(Result::ok).flatten().unwrap_or(current);
     }
     current
 }

@@ -15,7 +15,7 @@ use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::answers::{Keys, cancelled, placed};
-use super::{Order, Tag, drive_within, orders, parse_status};
+use super::{Order, Tag, deadline_in, drive_within, orders, parse_status, within};
 use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
@@ -145,6 +145,7 @@ impl OrdersApi {
         (lines, field): (Lines, &'static str),
         date: DeliveryDate,
         key: Option<&IdempotencyKey>,
+        until: tokio::time::Instant,
     ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
         let participants = &runner.participants;
@@ -189,7 +190,7 @@ impl OrdersApi {
             .store
             .create(new, runner.lease_until(), key.map(IdempotencyKey::as_str))
             .await?;
-        placed(drive_within(runner, order, self.request_deadline).await)
+        placed(drive_within(runner, order, until).await)
     }
 
     /// A repeat of a request that died after recording order `id`: the order's answer now.
@@ -203,7 +204,12 @@ impl OrdersApi {
 
     /// Starts (or finds) the refund saga of the caller's order `id` and drives it up to the
     /// request deadline.
-    async fn cancel_order(&self, caller: Caller, id: Uuid) -> ApiResult<CancelResponse> {
+    async fn cancel_order(
+        &self,
+        caller: Caller,
+        id: Uuid,
+        until: tokio::time::Instant,
+    ) -> ApiResult<CancelResponse> {
         let runner = &self.runner;
         let store = &runner.store;
         let today = chrono::Utc::now().date_naive();
@@ -212,7 +218,7 @@ impl OrdersApi {
         let o = found.ok_or(Error::NoSuchOrder)?;
         if let Some(claimed) = store.start_refund(id, today, runner.lease_until()).await? {
             tracing::info!(order_id = %id, "the shopper cancels the order: refunding");
-            return cancelled(drive_within(runner, claimed, self.request_deadline).await);
+            return cancelled(drive_within(runner, claimed, until).await);
         }
         // Not started now: it was not completed, its date has come, or a racing cancellation
         // started it first.
@@ -275,14 +281,16 @@ impl OrdersApi {
             }
         };
         let key = key.as_ref();
-        self.keys(&caller)
-            .run(key, &fingerprint(&body.0), |abandoned| async move {
-                match abandoned {
-                    Some(order_id) => self.resume(caller, order_id).await,
-                    None => self.place(caller, lines, date, key).await,
-                }
-            })
-            .await
+        let until = deadline_in(self.request_deadline);
+        let keys = self.keys(&caller);
+        let request = fingerprint(&body.0);
+        let placing = keys.run(key, &request, |abandoned| async move {
+            match abandoned {
+                Some(order_id) => self.resume(caller, order_id).await,
+                None => self.place(caller, lines, date, key, until).await,
+            }
+        });
+        within(until, placing).await
     }
 
     /// Cancels a completed order whose delivery date is after today (UTC), by its owner or an
@@ -309,9 +317,12 @@ impl OrdersApi {
         let key = key.0.as_deref().map(IdempotencyKey::parse).transpose();
         let key = key.map_err(|m| ApiError::invalid_field("Idempotency-Key", m))?;
         let request = fingerprint(&("cancel", id.0));
-        self.keys(&caller)
-            .run(key.as_ref(), &request, |_| self.cancel_order(caller, id.0))
-            .await
+        let until = deadline_in(self.request_deadline);
+        let keys = self.keys(&caller);
+        let cancelling = keys.run(key.as_ref(), &request, |_| {
+            self.cancel_order(caller, id.0, until)
+        });
+        within(until, cancelling).await
     }
 
     /// The caller's orders, newest first, optionally of one status; cursor pagination.

@@ -1,0 +1,260 @@
+//! PostgreSQL failing under the shop, which runs on it through a TCP proxy this test controls
+//! (so the shared server itself is never stopped): its connections killed mid-transaction, and
+//! the server unreachable for 10 s. Every order a client saw answered 201 or 202 exists
+//! afterwards with that outcome (or a later terminal one), the books balance, readiness answered
+//! within its own timeout throughout, and no request outlived its deadline.
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use super::*;
+
+/// A TCP proxy to PostgreSQL that can stop carrying bytes (a network partition: connections
+/// stay open, nothing gets through, new ones are accepted and left waiting).
+struct Partition {
+    port: u16,
+    cut: watch::Sender<bool>,
+}
+
+impl Partition {
+    async fn start(upstream: String) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (cut, _) = watch::channel(false);
+        let watch = cut.subscribe();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let upstream = upstream.clone();
+                let mut cut = watch.clone();
+                tokio::spawn(async move {
+                    let _ = cut.wait_for(|c| !*c).await;
+                    let Ok(server) = TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    let (cr, cw) = client.into_split();
+                    let (sr, sw) = server.into_split();
+                    tokio::join!(carry(cr, sw, cut.clone()), carry(sr, cw, cut));
+                });
+            }
+        });
+        Self { port, cut }
+    }
+
+    fn set(&self, cut: bool) {
+        self.cut.send_replace(cut);
+    }
+}
+
+/// Copies `from` to `to`, holding each chunk while the partition lasts.
+async fn carry(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    mut cut: watch::Receiver<bool>,
+) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if cut.wait_for(|c| !*c).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
+}
+
+/// What a client saw for one order, and how long it waited.
+struct Timed {
+    status: Option<u16>,
+    order_id: Option<String>,
+    took: Duration,
+}
+
+/// Places orders for `shopper` until `stop`, each with its own key, timing every answer.
+async fn order_until(
+    api: Api,
+    shopper: Shopper,
+    product: String,
+    stop: Arc<AtomicBool>,
+) -> Vec<Timed> {
+    let url = format!("{}/orders", api.order);
+    let mut seen = Vec::new();
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        n += 1;
+        let key = format!("{}-{n}", shopper.username);
+        let body = json!({"product_id": product, "quantity": 1});
+        let started = Instant::now();
+        let answer = api
+            .try_send(
+                Method::POST,
+                &url,
+                Some(&shopper.token),
+                Some(body),
+                &[("Idempotency-Key", key.as_str())],
+            )
+            .await;
+        let took = started.elapsed();
+        match answer {
+            Ok((status, body)) => seen.push(Timed {
+                status: Some(status.as_u16()),
+                order_id: body["id"].as_str().map(str::to_owned),
+                took,
+            }),
+            Err(_) => seen.push(Timed {
+                status: None,
+                order_id: None,
+                took,
+            }),
+        }
+        if took < Duration::from_millis(20) && seen.last().is_some_and(|s| s.status != Some(201)) {
+            tokio::time::sleep(Duration::from_millis(20)).await; // no busy loop on quick 503s
+        }
+    }
+    seen
+}
+
+/// Asks every service's readiness every 200 ms until `stop`; the slowest answer and how many
+/// answered 503.
+async fn probe_readiness(base: u16, stop: Arc<AtomicBool>) -> (Duration, usize) {
+    let http = reqwest::Client::new();
+    let (mut slowest, mut unready) = (Duration::ZERO, 0);
+    while !stop.load(Ordering::Relaxed) {
+        for port in base..base + 6 {
+            let started = Instant::now();
+            let answer = http
+                .get(format!("http://127.0.0.1:{port}/health/ready"))
+                .timeout(Duration::from_secs(10))
+                .send()
+                .await;
+            slowest = slowest.max(started.elapsed());
+            if answer.map_or(true, |r| r.status() == 503) {
+                unready += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    (slowest, unready)
+}
+
+/// The shop on the test's databases through `proxy`, with shoppers and load, until `trouble`
+/// has been done to it; then the checks every answer must pass.
+async fn through_trouble<F, Fut>(name: &str, trouble: F)
+where
+    F: FnOnce(Arc<Partition>, String, String) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let dbs = Databases::fresh().await;
+    let Databases::Postgres { server, prefix } = &dbs else {
+        println!("{name}: PostgreSQL only (set SHOP_TEST_DATABASE_URL)");
+        return;
+    };
+    let host = server
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?']).next())
+        .and_then(|r| r.rsplit('@').next())
+        .unwrap()
+        .to_owned();
+    let partition = Arc::new(Partition::start(host.clone()).await);
+    let through = Databases::Postgres {
+        server: server.replacen(&host, &format!("127.0.0.1:{}", partition.port), 1),
+        prefix: prefix.clone(),
+    };
+    let data = tempfile::tempdir().unwrap();
+    let base = free_base_port();
+    let _child = start(&through, data.path(), base, &[]);
+    wait_ready(base).await;
+    let api = api(base, data.path());
+    let admin = api.admin().await;
+    let product = api.add_product(&admin, 10, 100_000).await.to_string();
+    api.add_courier(&admin, 10_000).await;
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = JoinSet::new();
+    for i in 0..6 {
+        let s = api.register(&format!("{}{i}", &name[..3])).await;
+        api.deposit(&s, 1_000_000).await;
+        clients.spawn(order_until(api.clone(), s, product.clone(), stop.clone()));
+    }
+    let probing = tokio::spawn(probe_readiness(base, stop.clone()));
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    trouble(partition.clone(), server.clone(), prefix.clone()).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    stop.store(true, Ordering::Relaxed);
+    let seen: Vec<Timed> = clients.join_all().await.into_iter().flatten().collect();
+    let (slowest_probe, unready) = probing.await.unwrap();
+
+    dbs.check_invariants().await;
+    let orders = order_svc::store::OrderStore::new(
+        shop_kit::db::connect(&dbs.url("order").await)
+            .await
+            .unwrap(),
+    );
+    let all = orders.all_orders().await.unwrap();
+    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
+    let mut slowest = Duration::ZERO;
+    for s in &seen {
+        slowest = slowest.max(s.took);
+        *by_status
+            .entry(s.status.map_or("none".into(), |s| s.to_string()))
+            .or_default() += 1;
+        let stored = s
+            .order_id
+            .as_deref()
+            .and_then(|id| all.iter().find(|o| o.id.to_string() == id))
+            .map(|o| o.status.as_str());
+        match s.status {
+            Some(201) => assert_eq!(stored, Some("completed"), "an order answered 201"),
+            Some(202) => assert!(stored.is_some(), "an order answered 202"),
+            _ => {}
+        }
+    }
+    println!(
+        "{name}: answers {by_status:?}, slowest order answer {:.2} s, slowest readiness answer \
+         {:.2} s ({unready} unready), {} orders stored",
+        slowest.as_secs_f64(),
+        slowest_probe.as_secs_f64(),
+        all.len()
+    );
+    assert!(
+        by_status.get("none").is_none(),
+        "a client got no answer: {by_status:?}"
+    );
+    // ORDER_SVC_REQUEST_DEADLINE_MS is 5 s; the readiness checks answer within 1 s.
+    assert!(
+        slowest < Duration::from_millis(5_500),
+        "an order took {slowest:?}"
+    );
+    assert!(
+        slowest_probe < Duration::from_millis(1_500),
+        "readiness took {slowest_probe:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_killed_mid_transaction_lose_no_answered_order() {
+    through_trouble("killed connections", |_, server, prefix| async move {
+        let admin = shop_kit::db::connect_server(&server).await.unwrap();
+        for _ in 0..10 {
+            let sql = format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                 WHERE datname LIKE '{prefix}%' AND pid <> pg_backend_pid()"
+            );
+            shop_kit::db::execute(&admin, &sql).await.unwrap();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_seconds_without_the_database_hold_no_request_past_its_deadline() {
+    through_trouble("partition", |partition, _, _| async move {
+        partition.set(true);
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        partition.set(false);
+    })
+    .await;
+}

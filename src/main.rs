@@ -92,6 +92,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
         }
     };
     let limits = shop_kit::server::ServerLimits::from_env()?;
+    shop_kit::server::fit_open_files(&limits, SERVICES.len());
     let mut commons = Vec::new();
     for (offset, service) in (0u16..).zip(&SERVICES) {
         let port = args

@@ -111,6 +111,34 @@ impl ServerLimits {
     }
 }
 
+/// Raises the process's open-files limit to its hard limit, and warns when `services` services
+/// that may each hold `limits.max_connections` connections could still run out of descriptors
+/// (then the cap is not what protects them: lower `SHOP_MAX_CONNECTIONS` or raise the limit).
+pub fn fit_open_files(limits: &ServerLimits, services: usize) {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut nofile = getrlimit(Resource::Nofile);
+    if nofile.current < nofile.maximum {
+        nofile.current = nofile.maximum;
+        if let Err(e) = setrlimit(Resource::Nofile, nofile.clone()) {
+            tracing::warn!(error = %e, "cannot raise the open-files limit");
+        }
+    }
+    let current = getrlimit(Resource::Nofile).current.unwrap_or(u64::MAX);
+    // Databases, the services' own clients and the process itself need some too.
+    let needed = (limits.max_connections as u64)
+        .saturating_mul(services as u64)
+        .saturating_add(256);
+    if needed > current {
+        tracing::warn!(
+            open_files_limit = current,
+            max_connections = limits.max_connections,
+            services,
+            "the open-files limit is below what SHOP_MAX_CONNECTIONS allows: lower it or raise \
+             the limit (ulimit -n)"
+        );
+    }
+}
+
 /// What the bootstrap needs besides the API itself.
 pub struct ServiceParts {
     /// The service's name, e.g. `order-svc`.

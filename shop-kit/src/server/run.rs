@@ -40,6 +40,7 @@ where
     A: OpenApi + 'static,
 {
     let name = service.name;
+    super::fit_open_files(&config.limits, 1);
     let db = crate::db::connect_and_migrate::<M>(
         config.database_url.expose(),
         config.database_pool_size,

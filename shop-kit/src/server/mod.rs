@@ -119,7 +119,7 @@ pub fn fit_open_files(limits: &ServerLimits, services: usize) {
     let mut nofile = getrlimit(Resource::Nofile);
     if nofile.current < nofile.maximum {
         nofile.current = nofile.maximum;
-        if let Err(e) = setrlimit(Resource::Nofile, nofile.clone()) {
+        if let Err(e) = setrlimit(Resource::Nofile, nofile) {
             tracing::warn!(error = %e, "cannot raise the open-files limit");
         }
     }

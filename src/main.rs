@@ -91,7 +91,12 @@ async fn start(args: Args) -> anyhow::Result<()> {
             password
         }
     };
-    let limits = shop_kit::server::ServerLimits::from_env()?;
+    let mut limits = shop_kit::server::ServerLimits::from_env()?;
+    // Run by hand, nothing routes to the shop through endpoints that learn of its shutdown
+    // late: it stops at once unless told otherwise.
+    if env_opt("SHOP_SHUTDOWN_DELAY_SECS").is_none() {
+        limits.shutdown_delay = std::time::Duration::ZERO;
+    }
     shop_kit::server::fit_open_files(&limits, SERVICES.len());
     let mut commons = Vec::new();
     for (offset, service) in (0u16..).zip(&SERVICES) {

@@ -125,7 +125,12 @@ impl CommonConfig {
                 auth.verifying_only()
             },
             internal_token: internal_token.clone(),
-            limits: crate::server::ServerLimits::default(),
+            // Nothing routes to services in one process through endpoints that learn of a
+            // shutdown late: no delay before they stop.
+            limits: crate::server::ServerLimits {
+                shutdown_delay: std::time::Duration::ZERO,
+                ..crate::server::ServerLimits::default()
+            },
         }
     }
 }

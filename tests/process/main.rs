@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 
 mod clients;
 mod disk;
+mod drain;
 mod outage;
 mod trace;
 

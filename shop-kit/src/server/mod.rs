@@ -56,6 +56,10 @@ pub struct ServerLimits {
     /// How long a request may take before it is answered 503 (`SHOP_REQUEST_TIMEOUT_MS`,
     /// 15 s); a stream's body is not counted.
     pub request_timeout: Duration,
+    /// How long a service goes on serving after SIGTERM, with `/health/ready` answering 503,
+    /// before it stops accepting: load balancers and the other services take that long to stop
+    /// sending to it (`SHOP_SHUTDOWN_DELAY_SECS`, 5 s; the `shop` binary, run by hand, 0).
+    pub shutdown_delay: Duration,
     /// On SQLite: below this many free bytes on the database's file system the service is not
     /// ready and refuses new work (`SHOP_DISK_RESERVE_MB`, 64 MiB); see [`crate::disk`].
     pub disk_reserve_bytes: u64,
@@ -71,6 +75,7 @@ impl Default for ServerLimits {
             body_budget_bytes: 16 * 1024 * 1024,
             request_timeout: Duration::from_secs(15),
             disk_reserve_bytes: 64 * 1024 * 1024,
+            shutdown_delay: Duration::from_secs(5),
         }
     }
 }
@@ -97,6 +102,10 @@ impl ServerLimits {
             request_timeout: ms("SHOP_REQUEST_TIMEOUT_MS", d.request_timeout)?,
             disk_reserve_bytes: env_parse("SHOP_DISK_RESERVE_MB", d.disk_reserve_bytes >> 20)?
                 .saturating_mul(1024 * 1024),
+            shutdown_delay: Duration::from_secs(env_parse(
+                "SHOP_SHUTDOWN_DELAY_SECS",
+                d.shutdown_delay.as_secs(),
+            )?),
         };
         if limits.max_connections == 0 {
             return Err(anyhow::anyhow!("SHOP_MAX_CONNECTIONS must be at least 1"));
@@ -160,6 +169,8 @@ pub struct ServiceParts {
     pub limits: ServerLimits,
     /// The free space under the service's SQLite database (none on PostgreSQL).
     pub disk: Option<Arc<crate::disk::DiskGuard>>,
+    /// Cancelled at SIGTERM, before the shutdown delay: readiness answers 503 from then on.
+    pub draining: CancellationToken,
 }
 
 impl ServiceParts {
@@ -199,6 +210,7 @@ impl ServiceParts {
             stopping: CancellationToken::new(),
             limits: config.limits,
             disk,
+            draining: CancellationToken::new(),
         })
     }
 }
@@ -212,6 +224,7 @@ pub fn endpoint<A: OpenApi + 'static>(
     let docs = parts.docs;
     let ready = parts.ready.clone();
     let limits = parts.limits;
+    let draining = parts.draining.clone();
     let route = Route::new()
         .nest(format!("/{docs}/docs"), api_service.swagger_ui())
         .at(format!("/{docs}/openapi.json"), api_service.spec_endpoint())
@@ -220,7 +233,11 @@ pub fn endpoint<A: OpenApi + 'static>(
             "/health/ready",
             poem::endpoint::make(move |_| {
                 let ready = ready.clone();
+                let draining = draining.is_cancelled();
                 async move {
+                    if draining {
+                        return ApiError::busy("shutting down", 1).into_response();
+                    }
                     // Answered within its own short time: a database that does not answer
                     // makes the service unready, never a probe that hangs.
                     match tokio::time::timeout(READINESS_TIMEOUT, ready()).await {
@@ -256,6 +273,10 @@ pub fn endpoint<A: OpenApi + 'static>(
     ep.boxed()
 }
 
+/// How long a stopping service waits for its requests in flight, and again for its background
+/// tasks: the chart's `terminationGracePeriodSeconds` covers the shutdown delay and twice this.
+pub const DRAIN_BUDGET: Duration = Duration::from_secs(10);
+
 /// How long `/health/ready` waits for its checks before it answers 503.
 pub const READINESS_TIMEOUT: Duration = Duration::from_secs(1);
 
@@ -274,6 +295,7 @@ pub struct Service {
     endpoint: BoxEndpoint<'static, Response>,
     background: Vec<BackgroundTask>,
     stopping: CancellationToken,
+    draining: CancellationToken,
 }
 
 impl Service {
@@ -300,14 +322,9 @@ impl Service {
             connections: ConnectionMetrics::new(parts.metrics.registry())?,
             endpoint,
             background: Vec::new(),
-            stopping: CancellationToken::new(),
+            stopping: parts.stopping.clone(),
+            draining: parts.draining.clone(),
         })
-    }
-
-    /// Cancels `stopping` when the shutdown starts (see [`ServiceParts::stopping`]).
-    pub fn with_stopping(mut self, stopping: CancellationToken) -> Self {
-        self.stopping = stopping;
-        self
     }
 
     /// Adds a task that runs beside the server and stops with it.
@@ -326,9 +343,11 @@ impl Service {
         self.name
     }
 
-    /// Serves until `shutdown` resolves. Then it stops accepting, tells the background tasks to
-    /// stop (they finish their work in flight: order-svc's sagas reach a safe point), lets
-    /// in-flight requests finish (up to 10 s) and waits for the background tasks (up to 10 s).
+    /// Serves until `shutdown` resolves. Then `/health/ready` answers 503 at once while the
+    /// service goes on serving for the shutdown delay; then it stops accepting, tells the
+    /// background tasks to stop (they finish their work in flight: order-svc's sagas reach a
+    /// safe point), lets in-flight requests finish (up to [`DRAIN_BUDGET`]) and waits for the
+    /// background tasks (up to [`DRAIN_BUDGET`] again).
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -343,8 +362,22 @@ impl Service {
         let signal = {
             let stop_tx = stop_tx.clone();
             let stopping = self.stopping.clone();
+            let draining = self.draining.clone();
+            let delay = self.limits.shutdown_delay;
+            let name = self.name;
             async move {
                 shutdown.await;
+                // Unready at once, still serving: the endpoints that route here learn of the
+                // shutdown asynchronously and keep sending for a few seconds.
+                draining.cancel();
+                if !delay.is_zero() {
+                    tracing::info!(
+                        service = name,
+                        delay_secs = delay.as_secs(),
+                        "shutting down: unready, serving on for the delay"
+                    );
+                    tokio::time::sleep(delay).await;
+                }
                 stopping.cancel();
                 stop_tx.send_replace(true);
             }
@@ -357,12 +390,12 @@ impl Service {
             self.limits,
             self.connections,
             stop_rx.clone(),
-            Duration::from_secs(10),
+            DRAIN_BUDGET,
         )
         .await;
         stop_tx.send_replace(true);
         for task in tasks {
-            let _ = tokio::time::timeout(Duration::from_secs(10), task).await;
+            let _ = tokio::time::timeout(DRAIN_BUDGET, task).await;
         }
         tracing::info!(service = self.name, "stopped");
         Ok(())

@@ -63,7 +63,7 @@ where
     parts.metrics.watch_pool(db.clone());
     let api = api(db, &parts)?;
     let service = Service::bind(&parts, &config.host, config.port, endpoint(api, &parts)).await?;
-    Ok(service.with_stopping(parts.stopping.clone()))
+    Ok(service)
 }
 
 /// How long a service waits at start-up for the keys at `SHOP_JWT_JWKS_URL`.

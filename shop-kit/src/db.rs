@@ -92,7 +92,8 @@ fn settled(conn: &mut impl sea_orm::sqlx::Connection, engine: &str) -> bool {
 
 /// Connects and applies every pending migration of `M`. On PostgreSQL the migrations run under
 /// an advisory lock, so that replicas starting together on an empty database take turns: the
-/// first applies them, the others find nothing pending.
+/// first applies them, the others find nothing pending. A database already migrated by a newer
+/// release is served as it is.
 pub async fn connect_and_migrate<M: MigratorTrait>(
     url: &str,
     pool_size: u32,
@@ -106,7 +107,7 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
             .execute(&mut *lock)
             .await
             .map_err(sqlx_err)?;
-        let migrated = M::up(&db, None).await;
+        let migrated = migrate::<M>(&db).await;
         let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *lock)
@@ -114,9 +115,110 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
         migrated?;
         unlocked.map_err(sqlx_err)?;
     } else {
-        M::up(&db, None).await?;
+        migrate::<M>(&db).await?;
     }
     Ok(db)
+}
+
+/// [`connect_and_migrate`], waiting for a database that does not answer yet (on a first
+/// install PostgreSQL comes up after the services) with backoff, up to `patience`, and saying
+/// so in the log; any other failure (a refused migration, a wrong password) at once.
+pub async fn connect_and_migrate_patiently<M: MigratorTrait>(
+    service: &str,
+    url: &str,
+    pool_size: u32,
+    patience: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    let started = std::time::Instant::now();
+    let mut wait = Duration::from_millis(250);
+    loop {
+        match connect_and_migrate::<M>(url, pool_size).await {
+            Err(e) if is_unreachable(&e) && started.elapsed() + wait < patience => {
+                tracing::warn!(
+                    service,
+                    error = %e,
+                    retry_in_ms = wait.as_millis(),
+                    waited_s = started.elapsed().as_secs(),
+                    "the database does not answer yet; waiting for it"
+                );
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+            answer => return answer,
+        }
+    }
+}
+
+/// Whether a failure means the database could not be reached (rather than refused us).
+fn is_unreachable(e: &DbErr) -> bool {
+    match e {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => matches!(
+            e.as_ref(),
+            sea_orm::sqlx::Error::Io(_)
+                | sea_orm::sqlx::Error::PoolTimedOut
+                | sea_orm::sqlx::Error::PoolClosed
+                | sea_orm::sqlx::Error::WorkerCrashed
+        ),
+        _ => false,
+    }
+}
+
+/// What the database holds of the migrations, against this release's own.
+struct Schema {
+    /// This release's migrations the database has not applied.
+    pending: Vec<String>,
+    /// Migrations the database has applied that this release does not know: a newer
+    /// release's, written so that this one runs on the schema they leave (expand, then
+    /// contract in a later release).
+    newer: Vec<String>,
+}
+
+async fn schema<M: MigratorTrait>(db: &DatabaseConnection) -> Result<Schema, DbErr> {
+    let applied: std::collections::BTreeSet<String> = M::get_migration_models(db)
+        .await?
+        .into_iter()
+        .map(|m| m.version)
+        .collect();
+    let own: Vec<String> = M::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect();
+    Ok(Schema {
+        pending: own
+            .iter()
+            .filter(|v| !applied.contains(*v))
+            .cloned()
+            .collect(),
+        newer: applied
+            .iter()
+            .filter(|v| !own.contains(v))
+            .cloned()
+            .collect(),
+    })
+}
+
+/// Applies this release's pending migrations. A database that also holds a newer release's
+/// migrations is served as it is when none of this release's is pending (a rollout or a
+/// rollback in progress); this release's migrations missing under a newer one's cannot be
+/// applied in order, and are refused with a message saying so.
+async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let Schema { pending, newer } = schema::<M>(db).await?;
+    match (pending.is_empty(), newer.is_empty()) {
+        (true, true) => Ok(()),
+        (true, false) => {
+            tracing::info!(
+                newer = ?newer,
+                "the database holds migrations of a newer release: serving on its schema"
+            );
+            Ok(())
+        }
+        (false, true) => M::up(db, None).await,
+        (false, false) => Err(DbErr::Custom(format!(
+            "this release's migrations {pending:?} are not applied, but the database holds a \
+             newer release's {newer:?}: they cannot be applied in order"
+        ))),
+    }
 }
 
 /// The advisory lock key of schema migrations (each service has a database of its own).
@@ -126,15 +228,13 @@ fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
     DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e.into()))
 }
 
-/// Ready when the database answers and no migration of `M` is pending.
+/// Ready when the database answers and none of this release's migrations is pending (a newer
+/// release's applied migrations do not count: see [`connect_and_migrate`]).
 pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> ReadinessCheck {
     Arc::new(move || {
         let db = db.clone();
         Box::pin(async move {
-            db.ping().await.is_ok()
-                && M::get_pending_migrations(&db)
-                    .await
-                    .is_ok_and(|pending| pending.is_empty())
+            db.ping().await.is_ok() && schema::<M>(&db).await.is_ok_and(|s| s.pending.is_empty())
         })
     })
 }

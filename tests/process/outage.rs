@@ -258,3 +258,63 @@ async fn ten_seconds_without_the_database_hold_no_request_past_its_deadline() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_waits_for_a_database_that_comes_up_after_it() {
+    // A first install: PostgreSQL answers only after the services started.
+    let dbs = Databases::fresh().await;
+    let Databases::Postgres { server, .. } = &dbs else {
+        println!("cold start: PostgreSQL only (set SHOP_TEST_DATABASE_URL)");
+        return;
+    };
+    let url = dbs.url("stock").await;
+    let host = server
+        .split("://")
+        .nth(1)
+        .and_then(|r| r.split(['/', '?']).next())
+        .and_then(|r| r.rsplit('@').next())
+        .unwrap()
+        .to_owned();
+    let partition = Partition::start(host.clone()).await;
+    let through = url.replacen(&host, &format!("127.0.0.1:{}", partition.port), 1);
+    partition.set(true);
+    // Out of patience: it gives up, saying the database did not answer.
+    let started = Instant::now();
+    let gave_up = shop_kit::db::connect_and_migrate_patiently::<stock_svc::store::Migrator>(
+        "stock-svc",
+        &through,
+        2,
+        Duration::from_secs(3),
+    )
+    .await;
+    assert!(gave_up.is_err());
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+    // With patience, it starts as soon as the database answers.
+    let opens = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(4)).await;
+        partition.set(false);
+        partition
+    });
+    let started = Instant::now();
+    let db = shop_kit::db::connect_and_migrate_patiently::<stock_svc::store::Migrator>(
+        "stock-svc",
+        &through,
+        2,
+        Duration::from_secs(60),
+    )
+    .await
+    .expect("connected once the database answered");
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(3), "{waited:?}");
+    assert!(waited < Duration::from_secs(15), "{waited:?}");
+    shop_kit::db::execute(&db, "SELECT 1").await.unwrap();
+    drop(opens.await.unwrap());
+    println!(
+        "cold start: connected {:.1} s after the start, the database opened at 4 s",
+        waited.as_secs_f64()
+    );
+}

@@ -56,6 +56,9 @@ pub struct ServerLimits {
     /// How long a request may take before it is answered 503 (`SHOP_REQUEST_TIMEOUT_MS`,
     /// 15 s); a stream's body is not counted.
     pub request_timeout: Duration,
+    /// How long a starting service waits for its database to answer, with backoff, before it
+    /// gives up (`SHOP_DATABASE_PATIENCE_SECS`, 120 s).
+    pub database_patience: Duration,
     /// How long a service goes on serving after SIGTERM, with `/health/ready` answering 503,
     /// before it stops accepting: load balancers and the other services take that long to stop
     /// sending to it (`SHOP_SHUTDOWN_DELAY_SECS`, 5 s; the `shop` binary, run by hand, 0).
@@ -76,6 +79,7 @@ impl Default for ServerLimits {
             request_timeout: Duration::from_secs(15),
             disk_reserve_bytes: 64 * 1024 * 1024,
             shutdown_delay: Duration::from_secs(5),
+            database_patience: Duration::from_secs(120),
         }
     }
 }
@@ -102,6 +106,10 @@ impl ServerLimits {
             request_timeout: ms("SHOP_REQUEST_TIMEOUT_MS", d.request_timeout)?,
             disk_reserve_bytes: env_parse("SHOP_DISK_RESERVE_MB", d.disk_reserve_bytes >> 20)?
                 .saturating_mul(1024 * 1024),
+            database_patience: Duration::from_secs(env_parse(
+                "SHOP_DATABASE_PATIENCE_SECS",
+                d.database_patience.as_secs(),
+            )?),
             shutdown_delay: Duration::from_secs(env_parse(
                 "SHOP_SHUTDOWN_DELAY_SECS",
                 d.shutdown_delay.as_secs(),

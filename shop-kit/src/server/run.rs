@@ -41,9 +41,11 @@ where
 {
     let name = service.name;
     super::fit_open_files(&config.limits, 1);
-    let db = crate::db::connect_and_migrate::<M>(
+    let db = crate::db::connect_and_migrate_patiently::<M>(
+        name,
         config.database_url.expose(),
         config.database_pool_size,
+        config.limits.database_patience,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;

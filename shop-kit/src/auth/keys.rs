@@ -145,16 +145,9 @@ impl AuthConfig {
         let Some(url) = self.jwks_url.clone() else {
             return Ok(self);
         };
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(5))
-            .build()?;
         let started = tokio::time::Instant::now();
         let set: JwkSet = loop {
-            let fetched = async {
-                let answer = http.get(&url).send().await?.error_for_status()?;
-                answer.json::<JwkSet>().await
-            };
-            match fetched.await {
+            match super::tokens::fetch_key_set(&url).await {
                 Ok(set) if !set.keys.is_empty() => break set,
                 Ok(_) => tracing::warn!(%url, "the key set is empty; trying again"),
                 Err(e) => tracing::warn!(%url, error = %e, "public keys not available yet"),

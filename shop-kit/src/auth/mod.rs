@@ -60,7 +60,8 @@ async fn check_user_token(req: &Request, bearer: Bearer) -> poem::Result<Caller>
         .data::<Arc<TokenKeys>>()
         .ok_or_else(|| ApiError::unauthorized("token verification is not configured"))?;
     let claims = keys
-        .verify(&bearer.token)
+        .verify_fresh(&bearer.token)
+        .await
         .ok_or_else(|| ApiError::unauthorized("the bearer token is missing, invalid or expired"))?;
     tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
     Ok(Caller {

@@ -1,7 +1,7 @@
 //! Access tokens: issued with the signing key, verified against the accepted keys.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use jsonwebtoken::jwk::{AlgorithmParameters, EllipticCurve, JwkSet};
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
@@ -30,11 +30,20 @@ pub struct Claims {
 /// Signs (user-svc) and verifies (every service) access tokens.
 pub struct TokenKeys {
     signer: Option<(String, EncodingKey)>,
-    verifiers: HashMap<String, DecodingKey>,
+    verifiers: RwLock<HashMap<String, DecodingKey>>,
     published: JwkSet,
     validation: Validation,
     ttl_secs: u64,
+    /// Where the current keys are published (user-svc's `/auth/jwks.json`), fetched again when a
+    /// token names a key not known here: a rotated key is accepted without a restart.
+    jwks_url: Option<String>,
+    /// When the keys were last fetched again: at most once per [`REFRESH_EVERY`], so that
+    /// tokens naming made-up keys cannot make the service hammer user-svc.
+    refreshed: tokio::sync::Mutex<Option<tokio::time::Instant>>,
 }
+
+/// The least time between two fetches of the key set for an unknown `kid`.
+const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl TokenKeys {
     /// Builds the keys from configuration; a public key that is not Ed25519 or has no `kid`
@@ -43,21 +52,7 @@ impl TokenKeys {
         let published = config.accepted_keys();
         let mut verifiers = HashMap::new();
         for jwk in &published.keys {
-            let kid = jwk
-                .common
-                .key_id
-                .clone()
-                .ok_or_else(|| KeyError::PublicKeys("a key has no `kid`".into()))?;
-            match &jwk.algorithm {
-                AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {}
-                _ => {
-                    return Err(KeyError::PublicKeys(format!(
-                        "key {kid} is not an Ed25519 key"
-                    )));
-                }
-            }
-            let key = DecodingKey::from_jwk(jwk)
-                .map_err(|e| KeyError::PublicKeys(format!("key {kid}: {e}")))?;
+            let (kid, key) = verifier(jwk)?;
             verifiers.insert(kid, key);
         }
         let signer = match &config.signing_key {
@@ -75,10 +70,12 @@ impl TokenKeys {
         validation.leeway = 5;
         Ok(Arc::new(Self {
             signer,
-            verifiers,
+            verifiers: RwLock::new(verifiers),
             published,
             validation,
             ttl_secs: config.token_ttl_secs,
+            jwks_url: config.jwks_url.clone(),
+            refreshed: tokio::sync::Mutex::new(None),
         }))
     }
 
@@ -122,11 +119,77 @@ impl TokenKeys {
         if header.alg != ALGORITHM {
             return None;
         }
-        let key = self.verifiers.get(header.kid.as_deref()?)?;
+        let verifiers = self.verifiers.read().ok()?;
+        let key = verifiers.get(header.kid.as_deref()?)?;
         jsonwebtoken::decode::<Claims>(token, key, &self.validation)
             .ok()
             .map(|data| data.claims)
     }
+
+    /// [`Self::verify`], and when the token names a key not known here, the published keys
+    /// fetched again first (at most once per 10 s): user-svc signing with a new key needs no
+    /// restart of the services that verify its tokens.
+    pub async fn verify_fresh(&self, token: &str) -> Option<Claims> {
+        if let Some(claims) = self.verify(token) {
+            return Some(claims);
+        }
+        let url = self.jwks_url.as_deref()?;
+        let kid = jsonwebtoken::decode_header(token).ok()?.kid?;
+        if self.verifiers.read().ok()?.contains_key(&kid) {
+            return None; // known key, bad token
+        }
+        {
+            let mut refreshed = self.refreshed.lock().await;
+            if refreshed.is_some_and(|at| at.elapsed() < REFRESH_EVERY) {
+                return None;
+            }
+            *refreshed = Some(tokio::time::Instant::now());
+            match fetch_key_set(url).await {
+                Ok(set) => {
+                    let mut verifiers = self.verifiers.write().ok()?;
+                    for jwk in &set.keys {
+                        match verifier(jwk) {
+                            Ok((kid, key)) => {
+                                verifiers.insert(kid, key);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "a published key is skipped"),
+                        }
+                    }
+                    tracing::info!(%url, %kid, "a token named an unknown key: the keys were fetched again");
+                }
+                Err(e) => tracing::warn!(%url, error = %e, "cannot fetch the keys again"),
+            }
+        }
+        self.verify(token)
+    }
+}
+
+/// The verifying key of a published JWK: Ed25519 with a `kid`, or refused.
+fn verifier(jwk: &jsonwebtoken::jwk::Jwk) -> Result<(String, DecodingKey), KeyError> {
+    let kid = jwk
+        .common
+        .key_id
+        .clone()
+        .ok_or_else(|| KeyError::PublicKeys("a key has no `kid`".into()))?;
+    match &jwk.algorithm {
+        AlgorithmParameters::OctetKeyPair(p) if p.curve == EllipticCurve::Ed25519 => {}
+        _ => {
+            return Err(KeyError::PublicKeys(format!(
+                "key {kid} is not an Ed25519 key"
+            )));
+        }
+    }
+    let key =
+        DecodingKey::from_jwk(jwk).map_err(|e| KeyError::PublicKeys(format!("key {kid}: {e}")))?;
+    Ok((kid, key))
+}
+
+/// The key set published at `url`.
+pub(super) async fn fetch_key_set(url: &str) -> Result<JwkSet, reqwest::Error> {
+    let http = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(2))
+        .build()?;
+    http.get(url).send().await?.error_for_status()?.json().await
 }
 
 #[cfg(test)]
@@ -164,6 +227,70 @@ mod tests {
         let again = keys(&AuthConfig::signing(third, &[second], 900));
         assert!(again.verify(&old).is_none(), "two rotations ago");
         assert!(again.verify(&new).is_some());
+    }
+
+    #[tokio::test]
+    async fn a_token_of_an_unknown_key_fetches_the_published_keys_again_at_most_every_10_s() {
+        use poem::listener::{Acceptor, Listener};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (old, new) = (SigningKey::generate(), SigningKey::generate());
+        // user-svc's /auth/jwks.json, rotated to `new` after the verifier started.
+        let published = Arc::new(std::sync::Mutex::new(vec![old.public_jwk().clone()]));
+        let fetches = Arc::new(AtomicUsize::new(0));
+        let endpoint = {
+            let (published, fetches) = (published.clone(), fetches.clone());
+            poem::endpoint::make_sync(move |_| {
+                fetches.fetch_add(1, Ordering::SeqCst);
+                let keys = published.lock().map(|k| k.clone()).unwrap_or_default();
+                poem::web::Json(JwkSet { keys })
+            })
+        };
+        let acceptor = poem::listener::TcpListener::bind("127.0.0.1:0")
+            .into_acceptor()
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        let port = acceptor.local_addr()[0]
+            .as_socket_addr()
+            .map(|a| a.port())
+            .unwrap_or_default();
+        tokio::spawn(poem::Server::new_with_acceptor(acceptor).run(endpoint));
+        let verifier = keys(&AuthConfig {
+            signing_key: None,
+            public_keys: JwkSet {
+                keys: vec![old.public_jwk().clone()],
+            },
+            token_ttl_secs: 900,
+            jwks_url: Some(format!("http://127.0.0.1:{port}/auth/jwks.json")),
+        });
+        let user = Uuid::now_v7();
+        let token = keys(&AuthConfig::signing(new.clone(), &[], 900))
+            .issue(user, false)
+            .unwrap_or_default();
+        assert!(verifier.verify(&token).is_none(), "not known yet");
+        if let Ok(mut p) = published.lock() {
+            p.push(new.public_jwk().clone());
+        }
+        assert_eq!(
+            verifier.verify_fresh(&token).await.map(|c| c.sub),
+            Some(user)
+        );
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
+        // A made-up key: one fetch at most per 10 s, however many such tokens come.
+        let stranger = keys(&AuthConfig::signing(SigningKey::generate(), &[], 900))
+            .issue(user, false)
+            .unwrap_or_default();
+        for _ in 0..5 {
+            assert!(verifier.verify_fresh(&stranger).await.is_none());
+        }
+        assert_eq!(
+            fetches.load(Ordering::SeqCst),
+            1,
+            "within 10 s of the last fetch"
+        );
+        // A known key with a bad signature never fetches.
+        let forged = format!("{}x", &token[..token.len() - 1]);
+        assert!(verifier.verify_fresh(&forged).await.is_none());
+        assert_eq!(fetches.load(Ordering::SeqCst), 1);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Runs delivery-svc alone, configured from the environment (`DELIVERY_SVC_*` and `SHOP_*`).
+//! Runs delivery-svc alone, configured from the environment (`DELIVERY_SVC_*` and `SHOP_*`); `delivery-svc migrate` applies its migrations and exits, `delivery-svc check URL…` asks URLs (`shop_kit::server::main_of`).
 
 use shop_kit::config::CommonConfig;
 use shop_kit::topology::DELIVERY;
@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::server::run_alone(&DELIVERY, async {
+    shop_kit::server::main_of::<delivery_svc::store::Migrator>(&DELIVERY, async {
         delivery_svc::App::build(CommonConfig::from_env(&DELIVERY)?).await
     })
     .await

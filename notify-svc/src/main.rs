@@ -1,4 +1,4 @@
-//! Runs notify-svc alone, configured from the environment (`NOTIFY_SVC_*` and `SHOP_*`).
+//! Runs notify-svc alone, configured from the environment (`NOTIFY_SVC_*` and `SHOP_*`); `notify-svc migrate` applies its migrations and exits, `notify-svc check URL…` asks URLs (`shop_kit::server::main_of`).
 
 use shop_kit::config::CommonConfig;
 use shop_kit::topology::NOTIFY;
@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::server::run_alone(&NOTIFY, async {
+    shop_kit::server::main_of::<notify_svc::store::Migrator>(&NOTIFY, async {
         notify_svc::App::build(CommonConfig::from_env(&NOTIFY)?).await
     })
     .await

@@ -1,4 +1,4 @@
-//! Runs order-svc alone, configured from the environment (`ORDER_SVC_*` and `SHOP_*`).
+//! Runs order-svc alone, configured from the environment (`ORDER_SVC_*` and `SHOP_*`); `order-svc migrate` applies its migrations and exits, `order-svc check URL…` asks URLs (`shop_kit::server::main_of`).
 
 use shop_kit::topology::ORDER;
 
@@ -8,7 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::server::run_alone(&ORDER, async {
+    shop_kit::server::main_of::<order_svc::store::Migrator>(&ORDER, async {
         order_svc::App::build(order_svc::Config::from_env()?).await
     })
     .await

@@ -1,4 +1,4 @@
-//! Runs payment-svc alone, configured from the environment (`PAYMENT_SVC_*` and `SHOP_*`).
+//! Runs payment-svc alone, configured from the environment (`PAYMENT_SVC_*` and `SHOP_*`); `payment-svc migrate` applies its migrations and exits, `payment-svc check URL…` asks URLs (`shop_kit::server::main_of`).
 
 use shop_kit::config::CommonConfig;
 use shop_kit::topology::PAYMENT;
@@ -9,7 +9,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::server::run_alone(&PAYMENT, async {
+    shop_kit::server::main_of::<payment_svc::store::Migrator>(&PAYMENT, async {
         payment_svc::App::build(CommonConfig::from_env(&PAYMENT)?).await
     })
     .await

@@ -67,6 +67,10 @@ pub struct CommonConfig {
     pub internal_token: Secret,
     /// The bounds of the HTTP server.
     pub limits: crate::server::ServerLimits,
+    /// Whether the service applies its pending migrations when it starts
+    /// (`SHOP_MIGRATE_AT_START`, true). With false (a cluster whose migrate Job applies them
+    /// before the rollout) a start that finds one pending is refused.
+    pub migrate_at_start: bool,
 }
 
 impl CommonConfig {
@@ -88,6 +92,7 @@ impl CommonConfig {
             auth: crate::auth::AuthConfig::from_env()?,
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
             limits: crate::server::ServerLimits::from_env()?,
+            migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
         })
     }
 }
@@ -131,6 +136,7 @@ impl CommonConfig {
                 shutdown_delay: std::time::Duration::ZERO,
                 ..crate::server::ServerLimits::default()
             },
+            migrate_at_start: true,
         }
     }
 }

@@ -98,7 +98,27 @@ pub async fn connect_and_migrate<M: MigratorTrait>(
     url: &str,
     pool_size: u32,
 ) -> Result<DatabaseConnection, DbErr> {
+    connect_with_schema::<M>(url, pool_size, true).await
+}
+
+/// Connects, and applies this release's pending migrations when `apply`; without it, a
+/// pending one refuses the connection (its migrations are another step's to apply).
+async fn connect_with_schema<M: MigratorTrait>(
+    url: &str,
+    pool_size: u32,
+    apply: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let db = connect_pooled(url, pool_size).await?;
+    if !apply {
+        let pending = schema::<M>(&db).await?.pending;
+        if !pending.is_empty() {
+            return Err(DbErr::Custom(format!(
+                "this release's migrations {pending:?} are not applied (SHOP_MIGRATE_AT_START \
+                 is false): run the binary with `migrate` first (the chart's migrate Job)"
+            )));
+        }
+        return Ok(db);
+    }
     if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
         let pool = db.get_postgres_connection_pool();
         let mut lock = pool.acquire().await.map_err(sqlx_err)?;
@@ -129,10 +149,22 @@ pub async fn connect_and_migrate_patiently<M: MigratorTrait>(
     pool_size: u32,
     patience: Duration,
 ) -> Result<DatabaseConnection, DbErr> {
+    connect_patiently::<M>(service, url, pool_size, patience, true).await
+}
+
+/// [`connect_and_migrate_patiently`], applying the pending migrations only when `apply` (see
+/// [`crate::config::CommonConfig::migrate_at_start`]).
+pub async fn connect_patiently<M: MigratorTrait>(
+    service: &str,
+    url: &str,
+    pool_size: u32,
+    patience: Duration,
+    apply: bool,
+) -> Result<DatabaseConnection, DbErr> {
     let started = std::time::Instant::now();
     let mut wait = Duration::from_millis(250);
     loop {
-        match connect_and_migrate::<M>(url, pool_size).await {
+        match connect_with_schema::<M>(url, pool_size, apply).await {
             Err(e) if is_unreachable(&e) && started.elapsed() + wait < patience => {
                 tracing::warn!(
                     service,

@@ -1,4 +1,4 @@
-//! Runs user-svc alone, configured from the environment (`USER_SVC_*` and `SHOP_*`).
+//! Runs user-svc alone, configured from the environment (`USER_SVC_*` and `SHOP_*`); `user-svc migrate` applies its migrations and exits, `user-svc check URL…` asks URLs (`shop_kit::server::main_of`).
 
 use shop_kit::topology::USER;
 
@@ -8,7 +8,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    shop_kit::server::run_alone(&USER, async {
+    shop_kit::server::main_of::<user_svc::store::Migrator>(&USER, async {
         user_svc::App::build(user_svc::Config::from_env()?).await
     })
     .await

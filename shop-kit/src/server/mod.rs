@@ -24,7 +24,7 @@ mod run;
 mod serve;
 
 pub use layers::MAX_BODY_BYTES;
-pub use run::{build_service, run_alone, shutdown_signal};
+pub use run::{build_service, main_of, run_alone, shutdown_signal};
 pub use serve::ConnectionMetrics;
 
 /// Answers whether a service can take traffic (its database answers, migrations applied).

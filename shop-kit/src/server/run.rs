@@ -41,11 +41,12 @@ where
 {
     let name = service.name;
     super::fit_open_files(&config.limits, 1);
-    let db = crate::db::connect_and_migrate_patiently::<M>(
+    let db = crate::db::connect_patiently::<M>(
         name,
         config.database_url.expose(),
         config.database_pool_size,
         config.limits.database_patience,
+        config.migrate_at_start,
     )
     .await
     .map_err(|e| anyhow::anyhow!("{name}: database set-up failed: {e}"))?;
@@ -92,5 +93,91 @@ pub async fn run_alone(
             eprintln!("{}: {e:#}", service.name);
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+/// The whole `main` of a standalone binary. Without arguments the service serves (see
+/// [`run_alone`]); `migrate` applies this release's pending migrations to
+/// `<PREFIX>_DATABASE_URL` and exits (the chart's migrate Job runs it before a rollout);
+/// `check URL…` asks each URL and exits 0 when every one answers 2xx (the chart's `helm test`:
+/// the image has no shell and no curl).
+pub async fn main_of<M>(
+    service: &'static ServiceInfo,
+    build: impl Future<Output = anyhow::Result<Service>>,
+) -> std::process::ExitCode
+where
+    M: sea_orm_migration::MigratorTrait,
+{
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.first().map(String::as_str) {
+        None => run_alone(service, build).await,
+        Some("migrate") => {
+            let _telemetry = crate::telemetry::init(service.name);
+            report(service, migrate_only::<M>(service).await)
+        }
+        Some("check") => report(service, check(&args[1..]).await),
+        Some(other) => {
+            eprintln!(
+                "{}: unknown command {other:?}; usage: {} [migrate | check URL…]",
+                service.name, service.name
+            );
+            std::process::ExitCode::from(2)
+        }
+    }
+}
+
+/// Exit 0, or one line saying why and exit 1.
+fn report(service: &ServiceInfo, done: anyhow::Result<()>) -> std::process::ExitCode {
+    match done {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("{}: {e:#}", service.name);
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Applies this release's pending migrations, waiting for the database as a start does.
+async fn migrate_only<M: sea_orm_migration::MigratorTrait>(
+    service: &ServiceInfo,
+) -> anyhow::Result<()> {
+    let url = crate::config::env_required(&format!("{}_DATABASE_URL", service.env_prefix))?;
+    let limits = super::ServerLimits::from_env()?;
+    let db = crate::db::connect_and_migrate_patiently::<M>(
+        service.name,
+        &url,
+        2,
+        limits.database_patience,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("migrations failed: {e}"))?;
+    db.close().await?;
+    println!(
+        "{}: the database holds this release's migrations",
+        service.name
+    );
+    Ok(())
+}
+
+/// GETs every URL; each must answer 2xx within 5 s.
+async fn check(urls: &[String]) -> anyhow::Result<()> {
+    if urls.is_empty() {
+        anyhow::bail!("check needs at least one URL");
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let mut failed = Vec::new();
+    for url in urls {
+        match http.get(url).send().await {
+            Ok(r) if r.status().is_success() => println!("{url}: {}", r.status()),
+            Ok(r) => failed.push(format!("{url}: {}", r.status())),
+            Err(e) => failed.push(format!("{url}: {e}")),
+        }
+    }
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        anyhow::bail!("{}", failed.join("; "))
     }
 }

@@ -18,6 +18,7 @@ Then it checks:
 Usage: chart_run.py RENDERED.yaml BIN_DIR POSTGRES_URL
 """
 
+import hashlib
 import json
 import os
 import re
@@ -28,6 +29,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 
@@ -151,9 +153,9 @@ def plan(manifest):
     return replicas, service_urls
 
 
-def environment(manifest, container, local_port, service_urls, postgres):
+def environment(manifest, container, local_port, service_urls, postgres, moved=()):
     env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    container_port = str(container["ports"][0]["containerPort"])
+    container_port = str((container.get("ports") or [{}])[0].get("containerPort", ""))
     for item in container.get("env", []):
         if "value" in item:
             value = str(item["value"])
@@ -166,29 +168,68 @@ def environment(manifest, container, local_port, service_urls, postgres):
         if value == container_port:
             value = str(local_port)  # the port to listen on: one per local replica
         value = POSTGRES_TARGET.sub(f"@{postgres}/", value)
+        for mount_path, local in moved:
+            if value.startswith(mount_path + "/"):
+                value = local + value[len(mount_path):]
         env[item["name"]] = value
     return env
 
 
 def prepare_databases(manifest, postgres_url):
+    """Runs the chart's PostgreSQL init script (its ConfigMap) as the image would on an empty
+    data directory, with the passwords its StatefulSet passes, against the local server."""
+    (server,) = manifest.by_kind["StatefulSet"]
+    (container,) = server["spec"]["template"]["spec"]["containers"]
     init = next(
-        (v["init.sql"] for v in manifest.secrets.values() if "init.sql" in v), None
+        (c["data"]["init.sh"] for c in manifest.by_kind.get("ConfigMap", []) if "init.sh" in c.get("data", {})),
+        None,
     )
     if init is None:
-        fail("no Secret carries the PostgreSQL init.sql")
-    names = re.findall(r"CREATE DATABASE (\w+) OWNER (\w+);", init)
-    if len(names) != 6:
-        fail(f"init.sql creates {len(names)} databases, not 6")
+        fail("no ConfigMap carries the PostgreSQL init.sh")
+    roles = re.findall(r"-v role=(\w+)", init)
+    if len(roles) != 6:
+        fail(f"init.sh creates {len(roles)} roles, not 6")
     drop = "".join(
-        f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE);\nDROP ROLE IF EXISTS "{role}";\n'
-        for db, role in names
+        f'DROP DATABASE IF EXISTS "{r}" WITH (FORCE);\nDROP ROLE IF EXISTS "{r}";\n' for r in roles
     )
-    for sql in (drop, init):
-        subprocess.run(
-            ["psql", postgres_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
-            input=sql.encode(),
-            check=True,
-        )
+    subprocess.run(
+        ["psql", postgres_url, "-v", "ON_ERROR_STOP=1", "-q", "-f", "-"],
+        input=drop.encode(),
+        check=True,
+        env={**os.environ, "PGOPTIONS": "-c client_min_messages=warning"},
+    )
+    target = urllib.parse.urlparse(postgres_url)
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PGHOST": target.hostname or "127.0.0.1",
+        "PGPORT": str(target.port or 5432),
+        "POSTGRES_USER": target.username or "postgres",
+    }
+    for item in container.get("env", []):
+        if "valueFrom" in item:
+            env[item["name"]] = manifest.secret(item["valueFrom"]["secretKeyRef"])
+    subprocess.run(["bash", "-c", init], env=env, check=True, stdout=subprocess.DEVNULL)
+
+
+def materialize_secret_volumes(manifest, deployment, container, root):
+    """Writes the Secret volumes `container` mounts under `root`; returns (mountPath, local
+    directory) pairs for rewriting the paths its environment names."""
+    dep = next(d for d in manifest.by_kind["Deployment"] if d["metadata"]["name"] == deployment)
+    volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"].get("volumes", [])}
+    moved = []
+    for mount in container.get("volumeMounts", []):
+        volume = volumes.get(mount["name"], {})
+        if "secret" not in volume:
+            continue
+        local = os.path.join(root, mount["name"])
+        os.makedirs(local, exist_ok=True)
+        name = volume["secret"]["secretName"]
+        for item in volume["secret"].get("items", []):
+            value = manifest.secret({"name": name, "key": item["key"]})
+            with open(os.path.join(local, item["path"]), "w") as f:
+                f.write(value)
+        moved.append((mount["mountPath"], local))
+    return moved
 
 
 def wait_for(url, seconds, what):
@@ -367,6 +408,82 @@ def scenario(manifest, replicas):
     print("chart-run: 10 failed logins over two user-svc replicas lock the name on both")
 
 
+def check_credentials(manifest):
+    """Each Deployment's checksum/secrets is that of the credentials it reads, as the rendered
+    Secrets hold them (one generation per render, shared by every template), and the signing
+    key reaches user-svc as a file, never in the environment."""
+    secrets = manifest.secrets
+    app = next(v for v in secrets.values() if "internal-token" in v)
+    app_name = next(n for n, v in secrets.items() if "internal-token" in v)
+    dbs_name, dbs = next((n, v) for n, v in secrets.items() if "postgres-password" in v)
+    for dep in manifest.by_kind["Deployment"]:
+        name = dep["metadata"]["name"]
+        service = re.search(r"(user|order|payment|stock|delivery|notify)-svc$", name).group(0)
+        reads = {
+            "secret": app_name,
+            "databases": dbs_name,
+            "internal-token": app["internal-token"],
+            "database": dbs[f"{service}-password"],
+        }
+        if service == "user-svc":
+            reads["admin-password"] = app["admin-password"]
+            reads["jwt-signing-key"] = app["jwt-signing-key"]
+        wanted = hashlib.sha256(
+            json.dumps(reads, separators=(",", ":"), sort_keys=True).encode()
+        ).hexdigest()
+        template = dep["spec"]["template"]
+        if template["metadata"]["annotations"]["checksum/secrets"] != wanted:
+            fail(f"{name}: checksum/secrets is not that of the credentials it reads")
+        (container,) = template["spec"]["containers"]
+        if any(e["name"] == "SHOP_JWT_SIGNING_KEY" for e in container.get("env", [])):
+            fail(f"{name}: the signing key is in the environment")
+    print("chart-run: every Deployment's checksum is that of the credentials it reads; the key is a file")
+
+
+def run_helm_test(manifest, bin_dir, service_urls):
+    """`helm test`'s pod, run against the replicas: every readiness check and spec answers."""
+    pods = [
+        p
+        for p in manifest.by_kind.get("Pod", [])
+        if p["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"
+    ]
+    if len(pods) != 1:
+        fail(f"{len(pods)} helm test pods rendered, not one")
+    (c,) = pods[0]["spec"]["containers"]
+    args = []
+    for arg in c["command"][1:] + c.get("args", []):
+        for service, local in service_urls.items():
+            arg = arg.replace(service, local)
+        args.append(arg)
+    binary = os.path.join(bin_dir, os.path.basename(c["command"][0]))
+    done = subprocess.run([binary, *args], capture_output=True, timeout=60)
+    if done.returncode != 0:
+        fail(f"helm test's check failed: {done.stderr.decode()[-500:]}")
+    print(f"chart-run: helm test's check passes ({len(args) - 1} URLs through the Services)")
+
+
+def run_migrate_job(manifest, bin_dir, service_urls, postgres):
+    """The pre-upgrade migrate Job's containers, run to completion as the Job would before the
+    services start: each applies its service's migrations and exits 0."""
+    jobs = [
+        j
+        for j in manifest.by_kind.get("Job", [])
+        if "pre-upgrade" in j["metadata"].get("annotations", {}).get("helm.sh/hook", "")
+    ]
+    if len(jobs) != 1:
+        fail(f"{len(jobs)} pre-upgrade Jobs rendered, not one migrate Job")
+    containers = jobs[0]["spec"]["template"]["spec"]["containers"]
+    if len(containers) != 6:
+        fail(f"the migrate Job runs {len(containers)} containers, not 6")
+    for c in containers:
+        env = environment(manifest, c, 0, service_urls, postgres)
+        binary = os.path.join(bin_dir, os.path.basename(c["command"][0]))
+        done = subprocess.run([binary, *c["command"][1:]], env=env, capture_output=True, timeout=120)
+        if done.returncode != 0:
+            fail(f"migrate Job container {c['name']} exited {done.returncode}: {done.stderr.decode()[-500:]}")
+    print("chart-run: the migrate Job's six containers apply the migrations and exit 0")
+
+
 def stop_all(manifest, everyone):
     """SIGTERM: every replica is unready at once, serves on through its shutdown delay, and
     exits 0 inside its pod's grace period, which covers the delay and the drain."""
@@ -407,11 +524,16 @@ def main():
     postgres = re.sub(r"^postgres(ql)?://([^@/]*@)?", "", postgres_url).split("/")[0]
     planned, service_urls = plan(manifest)
     replicas = {}
+    volumes_dir = tempfile.mkdtemp(prefix="chart-run-volumes-")
     for dep, i, container, port in planned:
-        env = environment(manifest, container, port, service_urls, postgres)
+        moved = materialize_secret_volumes(
+            manifest, dep, container, os.path.join(volumes_dir, f"{dep}-{i}")
+        )
+        env = environment(manifest, container, port, service_urls, postgres, moved)
         replica = Replica(dep, i, container["command"], env, port, container)
         replicas.setdefault(dep, []).append(replica)
     log_dir = tempfile.mkdtemp(prefix="chart-run-")
+    run_migrate_job(manifest, bin_dir, service_urls, postgres)
     everyone = [r for rs in replicas.values() for r in rs]
     try:
         for r in everyone:  # all at once: the replicas race for the migrations
@@ -422,6 +544,8 @@ def main():
         print(f"chart-run: {len(everyone)} replicas of {len(replicas)} Deployments pass their probes")
         check_ingresses(manifest, replicas)
         check_pools(everyone)
+        check_credentials(manifest)
+        run_helm_test(manifest, bin_dir, service_urls)
         scenario(manifest, replicas)
         stop_all(manifest, everyone)
     except BaseException:

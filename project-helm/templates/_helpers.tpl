@@ -58,10 +58,24 @@ Ingresses against the services' live OpenAPI specs, so the two cannot drift apar
 
 {{/* Labels of every object; those with a selector add "shop.selector", the others "shop.instance". */}}
 {{- define "shop.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
 app.kubernetes.io/part-of: shop
-app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/version: {{ include "shop.version" . | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
+{{- end -}}
+
+{{/* The version deployed: the image's tag, or the chart's appVersion when no tag is given. */}}
+{{- define "shop.version" -}}
+{{- .Values.image.tag | default .Chart.AppVersion | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The image of the six services: by digest when one is given, else by tag. */}}
+{{- define "shop.image" -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) -}}
+{{- end -}}
 {{- end -}}
 
 {{/* Selector labels of one component; call with (list $ "order-svc"). */}}
@@ -75,12 +89,68 @@ app.kubernetes.io/instance: {{ (index . 0).Release.Name }}
 {{- .Values.secrets.existingSecret | default (printf "%s-secrets" (include "shop.fullname" .)) -}}
 {{- end -}}
 
-{{/* The Secret with each service's database URL. */}}
+{{/* The Secret with the database credentials: with the chart's PostgreSQL, its superuser's
+and each service role's password (`postgres-password`, `user-svc-password`, …); with an
+external database, each service's URL (`user-svc`, …). */}}
 {{- define "shop.databaseSecretName" -}}
-{{- if and (not .Values.postgresql.enabled) .Values.externalDatabase.existingSecret -}}
+{{- if .Values.postgresql.enabled -}}
+{{- .Values.postgresql.existingSecret | default (printf "%s-databases" (include "shop.fullname" .)) -}}
+{{- else if .Values.externalDatabase.existingSecret -}}
 {{- .Values.externalDatabase.existingSecret -}}
 {{- else -}}
 {{- printf "%s-databases" (include "shop.fullname" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The role and database of a service on the chart's PostgreSQL; call with (list $ service). */}}
+{{- define "shop.role" -}}
+{{- printf "%s_%s" (index . 0).Values.postgresql.databasePrefix (index . 1).short -}}
+{{- end -}}
+
+{{/*
+Every credential the chart generates, made once per render and shared by every template that
+asks (so that each Deployment's checksum agrees with the Secrets it reads), as YAML. Each value
+is kept from the Secret already in the cluster (lookup); on a first install it is generated.
+An upgrade that cannot look the Secret up (helm template, as Argo CD renders) fails and says
+what to set, rather than silently generate credentials the database and the tokens in use do
+not know. With secrets.existingSecret or postgresql.existingSecret the chart generates none of
+theirs.
+*/}}
+{{- define "shop.credentials" -}}
+{{- if not (hasKey . "shopCredentials") -}}
+{{- $creds := dict -}}
+{{- if not .Values.secrets.existingSecret -}}
+{{- $name := include "shop.secretName" . -}}
+{{- $found := (lookup "v1" "Secret" .Release.Namespace $name).data | default dict -}}
+{{- $_ := set $creds "internal-token" (include "shop.credential" (list . $found $name "internal-token" (randAlphaNum 48))) -}}
+{{- $_ := set $creds "admin-password" (include "shop.credential" (list . $found $name "admin-password" (randAlphaNum 24))) -}}
+{{- $_ := set $creds "jwt-signing-key" (include "shop.credential" (list . $found $name "jwt-signing-key" (genPrivateKey "ed25519"))) -}}
+{{- end -}}
+{{- if and .Values.postgresql.enabled (not .Values.postgresql.existingSecret) -}}
+{{- $name := include "shop.databaseSecretName" . -}}
+{{- $found := (lookup "v1" "Secret" .Release.Namespace $name).data | default dict -}}
+{{- $_ := set $creds "postgres-password" (include "shop.credential" (list . $found $name "postgres-password" (randAlphaNum 32))) -}}
+{{- range (include "shop.services" . | fromYamlArray) -}}
+{{- $key := printf "%s-password" .name -}}
+{{- $_ := set $creds $key (include "shop.credential" (list $ $found $name $key (randAlphaNum 32))) -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set . "shopCredentials" $creds -}}
+{{- end -}}
+{{- toYaml .shopCredentials -}}
+{{- end -}}
+
+{{/* One kept or generated credential; call with (list $ foundData secretName key fresh). */}}
+{{- define "shop.credential" -}}
+{{- $root := index . 0 -}}
+{{- $found := index . 1 -}}
+{{- $key := index . 3 -}}
+{{- if hasKey $found $key -}}
+{{- index $found $key | b64dec -}}
+{{- else if $root.Release.IsUpgrade -}}
+{{- fail (printf "upgrade without the Secret %s (key %s): it is not in the cluster, or this render cannot look it up (helm template and Argo CD cannot). Generating it again would lock the services out of their database and void every token: keep the credentials in Secrets of your own (secrets.existingSecret, postgresql.existingSecret), or upgrade with helm against the cluster that holds them" (index . 2) $key) -}}
+{{- else -}}
+{{- index . 4 -}}
 {{- end -}}
 {{- end -}}
 
@@ -106,17 +176,29 @@ true
 {{- printf "%s-postgresql" (include "shop.fullname" .) -}}
 {{- end -}}
 
-{{/* A generated secret value kept across upgrades; call with (list $ secretName key length). */}}
-{{- define "shop.keep" -}}
-{{- $root := index . 0 -}}
-{{- $existing := lookup "v1" "Secret" $root.Release.Namespace (index . 1) -}}
-{{- if and $existing (hasKey $existing.data (index . 2)) -}}
-{{- index $existing.data (index . 2) | b64dec -}}
-{{- else -}}
-{{- randAlphaNum (int (index . 3)) -}}
-{{- end -}}
-{{- end -}}
-
 {{- define "shop.instance" -}}
 app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+
+{{/* A service's database settings as container env; call with (list $ service). */}}
+{{- define "shop.databaseEnv" -}}
+{{- $root := index . 0 -}}
+{{- $svc := index . 1 -}}
+{{- if $root.Values.postgresql.enabled -}}
+{{- $role := include "shop.role" (list $root $svc) }}
+- name: {{ $svc.env }}_DATABASE_URL
+  value: {{ printf "postgres://%s@%s:5432/%s" $role (include "shop.postgresql" $root) $role | quote }}
+- name: {{ $svc.env }}_DATABASE_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "shop.databaseSecretName" $root }}
+      key: {{ $svc.name }}-password
+{{- else }}
+- name: {{ $svc.env }}_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "shop.databaseSecretName" $root }}
+      key: {{ $svc.name }}
+{{- end -}}
 {{- end -}}

@@ -84,7 +84,10 @@ impl CommonConfig {
         Ok(Self {
             host: env_opt("SHOP_HOST").unwrap_or_else(|| "0.0.0.0".into()),
             port: env_parse(&format!("{prefix}_PORT"), service.default_port)?,
-            database_url: Secret::new(env_required(&format!("{prefix}_DATABASE_URL"))?),
+            database_url: with_password(
+                env_required(&format!("{prefix}_DATABASE_URL"))?,
+                env_opt(&format!("{prefix}_DATABASE_PASSWORD")),
+            )?,
             database_pool_size: pool_size(env_parse(
                 "SHOP_DATABASE_POOL_SIZE",
                 crate::db::DEFAULT_POOL_SIZE,
@@ -95,6 +98,21 @@ impl CommonConfig {
             migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
         })
     }
+}
+
+/// A database URL with `password` put in (percent-encoded), when one is given apart from it
+/// (`<PREFIX>_DATABASE_PASSWORD`: the chart passes the password from its own Secret, so the URL
+/// itself holds none and a Secret made outside the chart can provide it).
+pub fn with_password(url: String, password: Option<String>) -> anyhow::Result<Secret> {
+    let Some(password) = password else {
+        return Ok(Secret::new(url));
+    };
+    let mut parsed = reqwest::Url::parse(&url)
+        .map_err(|e| anyhow::anyhow!("the database URL is not a URL: {e}"))?;
+    parsed
+        .set_password(Some(&password))
+        .map_err(|()| anyhow::anyhow!("the database URL cannot carry a password"))?;
+    Ok(Secret::new(parsed.to_string()))
 }
 
 /// A database pool size from the configuration: 1 to 1,000 connections.
@@ -143,7 +161,16 @@ impl CommonConfig {
 
 #[cfg(test)]
 mod tests {
-    use super::pool_size;
+    use super::{pool_size, with_password};
+
+    #[test]
+    fn a_password_given_apart_goes_into_the_url_encoded() {
+        let url = "postgres://shop_user@db:5432/shop_user".to_owned();
+        let with = with_password(url.clone(), Some("p@ss/w:rd".into())).map(|s| s.expose().to_owned());
+        assert_eq!(with.ok().as_deref(), Some("postgres://shop_user:p%40ss%2Fw%3Ard@db:5432/shop_user"));
+        let without = with_password(url.clone(), None).map(|s| s.expose().to_owned());
+        assert_eq!(without.ok(), Some(url));
+    }
 
     #[test]
     fn a_pool_size_is_one_to_a_thousand() {

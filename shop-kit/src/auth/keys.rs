@@ -113,14 +113,19 @@ impl AuthConfig {
         }
     }
 
-    /// Reads `SHOP_JWT_SIGNING_KEY` (PKCS#8 PEM; user-svc only), `SHOP_JWT_PUBLIC_KEYS` (a JWK
+    /// Reads `SHOP_JWT_SIGNING_KEY_FILE` (a file holding the PKCS#8 PEM, as a mounted Secret) or
+    /// `SHOP_JWT_SIGNING_KEY` (the PEM itself; user-svc only), `SHOP_JWT_PUBLIC_KEYS` (a JWK
     /// Set, required without a signing key) and `SHOP_TOKEN_TTL_SECS` (default 900).
     /// `SHOP_JWT_JWKS_URL` (fetched at start-up by [`Self::fetch_public_keys`]; one of the two
     /// is required without a signing key) and `SHOP_TOKEN_TTL_SECS` (default 900).
     pub fn from_env() -> anyhow::Result<Self> {
-        let signing_key = env_opt("SHOP_JWT_SIGNING_KEY")
-            .map(|pem| SigningKey::from_pem(&pem))
-            .transpose()?;
+        let pem = match env_opt("SHOP_JWT_SIGNING_KEY_FILE") {
+            Some(path) => Some(std::fs::read_to_string(&path).map_err(|e| {
+                anyhow::anyhow!("SHOP_JWT_SIGNING_KEY_FILE: cannot read {path}: {e}")
+            })?),
+            None => env_opt("SHOP_JWT_SIGNING_KEY"),
+        };
+        let signing_key = pem.map(|pem| SigningKey::from_pem(&pem)).transpose()?;
         let jwks_url = env_opt("SHOP_JWT_JWKS_URL");
         let public_keys = match env_opt("SHOP_JWT_PUBLIC_KEYS") {
             Some(json) => serde_json::from_str(&json)

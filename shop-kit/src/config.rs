@@ -166,8 +166,12 @@ mod tests {
     #[test]
     fn a_password_given_apart_goes_into_the_url_encoded() {
         let url = "postgres://shop_user@db:5432/shop_user".to_owned();
-        let with = with_password(url.clone(), Some("p@ss/w:rd".into())).map(|s| s.expose().to_owned());
-        assert_eq!(with.ok().as_deref(), Some("postgres://shop_user:p%40ss%2Fw%3Ard@db:5432/shop_user"));
+        let with =
+            with_password(url.clone(), Some("p@ss/w:rd".into())).map(|s| s.expose().to_owned());
+        assert_eq!(
+            with.ok().as_deref(),
+            Some("postgres://shop_user:p%40ss%2Fw%3Ard@db:5432/shop_user")
+        );
         let without = with_password(url.clone(), None).map(|s| s.expose().to_owned());
         assert_eq!(without.ok(), Some(url));
     }

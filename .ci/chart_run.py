@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -462,6 +463,120 @@ def run_helm_test(manifest, bin_dir, service_urls):
     print(f"chart-run: helm test's check passes ({len(args) - 1} URLs through the Services)")
 
 
+def rollout(manifest, replicas, bin_dir, log_dir, postgres_url):
+    """A rollout across a schema change, simulated: while a client keeps ordering through
+    order-svc's Service (its ready replicas, as kube-proxy sees them every half second), "the
+    new release" applies a migration this build does not know to every database; the running
+    replicas stay ready and serve; new order-svc replicas start, the old ones get SIGTERM, go
+    unready, drain and exit 0; the client sees no failed request throughout."""
+    by_short = {dep.rsplit("-", 2)[-2]: rs for dep, rs in replicas.items()}
+    user, old = by_short["user"][0], by_short["order"]
+    payment, stock, delivery = by_short["payment"][0], by_short["stock"][0], by_short["delivery"][0]
+    admin_password = next(v["admin-password"] for v in manifest.secrets.values() if "admin-password" in v)
+    _, _, body = http("POST", f"{user.url}/auth/login", {"username": "admin", "password": admin_password})
+    admin = body["access_token"]
+    _, _, product = http("POST", f"{stock.url}/products", {"name": "Mug", "price": 1, "quantity": 100000}, admin)
+    http("POST", f"{delivery.url}/couriers", {"name": "Cy", "daily_capacity": 10000}, admin)
+    name = f"roll{uuid.uuid4().hex[:8]}"
+    http("POST", f"{user.url}/users", {"username": name, "password": "roll-password", "email": f"{name}@example.com",
+                                         "first_name": "Ro", "last_name": "Ll", "phone": "+4912345678"})
+    _, _, body = http("POST", f"{user.url}/auth/login", {"username": name, "password": "roll-password"})
+    token = body["access_token"]
+    http("POST", f"{payment.url}/balance/deposit", {"amount": 1000000}, token)
+
+    lock = threading.Lock()
+    every = list(old)
+    endpoints = list(old)
+    failures, answered = [], [0]
+    stop = threading.Event()
+
+    def ready(r):
+        try:
+            with urllib.request.urlopen(f"{r.url}/health/ready", timeout=2) as resp:
+                return resp.status == 200
+        except Exception:
+            return False
+
+    def kube_proxy():
+        while not stop.is_set():
+            with lock:
+                candidates = list(every)
+            seen = [r for r in candidates if r.proc.poll() is None and ready(r)]
+            with lock:
+                endpoints[:] = seen
+            time.sleep(0.5)
+
+    def client():
+        i = 0
+        while not stop.is_set():
+            with lock:
+                eps = list(endpoints)
+            if not eps:
+                failures.append("no ready endpoint")
+                time.sleep(0.1)
+                continue
+            r = eps[i % len(eps)]
+            i += 1
+            try:
+                status, _, body = http("POST", f"{r.url}/orders", {"product_id": product["id"], "quantity": 1}, token,
+                                       {"Idempotency-Key": uuid.uuid4().hex})
+            except Exception as e:  # refused, reset: what a rollout must never cause
+                failures.append(f"order-svc[{r.index}]: {e}")
+                continue
+            if status not in (201, 202):
+                failures.append(f"order-svc[{r.index}]: {status} {body}")
+            answered[0] += 1
+            time.sleep(0.02)
+
+    threads = [threading.Thread(target=kube_proxy), threading.Thread(target=client)]
+    for t in threads:
+        t.start()
+    try:
+        time.sleep(2)
+        # The new release migrates first: a migration this build does not know, in every database.
+        for rs in replicas.values():
+            url = next(v for k, v in rs[0].env.items() if k.endswith("_DATABASE_URL"))
+            database = urllib.parse.urlparse(url).path.lstrip("/")
+            target = urllib.parse.urlparse(postgres_url)._replace(path=f"/{database}").geturl()
+            subprocess.run(["psql", target, "-q", "-v", "ON_ERROR_STOP=1", "-c",
+                            "INSERT INTO seaql_migrations (version, applied_at) "
+                            "VALUES ('m20991231_000001_next_release', 0) ON CONFLICT DO NOTHING"], check=True)
+        time.sleep(3)
+        for r in [r for rs in replicas.values() for r in rs]:
+            if not ready(r):
+                fail(f"{r.deployment}[{r.index}] went unready on the next release's schema")
+        # The new replicas start; the old ones are told to stop.
+        new = []
+        for r in old:
+            port = free_port()
+            env = {k: (str(port) if v == str(r.port) else v) for k, v in r.env.items()}
+            fresh = Replica(r.deployment, r.index + len(old), r.command, env, port, r.container)
+            fresh.start(bin_dir, log_dir)
+            new.append(fresh)
+            replicas[r.deployment] = old + new
+        for r in new:
+            wait_for(r.probe_url("readinessProbe"), 60, f"new {r.deployment}[{r.index}]")
+        with lock:
+            every.extend(new)
+        time.sleep(1.5)
+        for r in old:
+            r.proc.send_signal(signal.SIGTERM)
+        for r in old:
+            code = r.proc.wait(timeout=40)
+            if code != 0:
+                fail(f"old {r.deployment}[{r.index}] exited {code}")
+        time.sleep(2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    if failures:
+        fail(f"the rollout failed {len(failures)} of {answered[0] + len(failures)} requests: {failures[:3]}")
+    replicas[old[0].deployment] = new
+    print(f"chart-run: a rollout across a newer schema: {answered[0]} orders, none failed; "
+          "old replicas stayed ready, then drained and exited 0")
+
+
 def run_migrate_job(manifest, bin_dir, service_urls, postgres):
     """The pre-upgrade migrate Job's containers, run to completion as the Job would before the
     services start: each applies its service's migrations and exits 0."""
@@ -547,6 +662,8 @@ def main():
         check_credentials(manifest)
         run_helm_test(manifest, bin_dir, service_urls)
         scenario(manifest, replicas)
+        rollout(manifest, replicas, bin_dir, log_dir, postgres_url)
+        everyone = [r for rs in replicas.values() for r in rs]
         stop_all(manifest, everyone)
     except BaseException:
         for r in everyone:
@@ -557,7 +674,7 @@ def main():
                     print("".join(f.readlines()[-15:]), file=sys.stderr)
         raise
     finally:
-        for r in everyone:
+        for r in [r for rs in replicas.values() for r in rs]:
             if r.proc and r.proc.poll() is None:
                 r.proc.kill()
 

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::*;
+use crate::load::{self, Load};
 
 /// A tmpfs of `megabytes` mounted over `dir`, unmounted when dropped.
 struct SmallDisk(PathBuf);
@@ -102,55 +103,22 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
     );
     wait_ready(base).await;
     let api = api(base, &data_dir);
-    let admin = api.admin().await;
-    let product = api.add_product(&admin, 10, 100_000).await.to_string();
-    api.add_courier(&admin, 10_000).await;
-    let mut shoppers = Vec::new();
-    for i in 0..8 {
-        let s = api.register(&format!("disk{i}")).await;
-        api.deposit(&s, 1_000_000).await;
-        shoppers.push(s);
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let completed = Arc::new(AtomicUsize::new(0));
-    let mut clients = JoinSet::new();
-    for s in shoppers {
-        clients.spawn(shop_until(
-            api.clone(),
-            s,
-            product.clone(),
-            stop.clone(),
-            answered.clone(),
-            completed.clone(),
-        ));
-    }
-    let wait_for = |counter: &Arc<AtomicUsize>, n: usize| {
-        let counter = counter.clone();
-        async move {
-            let started = Instant::now();
-            while counter.load(Ordering::Relaxed) < n {
-                assert!(started.elapsed() < Duration::from_secs(60), "no load");
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        }
-    };
-    wait_for(&completed, 50).await;
+    let (product, shoppers) = load::stocked(&api, "disk", 8).await;
+    let load = Load::start(&api, &product, shoppers);
+    Load::wait_for(&load.completed, 50).await;
     let filler = data_dir.join("filler");
     let taken = fill(&filler);
-    let at_full = answered.load(Ordering::Relaxed);
+    let at_full = load.answered.load(Ordering::Relaxed);
     // The disk stays full while the load goes on: the shop must refuse, not pretend.
     tokio::time::sleep(Duration::from_secs(4)).await;
-    let during = answered.load(Ordering::Relaxed) - at_full;
+    let during = load.answered.load(Ordering::Relaxed) - at_full;
     std::fs::remove_file(&filler).unwrap();
-    let freed = completed.load(Ordering::Relaxed);
+    let freed = load.completed.load(Ordering::Relaxed);
     // Space is back: the shop heals without a restart and takes orders again.
     let healed = Instant::now();
-    wait_for(&completed, freed + 100).await;
+    Load::wait_for(&load.completed, freed + 100).await;
     let healed = healed.elapsed();
-    stop.store(true, Ordering::Relaxed);
-    let seen: Vec<Seen> = clients.join_all().await.into_iter().flatten().collect();
+    let seen = load.finish().await;
     drop(child); // SIGKILL: what was answered must already be on disk
 
     let _child = ShopProcess(
@@ -161,33 +129,12 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
     );
     wait_ready(base).await;
     dbs.check_invariants().await;
-    let orders = order_svc::store::OrderStore::new(
-        shop_kit::db::connect(&dbs.url("order").await)
-            .await
-            .unwrap(),
-    );
-    let all = orders.all_orders().await.unwrap();
-    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
-    for s in &seen {
-        let status = s.status.map_or("none".into(), |s| s.to_string());
-        *by_status.entry(status).or_default() += 1;
-        let Some(id) = s.order_id.as_deref() else {
-            continue;
-        };
-        let stored = all.iter().find(|o| o.id.to_string() == id);
-        let stored = stored.map(|o| o.status.as_str());
-        match s.status {
-            Some(201) => assert_eq!(stored, Some("completed"), "order {id} was answered 201"),
-            Some(202) => assert!(stored.is_some(), "order {id} was answered 202"),
-            _ => {}
-        }
-    }
+    let (by_status, stored) = load::check_answers(&dbs, &seen).await;
     println!(
         "full disk: {} MiB filled, {during} answers while full, healed {:.1} s after space \
-         returned; answers {by_status:?}; {} orders stored",
+         returned; answers {by_status:?}; {stored} orders stored",
         taken / (1024 * 1024),
         healed.as_secs_f64(),
-        all.len()
     );
 }
 
@@ -224,7 +171,6 @@ async fn below_the_reserve_a_service_is_unready_and_refuses_new_work_but_finishe
     api.add_courier(&admin, 100).await;
     let ann = api.register("ann").await;
     api.deposit(&ann, 1_000).await;
-    let order_url = format!("http://127.0.0.1:{}", base + 1);
     assert_eq!(
         metric(base + 1, "shop_db_disk_reserve_bytes").await,
         16.0 * 1048576.0
@@ -233,19 +179,22 @@ async fn below_the_reserve_a_service_is_unready_and_refuses_new_work_but_finishe
     // Leave 8 MiB: below the reserve of 16.
     let filler = data_dir.join("filler");
     fill_to(&filler, 8 * 1024 * 1024);
+    // Every service reads its free space once a second: each turns unready.
     let started = Instant::now();
-    loop {
-        let ready = reqwest::get(format!("{order_url}/health/ready"))
-            .await
-            .unwrap();
-        if ready.status() == 503 {
-            break;
+    for port in base..base + 6 {
+        loop {
+            let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready"))
+                .await
+                .unwrap();
+            if ready.status() == 503 {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(5),
+                "port {port} still ready on a full disk"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(5),
-            "still ready on a full disk"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let free = metric(base + 1, "shop_db_disk_free_bytes").await;
     assert!(free < 16.0 * 1048576.0, "free {free}");
@@ -282,24 +231,8 @@ async fn every_write_ahead_log_stays_bounded_under_load() {
     let _child = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
     let api = api(base, &data_dir);
-    let admin = api.admin().await;
-    let product = api.add_product(&admin, 1, 100_000).await.to_string();
-    api.add_courier(&admin, 10_000).await;
-    let stop = Arc::new(AtomicBool::new(false));
-    let completed = Arc::new(AtomicUsize::new(0));
-    let mut clients = JoinSet::new();
-    for i in 0..8 {
-        let s = api.register(&format!("wal{i}")).await;
-        api.deposit(&s, 1_000_000).await;
-        clients.spawn(shop_until(
-            api.clone(),
-            s,
-            product.clone(),
-            stop.clone(),
-            Arc::default(),
-            completed.clone(),
-        ));
-    }
+    let (product, shoppers) = load::stocked(&api, "wal", 8).await;
+    let load = Load::start(&api, &product, shoppers);
     let wal = |service: &str| {
         std::fs::metadata(data_dir.join(format!("{service}.sqlite-wal"))).map_or(0, |m| m.len())
     };
@@ -312,9 +245,8 @@ async fn every_write_ahead_log_stays_bounded_under_load() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    stop.store(true, Ordering::Relaxed);
-    clients.join_all().await;
-    let orders = completed.load(Ordering::Relaxed);
+    let orders = load.completed.load(Ordering::Relaxed);
+    load.finish().await;
     let mib = |b: u64| b as f64 / 1048576.0;
     let report: Vec<String> = services
         .iter()

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use load::Load;
 use reqwest::Method;
 use serde_json::json;
 use shop_kit::config::Secret;
@@ -22,18 +23,24 @@ use tokio::task::JoinSet;
 mod clients;
 mod disk;
 mod drain;
+mod load;
 mod outage;
 mod trace;
 
-/// Six consecutive free ports.
+/// Six consecutive free ports, never overlapping the six of another test of this binary (tests
+/// run side by side, and a shop that finds a port taken exits).
 fn free_base_port() -> u16 {
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap();
     for _ in 0..100 {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = probe.local_addr().unwrap().port();
         drop(probe);
         if base < 65_000
+            && given.iter().all(|g| base.abs_diff(*g) >= 6)
             && (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
         {
+            given.push(base);
             return base;
         }
     }
@@ -126,61 +133,6 @@ async fn services_reporting_the_process(base: u16) -> usize {
     reporting
 }
 
-/// What a client saw for one order.
-struct Seen {
-    status: Option<u16>,
-    order_id: Option<String>,
-}
-
-/// Places orders for `shopper` until `stop`, each with its own idempotency key.
-async fn shop_until(
-    api: Api,
-    shopper: Shopper,
-    product: String,
-    stop: Arc<AtomicBool>,
-    answered: Arc<AtomicUsize>,
-    completed: Arc<AtomicUsize>,
-) -> Vec<Seen> {
-    let url = format!("{}/orders", api.order);
-    let mut seen = Vec::new();
-    let mut n = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let key = format!("{}-{n}", shopper.username);
-        let body = json!({"product_id": product, "quantity": 1});
-        let headers = [("Idempotency-Key", key.as_str())];
-        match api
-            .try_send(
-                Method::POST,
-                &url,
-                Some(&shopper.token),
-                Some(body),
-                &headers,
-            )
-            .await
-        {
-            Ok((status, answer)) => {
-                answered.fetch_add(1, Ordering::Relaxed);
-                if status.as_u16() == 201 {
-                    completed.fetch_add(1, Ordering::Relaxed);
-                }
-                seen.push(Seen {
-                    status: Some(status.as_u16()),
-                    order_id: answer["id"].as_str().map(str::to_owned),
-                });
-            }
-            Err(_) => {
-                seen.push(Seen {
-                    status: None,
-                    order_id: None,
-                });
-                break; // the shop is gone
-            }
-        }
-    }
-    seen
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart() {
     let dbs = Databases::fresh().await;
@@ -198,38 +150,12 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
         "six services in one process report the process once"
     );
     let api = api(base, &data_dir);
-    let admin = api.admin().await;
-    let product = api.add_product(&admin, 10, 100_000).await.to_string();
-    api.add_courier(&admin, 10_000).await;
-    let mut shoppers = Vec::new();
-    for i in 0..12 {
-        let s = api.register(&format!("load{i}")).await;
-        api.deposit(&s, 1_000_000).await;
-        shoppers.push(s);
-    }
-
-    let stop = Arc::new(AtomicBool::new(false));
-    let answered = Arc::new(AtomicUsize::new(0));
-    let mut clients = JoinSet::new();
-    for s in shoppers {
-        clients.spawn(shop_until(
-            api.clone(),
-            s,
-            product.clone(),
-            stop.clone(),
-            answered.clone(),
-            Arc::default(),
-        ));
-    }
-    let started = Instant::now();
-    while answered.load(Ordering::Relaxed) < 60 {
-        assert!(started.elapsed() < Duration::from_secs(60), "no load");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    let (product, shoppers) = load::stocked(&api, "load", 12).await;
+    let load = Load::start(&api, &product, shoppers);
+    Load::wait_for(&load.answered, 60).await;
     child.0.kill().unwrap(); // SIGKILL, with orders in flight
     child.0.wait().unwrap();
-    stop.store(true, Ordering::Relaxed);
-    let seen: Vec<Seen> = clients.join_all().await.into_iter().flatten().collect();
+    let seen = load.finish().await;
     let unanswered = seen.iter().filter(|s| s.status.is_none()).count();
 
     let restarted = Instant::now();
@@ -238,30 +164,11 @@ async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart
     // Waits (up to 60 s) until every order is terminal, then checks the invariants.
     dbs.check_invariants().await;
     let settled = restarted.elapsed();
-
-    let orders = order_svc::store::OrderStore::new(
-        shop_kit::db::connect(&dbs.url("order").await)
-            .await
-            .unwrap(),
-    );
-    let all = orders.all_orders().await.unwrap();
-    let mut created = 0;
-    for s in &seen {
-        if s.status == Some(201) {
-            created += 1;
-            let id = s.order_id.as_deref().unwrap();
-            let o = all.iter().find(|o| o.id.to_string() == id);
-            assert_eq!(
-                o.map(|o| o.status.as_str()),
-                Some("completed"),
-                "order {id} was answered 201"
-            );
-        }
-    }
+    let (answers, stored) = load::check_answers(&dbs, &seen).await;
+    let created = answers.get("201").copied().unwrap_or(0);
     println!(
-        "process crash: {} orders recorded, {created} answered 201 before the SIGKILL, \
+        "process crash: {stored} orders recorded, {created} answered 201 before the SIGKILL, \
          {unanswered} requests cut off; all terminal {:.1} s after the restart",
-        all.len(),
         settled.as_secs_f64()
     );
 

@@ -9,6 +9,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
 use super::*;
+use crate::load::{self, Load};
 
 /// A TCP proxy to PostgreSQL that can stop carrying bytes (a network partition: connections
 /// stay open, nothing gets through, new ones are accepted and left waiting).
@@ -65,55 +66,11 @@ async fn carry(
     let _ = to.shutdown().await;
 }
 
-/// What a client saw for one order, and how long it waited.
-struct Timed {
-    status: Option<u16>,
-    order_id: Option<String>,
-    took: Duration,
-}
-
-/// Places orders for `shopper` until `stop`, each with its own key, timing every answer.
-async fn order_until(
-    api: Api,
-    shopper: Shopper,
-    product: String,
-    stop: Arc<AtomicBool>,
-) -> Vec<Timed> {
-    let url = format!("{}/orders", api.order);
-    let mut seen = Vec::new();
-    let mut n = 0;
-    while !stop.load(Ordering::Relaxed) {
-        n += 1;
-        let key = format!("{}-{n}", shopper.username);
-        let body = json!({"product_id": product, "quantity": 1});
-        let started = Instant::now();
-        let answer = api
-            .try_send(
-                Method::POST,
-                &url,
-                Some(&shopper.token),
-                Some(body),
-                &[("Idempotency-Key", key.as_str())],
-            )
-            .await;
-        let took = started.elapsed();
-        match answer {
-            Ok((status, body)) => seen.push(Timed {
-                status: Some(status.as_u16()),
-                order_id: body["id"].as_str().map(str::to_owned),
-                took,
-            }),
-            Err(_) => seen.push(Timed {
-                status: None,
-                order_id: None,
-                took,
-            }),
-        }
-        if took < Duration::from_millis(20) && seen.last().is_some_and(|s| s.status != Some(201)) {
-            tokio::time::sleep(Duration::from_millis(20)).await; // no busy loop on quick 503s
-        }
-    }
-    seen
+/// The `host:port` of a server URL (`postgres://user@host:port/...`).
+fn host_of(server: &str) -> String {
+    let rest = server.split("://").nth(1).unwrap_or(server);
+    let authority = rest.split(['/', '?']).next().unwrap_or(rest);
+    authority.rsplit('@').next().unwrap_or(authority).to_owned()
 }
 
 /// Asks every service's readiness every 200 ms until `stop`; the slowest answer and how many
@@ -151,13 +108,7 @@ where
         println!("{name}: PostgreSQL only (set SHOP_TEST_DATABASE_URL)");
         return;
     };
-    let host = server
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', '?']).next())
-        .and_then(|r| r.rsplit('@').next())
-        .unwrap()
-        .to_owned();
+    let host = host_of(server);
     let partition = Arc::new(Partition::start(host.clone()).await);
     let through = Databases::Postgres {
         server: server.replacen(&host, &format!("127.0.0.1:{}", partition.port), 1),
@@ -168,55 +119,25 @@ where
     let _child = start(&through, data.path(), base, &[]);
     wait_ready(base).await;
     let api = api(base, data.path());
-    let admin = api.admin().await;
-    let product = api.add_product(&admin, 10, 100_000).await.to_string();
-    api.add_courier(&admin, 10_000).await;
+    let (product, shoppers) = load::stocked(&api, &name[..3], 6).await;
+    let load = Load::start(&api, &product, shoppers);
     let stop = Arc::new(AtomicBool::new(false));
-    let mut clients = JoinSet::new();
-    for i in 0..6 {
-        let s = api.register(&format!("{}{i}", &name[..3])).await;
-        api.deposit(&s, 1_000_000).await;
-        clients.spawn(order_until(api.clone(), s, product.clone(), stop.clone()));
-    }
     let probing = tokio::spawn(probe_readiness(base, stop.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
     trouble(partition.clone(), server.clone(), prefix.clone()).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
-    let seen: Vec<Timed> = clients.join_all().await.into_iter().flatten().collect();
+    let seen = load.finish().await;
     let (slowest_probe, unready) = probing.await.unwrap();
 
     dbs.check_invariants().await;
-    let orders = order_svc::store::OrderStore::new(
-        shop_kit::db::connect(&dbs.url("order").await)
-            .await
-            .unwrap(),
-    );
-    let all = orders.all_orders().await.unwrap();
-    let mut by_status = std::collections::BTreeMap::<String, usize>::new();
-    let mut slowest = Duration::ZERO;
-    for s in &seen {
-        slowest = slowest.max(s.took);
-        *by_status
-            .entry(s.status.map_or("none".into(), |s| s.to_string()))
-            .or_default() += 1;
-        let stored = s
-            .order_id
-            .as_deref()
-            .and_then(|id| all.iter().find(|o| o.id.to_string() == id))
-            .map(|o| o.status.as_str());
-        match s.status {
-            Some(201) => assert_eq!(stored, Some("completed"), "an order answered 201"),
-            Some(202) => assert!(stored.is_some(), "an order answered 202"),
-            _ => {}
-        }
-    }
+    let (by_status, stored) = load::check_answers(&dbs, &seen).await;
+    let slowest = seen.iter().map(|s| s.took).max().unwrap_or_default();
     println!(
         "{name}: answers {by_status:?}, slowest order answer {:.2} s, slowest readiness answer \
-         {:.2} s ({unready} unready), {} orders stored",
+         {:.2} s ({unready} unready), {stored} orders stored",
         slowest.as_secs_f64(),
         slowest_probe.as_secs_f64(),
-        all.len()
     );
     assert!(
         !by_status.contains_key("none"),
@@ -268,13 +189,7 @@ async fn a_service_waits_for_a_database_that_comes_up_after_it() {
         return;
     };
     let url = dbs.url("stock").await;
-    let host = server
-        .split("://")
-        .nth(1)
-        .and_then(|r| r.split(['/', '?']).next())
-        .and_then(|r| r.rsplit('@').next())
-        .unwrap()
-        .to_owned();
+    let host = host_of(server);
     let partition = Partition::start(host.clone()).await;
     let through = url.replacen(&host, &format!("127.0.0.1:{}", partition.port), 1);
     partition.set(true);

@@ -219,12 +219,19 @@ impl Drop for InFlight {
 
 /// Middleware body: records the request's count, latency and bytes under its OpenAPI operation
 /// id (never the raw path). A response body is measured by buffering it, except a stream
-/// (Server-Sent Events), whose bytes are not counted.
+/// (Server-Sent Events), whose bytes are not counted; its size goes on with the response
+/// ([`ResponseBytes`], for the access log). Probes (`/health/*`) and scrapes are not recorded.
 pub async fn record<E: Endpoint<Output = Response>>(
     metrics: Arc<ServiceMetrics>,
     ep: Arc<E>,
     req: Request,
 ) -> poem::Result<Response> {
+    let path = req.uri().path();
+    if path.starts_with("/health/") || path == "/metrics" {
+        // Probes and scrapes are not traffic: counted, they would dilute the error ratio and
+        // the percentiles, and a database outage's readiness 503s would read as server errors.
+        return ep.call(req).await;
+    }
     let _in_flight = InFlight::start(&metrics.in_flight);
     let started = Instant::now();
     let method = req.method().to_string();
@@ -288,13 +295,19 @@ async fn measured(
             return resp;
         }
     };
+    let bytes = u64::try_from(body.len()).unwrap_or(u64::MAX);
     metrics
         .response_bytes
         .with_label_values(&[method, operation])
-        .inc_by(u64::try_from(body.len()).unwrap_or(u64::MAX));
+        .inc_by(bytes);
     resp.set_body(Body::from(body));
+    resp.set_data(ResponseBytes(bytes));
     resp
 }
+
+/// The size of a response's body, as measured for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub struct ResponseBytes(pub u64);
 
 /// `GET /metrics`.
 pub fn metrics_endpoint(metrics: Arc<ServiceMetrics>) -> impl Endpoint {

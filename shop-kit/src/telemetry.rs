@@ -67,7 +67,11 @@ pub fn init(service: &'static str) -> Telemetry {
             .with(fmt::layer().json().with_filter(logs))
             .try_init()
     } else {
-        registry.with(fmt::layer().with_filter(logs)).try_init()
+        // Colours for a terminal only: a log file or a collector gets plain text.
+        let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
+        registry
+            .with(fmt::layer().with_ansi(ansi).with_filter(logs))
+            .try_init()
     };
     if installed.is_err() {
         return Telemetry { provider: None };

@@ -20,6 +20,7 @@ use shop_kit::config::Secret;
 use shop_tests::{ADMIN_PASSWORD, Api, Databases, Shopper};
 use tokio::task::JoinSet;
 
+mod access;
 mod clients;
 mod disk;
 mod drain;

@@ -41,12 +41,17 @@ impl SagaRunner {
                 in_flight.reserved().reserving()
             }
             Answer::Refused(refusal, product) => {
-                tracing::info!(?p, ?refusal, ?product, "participant refused");
+                tracing::info!(
+                    participant = p.name(),
+                    refusal = refusal.as_str(),
+                    product = product.map(tracing::field::display),
+                    "participant refused"
+                );
                 found.short_product_id = product;
                 in_flight.refused(p.refusal_reason(refusal))
             }
             Answer::Unreachable(e) => {
-                tracing::warn!(?p, error = %e, "participant unreachable; compensating");
+                tracing::warn!(participant = p.name(), error = %e, "participant unreachable; compensating");
                 in_flight.unreachable()
             }
         };
@@ -147,8 +152,8 @@ impl SagaRunner {
             Answer::Done(()) => return Ok(None),
             Answer::Refused(refusal, _) => {
                 tracing::error!(
-                    ?p,
-                    ?refusal,
+                    participant = p.name(),
+                    refusal = refusal.as_str(),
                     action = action.as_str(),
                     "participant refused a step after the pivot or in compensation; the order needs attention"
                 );
@@ -158,9 +163,9 @@ impl SagaRunner {
                 let gives_back = matches!(action, Action::Release | Action::Cancel);
                 let give_up = gives_back && attempts >= self.retry.release_attempts;
                 if give_up {
-                    tracing::error!(?p, error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
+                    tracing::error!(participant = p.name(), error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
                 } else {
-                    tracing::warn!(?p, error = %e, action = action.as_str(), attempts, "participant unreachable; retrying after a backoff");
+                    tracing::warn!(participant = p.name(), error = %e, action = action.as_str(), attempts, "participant unreachable; retrying after a backoff");
                 }
                 give_up
             }

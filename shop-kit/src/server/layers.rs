@@ -50,20 +50,59 @@ pub(super) async fn traced<E: Endpoint<Output = Response>>(
     if let Some(id) = crate::telemetry::trace_id(&span) {
         span.record("trace_id", id);
     }
+    let bytes_in = req
+        .headers()
+        .get(poem::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    let started = std::time::Instant::now();
     let answer = ep.call(req).instrument(span.clone()).await;
-    let (status, route) = match &answer {
-        Ok(r) => (r.status(), r.data::<PathPattern>()),
-        Err(e) => (e.status(), e.data::<PathPattern>()),
+    let (status, route, bytes_out) = match &answer {
+        Ok(r) => (
+            r.status(),
+            r.data::<PathPattern>(),
+            r.data::<crate::metrics::ResponseBytes>().map(|b| b.0),
+        ),
+        Err(e) => (e.status(), e.data::<PathPattern>(), None),
     };
-    if let Some(route) = route {
-        span.record("http.route", &*route.0);
-        crate::telemetry::rename(&span, format!("{method} {}", route.0));
+    let route = route.map(|r| r.0.clone());
+    if let Some(route) = &route {
+        span.record("http.route", &**route);
+        crate::telemetry::rename(&span, format!("{method} {route}"));
     }
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {
         span.record("otel.status_code", "ERROR");
     }
+    if access_log() {
+        // One line per request, inside its span: JSON logs carry the span's trace_id, user_id
+        // and order_id with it. Never a token, a password or a body.
+        span.in_scope(|| {
+            tracing::info!(
+                target: "access",
+                method = %method,
+                route = route.as_deref().unwrap_or("unmatched"),
+                status = status.as_u16(),
+                duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,
+                bytes_in,
+                bytes_out,
+                "request"
+            );
+        });
+    }
     answer
+}
+
+/// Whether every request is logged (`SHOP_ACCESS_LOG`, on unless `off` or `false`).
+fn access_log() -> bool {
+    static ON: std::sync::LazyLock<bool> = std::sync::LazyLock::new(|| {
+        !matches!(
+            std::env::var("SHOP_ACCESS_LOG").as_deref(),
+            Ok("off" | "false" | "0")
+        )
+    });
+    *ON
 }
 
 /// How request bodies are read: whole, within a deadline, and within a budget of bytes that the

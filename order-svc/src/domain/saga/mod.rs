@@ -109,6 +109,17 @@ pub enum Refusal {
     Conflict,
 }
 
+impl Refusal {
+    /// Its name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Short => "short",
+            Self::Missing => "missing",
+            Self::Conflict => "conflict",
+        }
+    }
+}
+
 /// What the saga does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {

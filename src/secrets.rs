@@ -144,7 +144,9 @@ fn staged(path: &Path, value: &str) -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// The data directory's lock, held as long as the value lives: one `shop` per directory.
-pub struct DirLock(#[allow(dead_code)] fs::File);
+pub struct DirLock {
+    _file: fs::File,
+}
 
 /// Takes the exclusive lock of `dir` (its file `.lock`), or says who holds it.
 pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DirLock> {
@@ -157,7 +159,7 @@ pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DirLock> {
         .open(&path)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(DirLock(file)),
+        Ok(()) => Ok(DirLock { _file: file }),
         Err(fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
             "another shop is running on the data directory {} (it holds {}): stop it, or give \
              this one another --data-dir",

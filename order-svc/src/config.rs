@@ -93,12 +93,7 @@ impl Config {
 
     /// These settings with the saga's timings and limits read from `ORDER_SVC_*` where set.
     pub fn tuned_from_env(self) -> anyhow::Result<Self> {
-        let ms = |name: &str, d: Duration| -> anyhow::Result<Duration> {
-            Ok(Duration::from_millis(env_parse(
-                name,
-                u64::try_from(d.as_millis()).unwrap_or(u64::MAX),
-            )?))
-        };
+        let ms = shop_kit::config::env_millis;
         Ok(Self {
             request_deadline: ms("ORDER_SVC_REQUEST_DEADLINE_MS", self.request_deadline)?,
             recovery_interval: ms("ORDER_SVC_RECOVERY_INTERVAL_MS", self.recovery_interval)?,

@@ -48,6 +48,12 @@ where
     }
 }
 
+/// Reads a duration in milliseconds from an environment variable, `default` when unset.
+pub fn env_millis(name: &str, default: std::time::Duration) -> anyhow::Result<std::time::Duration> {
+    let millis = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+    Ok(std::time::Duration::from_millis(env_parse(name, millis)?))
+}
+
 /// The configuration every service shares: where to listen, its database, and the secrets that
 /// let it verify user tokens and internal calls.
 #[derive(Clone, Debug)]

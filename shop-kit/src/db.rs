@@ -181,17 +181,17 @@ pub async fn connect_patiently<M: MigratorTrait>(
     }
 }
 
-/// Whether a failure means the database could not be reached (rather than refused us).
+/// Whether a failure means the database cannot take us yet (rather than refused us): not
+/// reachable, still starting up (PostgreSQL's 57P03), or out of connections (53300).
 fn is_unreachable(e: &DbErr) -> bool {
+    use sea_orm::sqlx::Error;
     match e {
         DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => matches!(
-            e.as_ref(),
-            sea_orm::sqlx::Error::Io(_)
-                | sea_orm::sqlx::Error::PoolTimedOut
-                | sea_orm::sqlx::Error::PoolClosed
-                | sea_orm::sqlx::Error::WorkerCrashed
-        ),
+        DbErr::Conn(sea_orm::RuntimeErr::SqlxError(e)) => match e.as_ref() {
+            Error::Io(_) | Error::PoolTimedOut | Error::PoolClosed | Error::WorkerCrashed => true,
+            Error::Database(e) => matches!(e.code().as_deref(), Some("57P03" | "53300")),
+            _ => false,
+        },
         _ => false,
     }
 }
@@ -271,28 +271,26 @@ pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> Readines
     })
 }
 
-/// Inserts `row` and answers the row as stored, inside an explicit transaction.
+/// Inserts `row`, every column of which is set, and answers it as the model it now is.
 ///
-/// A lone statement with `RETURNING` never runs in autocommit here: the driver takes its one
-/// row and resets the statement, and the commit that follows (SQLite commits at that reset) can
-/// fail — a full disk, a lost server — with nobody told, leaving the caller holding a row the
-/// database does not have. An explicit COMMIT reports its failure.
+/// Never a lone statement with `RETURNING` in autocommit: the driver takes its one row and resets
+/// the statement, and the commit that follows (SQLite commits at that reset) can fail — a full
+/// disk, a lost server — with nobody told, leaving the caller holding a row the database does
+/// not have. A plain INSERT runs to its end and reports its commit; the row is what was sent.
 pub async fn insert_returning<A>(
     db: &DatabaseConnection,
     row: A,
 ) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
 where
-    A: ActiveModelTrait + Send,
-    <A::Entity as EntityTrait>::Model: IntoActiveModel<A>,
+    A: ActiveModelTrait + sea_orm::TryIntoModel<<A::Entity as EntityTrait>::Model> + Send,
 {
-    let txn = db.begin().await?;
-    let stored = A::Entity::insert(row).exec_with_returning(&txn).await?;
-    txn.commit().await?;
-    Ok(stored)
+    let model = row.clone().try_into_model()?;
+    A::Entity::insert(row).exec_without_returning(db).await?;
+    Ok(model)
 }
 
-/// Updates `row` and answers the row as stored, inside an explicit transaction (see
-/// [`insert_returning`]).
+/// Updates `row` (some columns set) and answers the whole row as stored, inside an explicit
+/// transaction whose COMMIT reports (see [`insert_returning`]).
 pub async fn update_returning<A>(
     db: &DatabaseConnection,
     row: A,

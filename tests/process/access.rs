@@ -8,10 +8,7 @@ use super::*;
 async fn one_orders_trace_id_is_in_an_access_line_of_every_service_it_touched() {
     let dbs = Databases::fresh().await;
     let data = tempfile::tempdir().unwrap();
-    let data_dir = match &dbs {
-        Databases::Sqlite(dir) => dir.path().to_owned(),
-        Databases::Postgres { .. } => data.path().to_owned(),
-    };
+    let data_dir = data_dir(&dbs, &data);
     let log_path = data.path().join("shop.log");
     let log = std::fs::File::create(&log_path).unwrap();
     let base = free_base_port();

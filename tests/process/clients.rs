@@ -22,13 +22,9 @@ fn resident_mib(pid: u32) -> u64 {
 
 /// A metric's value on `port`'s `/metrics` (the first sample whose line starts with `name`).
 pub(super) async fn metric(port: u16, name: &str) -> f64 {
-    let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+    metrics_text(port)
         .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.lines()
+        .lines()
         .find(|l| l.starts_with(name))
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())

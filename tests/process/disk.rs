@@ -29,6 +29,23 @@ impl SmallDisk {
     }
 }
 
+impl SmallDisk {
+    /// The tmpfs, or `None` (said) where no tmpfs can be mounted; CI runs as root and must.
+    fn mount_or_skip(dir: &Path, megabytes: u32, test: &str) -> Option<Self> {
+        match Self::mount(dir, megabytes) {
+            Ok(disk) => Some(disk),
+            Err(why) => {
+                assert!(
+                    std::env::var_os("CI").is_none(),
+                    "CI runs as root and must mount a tmpfs: {why}"
+                );
+                println!("{test}: skipped, no tmpfs can be mounted here ({why})");
+                None
+            }
+        }
+    }
+}
+
 impl Drop for SmallDisk {
     fn drop(&mut self) {
         let _ = Command::new("umount").arg("-l").arg(&self.0).status();
@@ -82,16 +99,8 @@ async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_retur
         return;
     };
     let data_dir = dir.path().to_owned();
-    let _disk = match SmallDisk::mount(&data_dir, 48) {
-        Ok(disk) => disk,
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI runs as root and must mount a tmpfs: {why}"
-            );
-            println!("full disk: skipped, no tmpfs can be mounted here ({why})");
-            return;
-        }
+    let Some(_disk) = SmallDisk::mount_or_skip(&data_dir, 48, "full disk") else {
+        return;
     };
     let base = free_base_port();
     // No reserve: the database layer itself must lose nothing when a write finds no room.
@@ -146,16 +155,8 @@ async fn below_the_reserve_a_service_is_unready_and_refuses_new_work_but_finishe
         return;
     };
     let data_dir = dir.path().to_owned();
-    let _disk = match SmallDisk::mount(&data_dir, 64) {
-        Ok(disk) => disk,
-        Err(why) => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CI must mount a tmpfs: {why}"
-            );
-            println!("low disk: skipped, no tmpfs can be mounted here ({why})");
-            return;
-        }
+    let Some(_disk) = SmallDisk::mount_or_skip(&data_dir, 64, "low disk") else {
+        return;
     };
     let base = free_base_port();
     let _child = ShopProcess(

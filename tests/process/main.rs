@@ -82,10 +82,13 @@ fn command(dbs: &Databases, data_dir: &Path, base: u16, extra: &[&str]) -> Comma
         .stdout(Stdio::null())
         .stderr(Stdio::inherit());
     if let Databases::Postgres { server, prefix } = dbs {
+        // Small pools: two tests side by side stay well inside the server's max_connections.
         cmd.arg("--postgres")
             .arg(server)
             .arg("--database-prefix")
-            .arg(prefix);
+            .arg(prefix)
+            .arg("--database-pool-size")
+            .arg("3");
     }
     cmd
 }
@@ -111,6 +114,24 @@ async fn wait_ready(base: u16) {
     }
 }
 
+/// The shop's data directory: the SQLite databases' own, or `spare` beside PostgreSQL's.
+fn data_dir(dbs: &Databases, spare: &tempfile::TempDir) -> std::path::PathBuf {
+    match dbs {
+        Databases::Sqlite(dir) => dir.path().to_owned(),
+        Databases::Postgres { .. } => spare.path().to_owned(),
+    }
+}
+
+/// The text of `port`'s `/metrics`.
+async fn metrics_text(port: u16) -> String {
+    reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
+
 fn api(base: u16, data_dir: &Path) -> Api {
     let token = std::fs::read_to_string(data_dir.join("internal-token")).unwrap();
     let urls = [0, 1, 2, 3, 4, 5].map(|i| format!("http://127.0.0.1:{}", base + i));
@@ -121,12 +142,7 @@ fn api(base: u16, data_dir: &Path) -> Api {
 async fn services_reporting_the_process(base: u16) -> usize {
     let mut reporting = 0;
     for port in base..base + 6 {
-        let text = reqwest::get(format!("http://127.0.0.1:{port}/metrics"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = metrics_text(port).await;
         if text.contains("\nprocess_resident_memory_bytes") {
             reporting += 1;
         }
@@ -138,10 +154,7 @@ async fn services_reporting_the_process(base: u16) -> usize {
 async fn a_sigkilled_shop_loses_no_order_and_finishes_every_saga_after_a_restart() {
     let dbs = Databases::fresh().await;
     let data = tempfile::tempdir().unwrap();
-    let data_dir = match &dbs {
-        Databases::Sqlite(dir) => dir.path().to_owned(),
-        Databases::Postgres { .. } => data.path().to_owned(),
-    };
+    let data_dir = data_dir(&dbs, &data);
     let base = free_base_port();
     let mut child = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
@@ -347,10 +360,7 @@ async fn a_database_migrated_by_a_newer_release_is_served_by_this_one() {
     // this release starts, is ready and serves, as long as none of its own is pending.
     let dbs = Databases::fresh().await;
     let data = tempfile::tempdir().unwrap();
-    let data_dir = match &dbs {
-        Databases::Sqlite(dir) => dir.path().to_owned(),
-        Databases::Postgres { .. } => data.path().to_owned(),
-    };
+    let data_dir = data_dir(&dbs, &data);
     let base = free_base_port();
     let first = start(&dbs, &data_dir, base, &[]);
     wait_ready(base).await;
@@ -395,4 +405,29 @@ async fn a_database_migrated_by_a_newer_release_is_served_by_this_one() {
     let said = String::from_utf8_lossy(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{said}");
     assert!(said.contains("cannot be applied in order"), "{said}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_service_told_not_to_migrate_refuses_a_pending_migration_of_its_own() {
+    // SHOP_MIGRATE_AT_START=false (a cluster whose migrate Job runs first): a start that finds
+    // this release's migrations pending is refused with the command to run; once `migrate`
+    // applied them, it starts.
+    let dbs = Databases::fresh().await;
+    let url = dbs.url("stock").await;
+    let patience = Duration::from_secs(5);
+    type Stock = stock_svc::store::Migrator;
+    let refused = shop_kit::db::connect_patiently::<Stock>("stock-svc", &url, 2, patience, false)
+        .await
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        refused.contains("run the binary with `migrate`"),
+        "{refused}"
+    );
+    shop_kit::db::connect_and_migrate_patiently::<Stock>("stock-svc", &url, 2, patience)
+        .await
+        .unwrap();
+    let started = shop_kit::db::connect_patiently::<Stock>("stock-svc", &url, 2, patience, false);
+    assert!(started.await.is_ok());
 }

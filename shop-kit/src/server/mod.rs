@@ -90,12 +90,11 @@ impl ServerLimits {
         use crate::config::env_parse;
         let d = Self::default();
         let ms = |name: &str, default: Duration| -> anyhow::Result<Duration> {
-            let millis = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
-            let value = env_parse(name, millis)?;
-            if value == 0 {
+            let value = crate::config::env_millis(name, default)?;
+            if value.is_zero() {
                 return Err(anyhow::anyhow!("{name} must be at least 1"));
             }
-            Ok(Duration::from_millis(value))
+            Ok(value)
         };
         let limits = Self {
             max_connections: env_parse("SHOP_MAX_CONNECTIONS", d.max_connections)?,

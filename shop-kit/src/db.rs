@@ -261,12 +261,25 @@ fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
 }
 
 /// Ready when the database answers and none of this release's migrations is pending (a newer
-/// release's applied migrations do not count: see [`connect_and_migrate`]).
+/// release's applied migrations do not count: see [`connect_and_migrate`]). Once they were all
+/// found applied, a ping is enough: migrations are never taken back under a running service,
+/// and reading them again at every probe and scrape would log the migration table's "already
+/// exists" notice each time.
 pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> ReadinessCheck {
+    let migrated = Arc::new(std::sync::atomic::AtomicBool::new(false));
     Arc::new(move || {
-        let db = db.clone();
+        let (db, migrated) = (db.clone(), migrated.clone());
         Box::pin(async move {
-            db.ping().await.is_ok() && schema::<M>(&db).await.is_ok_and(|s| s.pending.is_empty())
+            use std::sync::atomic::Ordering;
+            if db.ping().await.is_err() {
+                return false;
+            }
+            if migrated.load(Ordering::Relaxed) {
+                return true;
+            }
+            let applied = schema::<M>(&db).await.is_ok_and(|s| s.pending.is_empty());
+            migrated.store(applied, Ordering::Relaxed);
+            applied
         })
     })
 }

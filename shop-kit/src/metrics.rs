@@ -28,9 +28,14 @@ pub type ScrapeHook = Arc<dyn Fn() -> Pin<Box<dyn Future<Output = ()> + Send>> +
 /// services in one process: only the first of them reports it).
 static PROCESS_REPORTED: AtomicBool = AtomicBool::new(false);
 
+/// The constant label every series of a service carries, naming the service (`order-svc`).
+/// Not `service`: the Prometheus Operator sets `service` on every target it scrapes (the
+/// Kubernetes Service's name) and would rename the shop's to `exported_service`.
+pub const SERVICE_LABEL: &str = "shop_service";
+
 /// A service's metrics registry with its HTTP and database-pool metrics. Services register
 /// their own metrics on [`ServiceMetrics::registry`]; every series carries the constant label
-/// `service`.
+/// [`SERVICE_LABEL`].
 pub struct ServiceMetrics {
     registry: Registry,
     requests: IntCounterVec,
@@ -40,6 +45,7 @@ pub struct ServiceMetrics {
     in_flight: IntGauge,
     pool: IntGaugeVec,
     pool_limit: IntGauge,
+    ready: IntGauge,
     hooks: Mutex<Vec<ScrapeHook>>,
 }
 
@@ -55,7 +61,7 @@ fn metric<M: prometheus::core::Collector + Clone + 'static>(
 impl ServiceMetrics {
     /// Creates the registry of `service` (e.g. `order-svc`) with its HTTP metrics.
     pub fn new(service: &str) -> prometheus::Result<Arc<Self>> {
-        let labels = std::iter::once(("service".to_string(), service.to_string())).collect();
+        let labels = std::iter::once((SERVICE_LABEL.to_string(), service.to_string())).collect();
         let registry = Registry::new_custom(None, Some(labels))?;
         let by_operation = ["method", "operation", "status"];
         let requests = metric(
@@ -123,6 +129,14 @@ impl ServiceMetrics {
                 "The most connections the database pool may open.",
             ),
         )?;
+        let ready = metric(
+            &registry,
+            IntGauge::new(
+                "shop_ready",
+                "1 when the service is ready (its database answers, its migrations are applied, \
+                 its disk is not low), else 0: the readiness check, run at every scrape.",
+            ),
+        )?;
         #[cfg(target_os = "linux")]
         if !PROCESS_REPORTED.swap(true, Ordering::SeqCst) {
             registry.register(Box::new(
@@ -138,6 +152,7 @@ impl ServiceMetrics {
             in_flight,
             pool,
             pool_limit,
+            ready,
             hooks: Mutex::new(Vec::new()),
         }))
     }
@@ -183,6 +198,26 @@ impl ServiceMetrics {
                     .pool
                     .with_label_values(&["in_use"])
                     .set(i64::from(size) - idle);
+            })
+        }));
+    }
+
+    /// Reports `check` (the readiness check, given `timeout` as `/health/ready` gives it) as
+    /// `shop_ready` at every scrape: Prometheus scrapes unready pods too, so an outage of the
+    /// database shows in the metrics even where no probe is watched.
+    pub fn watch_readiness(
+        self: &Arc<Self>,
+        check: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>,
+        timeout: std::time::Duration,
+    ) {
+        let metrics = Arc::downgrade(self);
+        self.on_scrape(Arc::new(move || {
+            let (metrics, check) = (metrics.clone(), check.clone());
+            Box::pin(async move {
+                let ready = tokio::time::timeout(timeout, check()).await == Ok(true);
+                if let Some(metrics) = metrics.upgrade() {
+                    metrics.ready.set(i64::from(ready));
+                }
             })
         }));
     }

@@ -62,6 +62,12 @@ async fn the_metrics_count_what_the_shop_did() {
     assert!(bytes("shop_http_request_bytes_total") > 0.0);
     assert!(bytes("shop_http_response_bytes_total") > 0.0);
     assert!(value(&order, "shop_http_requests_in_flight", &[]).is_some());
+    // Every series names its service under `shop_service`, a label no scraper sets on its own.
+    assert_eq!(
+        value(&order, "shop_ready", &[("shop_service", "order-svc")]),
+        Some(1.0),
+        "{order}"
+    );
     assert!(value(&order, "shop_db_pool_connections", &[("state", "idle")]).is_some());
     // The harness uses the default pool: 10 connections on PostgreSQL, one on SQLite.
     let limit = if shop.dbs.is_postgres() { 10.0 } else { 1.0 };

@@ -100,7 +100,7 @@ async fn probe_readiness(base: u16, stop: Arc<AtomicBool>) -> (Duration, usize) 
 /// has been done to it; then the checks every answer must pass.
 async fn through_trouble<F, Fut>(name: &str, trouble: F)
 where
-    F: FnOnce(Arc<Partition>, String, String) -> Fut,
+    F: FnOnce(Arc<Partition>, String, String, u16) -> Fut,
     Fut: std::future::Future<Output = ()>,
 {
     let dbs = Databases::fresh().await;
@@ -124,7 +124,7 @@ where
     let stop = Arc::new(AtomicBool::new(false));
     let probing = tokio::spawn(probe_readiness(base, stop.clone()));
     tokio::time::sleep(Duration::from_secs(2)).await;
-    trouble(partition.clone(), server.clone(), prefix.clone()).await;
+    trouble(partition.clone(), server.clone(), prefix.clone(), base).await;
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     let seen = load.finish().await;
@@ -156,7 +156,7 @@ where
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_killed_mid_transaction_lose_no_answered_order() {
-    through_trouble("killed connections", |_, server, prefix| async move {
+    through_trouble("killed connections", |_, server, prefix, _| async move {
         let admin = shop_kit::db::connect_server(&server).await.unwrap();
         for _ in 0..10 {
             let sql = format!(
@@ -172,9 +172,18 @@ async fn connections_killed_mid_transaction_lose_no_answered_order() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_seconds_without_the_database_hold_no_request_past_its_deadline() {
-    through_trouble("partition", |partition, _, _| async move {
+    through_trouble("partition", |partition, _, _, base| async move {
         partition.set(true);
-        tokio::time::sleep(Duration::from_secs(10)).await;
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        // The scrape still answers, and says what readiness says: not ready.
+        let metrics = metrics_text(base + 1).await;
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("shop_ready{") && l.ends_with(" 0")),
+            "order-svc reports itself ready without its database:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_secs(7)).await;
         partition.set(false);
     })
     .await;

@@ -207,6 +207,7 @@ impl ServiceParts {
                 check
             }
         };
+        metrics.watch_readiness(ready.clone(), READINESS_TIMEOUT);
         Ok(Self {
             name,
             docs,

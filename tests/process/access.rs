@@ -79,6 +79,20 @@ async fn one_orders_trace_id_is_in_an_access_line_of_every_service_it_touched() 
     assert_eq!(placed["span"]["order_id"], order["id"]);
     // Probes are not logged; no line carries a token or a password.
     let text = std::fs::read_to_string(&log_path).unwrap();
+    // A completed order has its end in the log too, in its trace.
+    let finished = text
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["fields"]["message"] == "order saga finished")
+        .expect("the saga's outcome line");
+    assert_eq!(finished["level"], "INFO");
+    assert_eq!(finished["fields"]["order_id"], order["id"]);
+    assert_eq!(finished["fields"]["status"], "completed");
+    let spans = finished["spans"].as_array().expect("the line's spans");
+    assert!(
+        spans.iter().any(|s| s["trace_id"] == trace_id),
+        "{finished}"
+    );
     assert!(!lines.iter().any(|l| {
         l["span"]["url.path"]
             .as_str()

@@ -212,6 +212,16 @@ impl SagaRunner {
         let age = (shop_kit::db::now() - o.created_at)
             .to_std()
             .unwrap_or_default();
+        // One line per saga outcome at info, completed ones included: an order followed into
+        // the log store has its end there, not only its failures.
+        tracing::info!(
+            order_id = %o.id,
+            status = status.as_str(),
+            reason,
+            total = o.total,
+            seconds = age.as_secs_f64(),
+            "order saga finished"
+        );
         self.metrics
             .duration
             .with_label_values(&[status.as_str()])

@@ -632,8 +632,10 @@ def stop_all(manifest, everyone):
     )
 
 
-def main():
-    rendered, bin_dir, postgres_url = sys.argv[1:4]
+def start(rendered, bin_dir, postgres_url):
+    """The chart's databases prepared, its migrate Job run, and every replica of every
+    Deployment started (all at once: they race for the migrations) and passing its probes.
+    Answers the manifest, the replicas by Deployment and the Service URL rewrite."""
     manifest = Manifest(rendered)
     prepare_databases(manifest, postgres_url)
     postgres = re.sub(r"^postgres(ql)?://([^@/]*@)?", "", postgres_url).split("/")[0]
@@ -650,13 +652,41 @@ def main():
     log_dir = tempfile.mkdtemp(prefix="chart-run-")
     run_migrate_job(manifest, bin_dir, service_urls, postgres)
     everyone = [r for rs in replicas.values() for r in rs]
+    for r in everyone:
+        r.start(bin_dir, log_dir)
+    return manifest, replicas, service_urls, log_dir
+
+
+def wait_probes(replicas):
+    everyone = [r for rs in replicas.values() for r in rs]
+    for r in everyone:
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            wait_for(r.probe_url(probe), 120, f"{r.deployment}[{r.index}] {probe}")
+    print(f"chart-run: {len(everyone)} replicas of {len(replicas)} Deployments pass their probes")
+
+
+def show_logs_and_kill(replicas, failed):
+    """On a failure, the tail of every replica's log; in any case no replica left running."""
+    everyone = [r for rs in replicas.values() for r in rs]
+    for r in everyone if failed else []:
+        if r.log:
+            r.log.flush()
+            print(f"--- {r.deployment}[{r.index}] log (tail)", file=sys.stderr)
+            with open(r.log.name) as f:
+                print("".join(f.readlines()[-15:]), file=sys.stderr)
+    for r in everyone:
+        if r.proc and r.proc.poll() is None:
+            r.proc.kill()
+
+
+def main():
+    rendered, bin_dir, postgres_url = sys.argv[1:4]
+    replicas = {}
+    failed = True
     try:
-        for r in everyone:  # all at once: the replicas race for the migrations
-            r.start(bin_dir, log_dir)
-        for r in everyone:
-            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-                wait_for(r.probe_url(probe), 120, f"{r.deployment}[{r.index}] {probe}")
-        print(f"chart-run: {len(everyone)} replicas of {len(replicas)} Deployments pass their probes")
+        manifest, replicas, service_urls, log_dir = start(rendered, bin_dir, postgres_url)
+        wait_probes(replicas)
+        everyone = [r for rs in replicas.values() for r in rs]
         check_ingresses(manifest, replicas)
         check_pools(everyone)
         check_credentials(manifest)
@@ -665,18 +695,9 @@ def main():
         rollout(manifest, replicas, bin_dir, log_dir, postgres_url)
         everyone = [r for rs in replicas.values() for r in rs]
         stop_all(manifest, everyone)
-    except BaseException:
-        for r in everyone:
-            if r.log:
-                r.log.flush()
-                print(f"--- {r.deployment}[{r.index}] log (tail)", file=sys.stderr)
-                with open(r.log.name) as f:
-                    print("".join(f.readlines()[-15:]), file=sys.stderr)
-        raise
+        failed = False
     finally:
-        for r in [r for rs in replicas.values() for r in rs]:
-            if r.proc and r.proc.poll() is None:
-                r.proc.kill()
+        show_logs_and_kill(replicas, failed)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ use reqwest_tracing::TracingMiddleware;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::config::Secret;
+use crate::env::Secret;
 
 /// How a client retries and times out.
 #[derive(Debug, Clone, Copy)]

@@ -1,58 +1,8 @@
-//! Configuration helpers: secrets that never print, and environment parsing.
+//! The configuration every service shares, gathered from the settings of each part (auth, the
+//! server's limits, the database, the topology). The environment helpers live in
+//! [`crate::env`] and are re-exported here for the services.
 
-use std::fmt;
-use std::str::FromStr;
-
-/// A configuration value that must never reach a log: `Debug` and `Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret string.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// The secret itself; call only where it is used, never to log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// Reads an environment variable, `None` when unset or empty.
-pub fn env_opt(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
-/// Reads a required environment variable.
-pub fn env_required(name: &str) -> anyhow::Result<String> {
-    env_opt(name).ok_or_else(|| anyhow::anyhow!("environment variable {name} must be set"))
-}
-
-/// Reads and parses an environment variable, falling back to `default` when unset.
-pub fn env_parse<T: FromStr>(name: &str, default: T) -> anyhow::Result<T>
-where
-    T::Err: fmt::Display,
-{
-    match env_opt(name) {
-        None => Ok(default),
-        Some(raw) => raw
-            .parse()
-            .map_err(|e| anyhow::anyhow!("environment variable {name}={raw:?} is invalid: {e}")),
-    }
-}
-
-/// Reads a duration in milliseconds from an environment variable, `default` when unset.
-pub fn env_millis(name: &str, default: std::time::Duration) -> anyhow::Result<std::time::Duration> {
-    let millis = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
-    Ok(std::time::Duration::from_millis(env_parse(name, millis)?))
-}
+pub use crate::env::{Secret, env_millis, env_opt, env_parse, env_required};
 
 /// The configuration every service shares: where to listen, its database, and the secrets that
 /// let it verify user tokens and internal calls.
@@ -72,7 +22,7 @@ pub struct CommonConfig {
     /// Shared secret for `/internal/` calls.
     pub internal_token: Secret,
     /// The bounds of the HTTP server.
-    pub limits: crate::server::ServerLimits,
+    pub limits: crate::limits::ServerLimits,
     /// Whether the service applies its pending migrations when it starts
     /// (`SHOP_MIGRATE_AT_START`, true). With false (a cluster whose migrate Job applies them
     /// before the rollout) a start that finds one pending is refused.
@@ -100,7 +50,7 @@ impl CommonConfig {
             )?)?,
             auth: crate::auth::AuthConfig::from_env()?,
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
-            limits: crate::server::ServerLimits::from_env()?,
+            limits: crate::limits::ServerLimits::from_env()?,
             migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
         })
     }
@@ -156,9 +106,9 @@ impl CommonConfig {
             internal_token: internal_token.clone(),
             // Nothing routes to services in one process through endpoints that learn of a
             // shutdown late: no delay before they stop.
-            limits: crate::server::ServerLimits {
+            limits: crate::limits::ServerLimits {
                 shutdown_delay: std::time::Duration::ZERO,
-                ..crate::server::ServerLimits::default()
+                ..crate::limits::ServerLimits::default()
             },
             migrate_at_start: true,
         }

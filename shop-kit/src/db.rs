@@ -10,7 +10,7 @@ use sea_orm::{
 };
 use sea_orm_migration::MigratorTrait;
 
-use crate::server::ReadinessCheck;
+use crate::health::ReadinessCheck;
 
 /// How many connections a service keeps to PostgreSQL unless told otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
@@ -153,7 +153,7 @@ pub async fn connect_and_migrate_patiently<M: MigratorTrait>(
 }
 
 /// [`connect_and_migrate_patiently`], applying the pending migrations only when `apply` (see
-/// [`crate::config::CommonConfig::migrate_at_start`]).
+/// the configuration's `migrate_at_start`).
 pub async fn connect_patiently<M: MigratorTrait>(
     service: &str,
     url: &str,

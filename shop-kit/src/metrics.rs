@@ -207,7 +207,7 @@ impl ServiceMetrics {
     /// database shows in the metrics even where no probe is watched.
     pub fn watch_readiness(
         self: &Arc<Self>,
-        check: Arc<dyn Fn() -> Pin<Box<dyn Future<Output = bool> + Send>> + Send + Sync>,
+        check: crate::health::ReadinessCheck,
         timeout: std::time::Duration,
     ) {
         let metrics = Arc::downgrade(self);

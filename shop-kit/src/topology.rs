@@ -35,7 +35,7 @@ impl ServiceInfo {
 
     /// Its base URL from [`Self::url_env`], or its default port on `127.0.0.1`.
     pub fn url_from_env(&self) -> String {
-        crate::config::env_opt(&self.url_env())
+        crate::env::env_opt(&self.url_env())
             .unwrap_or_else(|| format!("http://127.0.0.1:{}", self.default_port))
     }
 }

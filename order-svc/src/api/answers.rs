@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use poem_openapi::ApiResponse;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use shop_kit::ApiError;
@@ -10,10 +11,33 @@ use shop_kit::idempotency::IdempotencyKey;
 use uuid::Uuid;
 
 use super::Order;
-use super::orders::{CancelResponse, PlaceResponse};
 use crate::domain::{FailureReason, OrderStatus};
 use crate::error::{ApiResult, Error, OrderProblem};
 use crate::store::{KeyClaim, OrderStore, order};
+
+/// `POST /orders`'s success answers.
+#[derive(ApiResponse)]
+pub(super) enum PlaceResponse {
+    /// Completed: paid, stock sold, courier booked.
+    #[oai(status = 201)]
+    Created(Json<Order>),
+    /// Still running (a participant is slow or unreachable); it finishes in the background.
+    #[oai(status = 202)]
+    Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
+
+/// `POST /orders/{id}/cancel`'s success answers.
+#[derive(ApiResponse)]
+pub(super) enum CancelResponse {
+    /// Refunded: the courier's place freed, the stock returned, the funds refunded (now or
+    /// before).
+    #[oai(status = 200)]
+    Refunded(Json<Order>),
+    /// The refund is still running (a participant is slow or unreachable); it finishes in the
+    /// background.
+    #[oai(status = 202)]
+    Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
 
 /// A saga endpoint's success answer: an order with the status it answers, which can be stored
 /// and rebuilt.

@@ -14,7 +14,7 @@ use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::answers::{Keys, cancelled, placed};
+use super::answers::{CancelResponse, Keys, PlaceResponse, cancelled, placed};
 use super::{Order, Tag, deadline_in, drive_within, orders, parse_status, within};
 use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity};
 use crate::error::{ApiResult, Error};
@@ -90,28 +90,6 @@ impl PlaceOrder {
         let lines = Lines::parse(lines).map_err(|m| ("items", m))?;
         Ok((lines, field))
     }
-}
-
-#[derive(ApiResponse)]
-pub(super) enum PlaceResponse {
-    /// Completed: paid, stock sold, courier booked.
-    #[oai(status = 201)]
-    Created(Json<Order>),
-    /// Still running (a participant is slow or unreachable); it finishes in the background.
-    #[oai(status = 202)]
-    Accepted(Json<Order>, #[oai(header = "Location")] String),
-}
-
-#[derive(ApiResponse)]
-pub(super) enum CancelResponse {
-    /// Refunded: the courier's place freed, the stock returned, the funds refunded (now or
-    /// before).
-    #[oai(status = 200)]
-    Refunded(Json<Order>),
-    /// The refund is still running (a participant is slow or unreachable); it finishes in the
-    /// background.
-    #[oai(status = 202)]
-    Accepted(Json<Order>, #[oai(header = "Location")] String),
 }
 
 #[derive(ApiResponse)]

@@ -11,7 +11,7 @@ use jsonwebtoken::jwk::{
 };
 use rand::RngCore;
 
-use crate::config::{Secret, env_opt, env_parse};
+use crate::env::{Secret, env_opt, env_parse};
 
 /// Why a key in the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]

@@ -13,7 +13,7 @@ use poem_openapi::auth::Bearer;
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
-use crate::config::Secret;
+use crate::env::Secret;
 use crate::problem::ApiError;
 
 pub use keys::{AuthConfig, KeyError, SigningKey};

@@ -9,12 +9,8 @@ use poem::{Endpoint, IntoResponse, PathPattern, Request, Response};
 use tokio::sync::Semaphore;
 use tracing::Instrument;
 
-use super::ServerLimits;
-
+use crate::limits::{MAX_BODY_BYTES, ServerLimits};
 use crate::problem::ApiError;
-
-/// Request bodies larger than this are refused with 413.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// Runs a request inside a server span that continues the caller's trace (W3C `traceparent`),
 /// named after the matched route once it is known. Probes and scrapes are not traced.

@@ -141,7 +141,7 @@ fn report(service: &ServiceInfo, done: anyhow::Result<()>) -> std::process::Exit
 async fn migrate_only<M: sea_orm_migration::MigratorTrait>(
     service: &ServiceInfo,
 ) -> anyhow::Result<()> {
-    let url = crate::config::env_required(&format!("{}_DATABASE_URL", service.env_prefix))?;
+    let url = crate::env::env_required(&format!("{}_DATABASE_URL", service.env_prefix))?;
     let limits = super::ServerLimits::from_env()?;
     let db = crate::db::connect_and_migrate_patiently::<M>(
         service.name,

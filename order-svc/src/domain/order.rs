@@ -97,7 +97,10 @@ pub fn total(unit_price: Money, quantity: Quantity) -> Option<Money> {
 }
 
 /// Where an order stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// The saga is running (or waiting to be driven on).
     Pending,
@@ -121,16 +124,6 @@ impl std::fmt::Display for OrderStatus {
 }
 
 impl OrderStatus {
-    /// Every status.
-    pub const ALL: [Self; 6] = [
-        Self::Pending,
-        Self::Completed,
-        Self::Cancelled,
-        Self::Refunding,
-        Self::Refunded,
-        Self::NeedsAttention,
-    ];
-
     /// The statuses of an order a saga is driving (or will drive on): the order saga's and the
     /// refund saga's.
     pub const ACTIVE: [Self; 2] = [Self::Pending, Self::Refunding];
@@ -140,26 +133,23 @@ impl OrderStatus {
         matches!(self, Self::Completed | Self::Cancelled | Self::Refunded)
     }
 
-    /// The stored and public name.
+    /// The stored and public name (`needs_attention`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Completed => "completed",
-            Self::Cancelled => "cancelled",
-            Self::Refunding => "refunding",
-            Self::Refunded => "refunded",
-            Self::NeedsAttention => "needs_attention",
-        }
+        self.into()
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 }
 
-/// Why an order was cancelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why an order was cancelled. Its stored and public name is the variant's in snake case
+/// (`insufficient_funds`); everything else it means is one row of [`FailureReason::row`].
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray, strum::IntoStaticStr, strum::EnumString,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum FailureReason {
     /// payment-svc refused: the balance is short.
     InsufficientFunds,
@@ -173,56 +163,52 @@ pub enum FailureReason {
     Rejected,
 }
 
+/// What a failure reason means: the status `POST /orders` answers with, and why the user's
+/// message says the order is cancelled (`{date}`: the delivery date).
+struct ReasonRow {
+    status: u16,
+    why: &'static str,
+}
+
 impl FailureReason {
+    /// The table of reasons: one row each, in one exhaustive match, so that a new reason cannot
+    /// compile without its status and its message.
+    const fn row(self) -> ReasonRow {
+        let (status, why) = match self {
+            Self::InsufficientFunds => (402, "insufficient funds."),
+            Self::OutOfStock => (409, "out of stock."),
+            Self::NoCourier => (409, "no courier available on {date}."),
+            Self::ServiceUnavailable => (503, "a service was unavailable; nothing was charged."),
+            Self::Rejected => (409, "it could not be processed; nothing was charged."),
+        };
+        ReasonRow { status, why }
+    }
+
     /// The stored and public name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::InsufficientFunds => "insufficient_funds",
-            Self::OutOfStock => "out_of_stock",
-            Self::NoCourier => "no_courier",
-            Self::ServiceUnavailable => "service_unavailable",
-            Self::Rejected => "rejected",
-        }
+        self.into()
     }
 
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::InsufficientFunds,
-            Self::OutOfStock,
-            Self::NoCourier,
-            Self::ServiceUnavailable,
-            Self::Rejected,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        s.parse().ok()
     }
 
     /// The HTTP status `POST /orders` answers with for this reason.
     pub fn http_status(self) -> u16 {
-        match self {
-            Self::InsufficientFunds => 402,
-            Self::OutOfStock | Self::NoCourier | Self::Rejected => 409,
-            Self::ServiceUnavailable => 503,
-        }
+        self.row().status
     }
 }
 
 /// The message a user gets about an order's outcome (`None` reason: completed).
 pub fn message_text(order_id: Uuid, date: NaiveDate, reason: Option<FailureReason>) -> String {
-    let why = match reason {
-        None => return format!("Order {order_id} is paid and a courier is booked for {date}."),
-        Some(FailureReason::InsufficientFunds) => "insufficient funds.".to_owned(),
-        Some(FailureReason::OutOfStock) => "out of stock.".to_owned(),
-        Some(FailureReason::NoCourier) => format!("no courier available on {date}."),
-        Some(FailureReason::ServiceUnavailable) => {
-            "a service was unavailable; nothing was charged.".to_owned()
+    match reason {
+        None => format!("Order {order_id} is paid and a courier is booked for {date}."),
+        Some(reason) => {
+            let why = reason.row().why.replace("{date}", &date.to_string());
+            format!("Order {order_id} is cancelled: {why}")
         }
-        Some(FailureReason::Rejected) => {
-            "it could not be processed; nothing was charged.".to_owned()
-        }
-    };
-    format!("Order {order_id} is cancelled: {why}")
+    }
 }
 
 /// The message a user gets when the refund saga of their cancellation has finished.
@@ -310,15 +296,39 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for s in OrderStatus::ALL {
+        use strum::VariantArray;
+        for &s in OrderStatus::VARIANTS {
             assert_eq!(OrderStatus::parse(s.as_str()), Some(s));
         }
-        for r in [
-            FailureReason::InsufficientFunds,
-            FailureReason::OutOfStock,
-            FailureReason::NoCourier,
-        ] {
+        assert_eq!(OrderStatus::NeedsAttention.as_str(), "needs_attention");
+        for &r in FailureReason::VARIANTS {
             assert_eq!(FailureReason::parse(r.as_str()), Some(r));
         }
+        assert_eq!(
+            FailureReason::InsufficientFunds.as_str(),
+            "insufficient_funds"
+        );
+        assert_eq!(
+            FailureReason::parse("Rejected"),
+            None,
+            "only the stored names"
+        );
+    }
+
+    #[test]
+    fn each_reason_has_its_status_and_message() {
+        let (id, date) = (Uuid::nil(), day("2026-12-24"));
+        let text = |r| message_text(id, date, Some(r));
+        assert_eq!(FailureReason::InsufficientFunds.http_status(), 402);
+        assert_eq!(FailureReason::ServiceUnavailable.http_status(), 503);
+        assert_eq!(FailureReason::NoCourier.http_status(), 409);
+        assert_eq!(
+            text(FailureReason::NoCourier),
+            format!("Order {id} is cancelled: no courier available on 2026-12-24.")
+        );
+        assert_eq!(
+            text(FailureReason::OutOfStock),
+            format!("Order {id} is cancelled: out of stock.")
+        );
     }
 }

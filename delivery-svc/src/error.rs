@@ -11,9 +11,6 @@ pub enum Error {
     /// 404: no live booking for this order (none, released, or another user's).
     #[error("no delivery for this order")]
     NoDelivery,
-    /// 409: no courier has a free slot on the date.
-    #[error("no courier available on that date")]
-    NoCourier,
     /// 503: the database failed; logged, never shown.
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
@@ -24,7 +21,6 @@ impl From<Error> for ApiError {
         let detail = e.to_string();
         match e {
             Error::NoSuchCourier | Error::NoDelivery => ApiError::not_found(detail),
-            Error::NoCourier => ApiError::conflict(detail),
             Error::Db(e) => e.into(),
         }
     }

@@ -23,18 +23,6 @@ pub enum Answer<T> {
     Unreachable(CallError),
 }
 
-/// What a participant's refusal status means in its protocol: 402 (payment) is short of
-/// funds, 409 from stock or delivery is short of units or couriers (unless the order's own
-/// reservation conflicts, which the saga never sends), 404 a product that does not exist.
-fn refusal(p: Participant, status: StatusCode) -> Refusal {
-    match (p, status) {
-        (_, StatusCode::PAYMENT_REQUIRED) => Refusal::Short,
-        (Participant::Stock | Participant::Delivery, StatusCode::CONFLICT) => Refusal::Short,
-        (_, StatusCode::NOT_FOUND) => Refusal::Missing,
-        _ => Refusal::Conflict,
-    }
-}
-
 fn answer<T>(
     p: Participant,
     reply: Result<Reply, CallError>,
@@ -51,7 +39,7 @@ fn answer<T>(
                 && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
         {
             let product = r.json::<RefusalProblem>().ok().and_then(|b| b.product_id);
-            Answer::Refused(refusal(p, r.status), product)
+            Answer::Refused(Refusal::from_status(p.shortage(), r.status), product)
         }
         Ok(r) => Answer::Unreachable(r.unexpected()),
         Err(e) => Answer::Unreachable(e),

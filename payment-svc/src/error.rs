@@ -1,6 +1,5 @@
 //! payment-svc's errors, each with the status it answers.
 
-use poem::http::StatusCode;
 use shop_kit::ApiError;
 
 /// What a payment-svc operation can fail with.
@@ -9,9 +8,6 @@ pub enum Error {
     /// 404: the user has no account yet.
     #[error("no account for this user")]
     NoAccount,
-    /// 402: the balance does not cover the reservation.
-    #[error("insufficient funds")]
-    InsufficientFunds,
     /// 422 on `Idempotency-Key`: the key was used with another amount.
     #[error("was used before with a different amount")]
     KeyReused,
@@ -28,7 +24,6 @@ impl From<Error> for ApiError {
         let detail = e.to_string();
         match e {
             Error::NoAccount => ApiError::not_found(detail),
-            Error::InsufficientFunds => ApiError::new(StatusCode::PAYMENT_REQUIRED, detail),
             Error::KeyReused => ApiError::invalid_field("Idempotency-Key", detail),
             Error::BalanceLimit => ApiError::invalid_field("amount", detail),
             Error::Db(e) => e.into(),

@@ -8,9 +8,6 @@ pub enum Error {
     /// 404: no such product.
     #[error("no such product")]
     NoSuchProduct,
-    /// 409: not enough units available for the reservation.
-    #[error("out of stock")]
-    OutOfStock,
     /// 503: the database failed; logged, never shown.
     #[error(transparent)]
     Db(#[from] sea_orm::DbErr),
@@ -21,7 +18,6 @@ impl From<Error> for ApiError {
         let detail = e.to_string();
         match e {
             Error::NoSuchProduct => ApiError::not_found(detail),
-            Error::OutOfStock => ApiError::conflict(detail),
             Error::Db(e) => e.into(),
         }
     }

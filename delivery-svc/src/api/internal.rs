@@ -3,9 +3,9 @@
 
 use shop_kit::ApiError;
 use shop_kit::contract::delivery::BookCourier;
+use shop_kit::contract::participant::Shortage;
 use shop_kit::ledger::Participant;
 
-use crate::error::Error;
 use crate::store::SeatsLedger;
 
 impl Participant for SeatsLedger {
@@ -15,8 +15,5 @@ impl Participant for SeatsLedger {
         Ok(body)
     }
 
-    /// 409: no courier is free on the date.
-    fn short() -> ApiError {
-        Error::NoCourier.into()
-    }
+    const SHORT: Shortage = shop_kit::contract::delivery::SHORT;
 }

@@ -5,6 +5,7 @@ use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, OpenApi};
 use shop_kit::auth::InternalAuth;
+use shop_kit::contract::participant::Shortage;
 use shop_kit::contract::payment::{Account, ReserveFunds};
 use shop_kit::ledger::Participant;
 use shop_kit::{ApiError, ApiResult};
@@ -12,7 +13,6 @@ use uuid::Uuid;
 
 use super::Tag;
 use crate::domain::{Amount, Hold};
-use crate::error::Error;
 use crate::store::{FundsLedger, PaymentStore};
 
 pub struct InternalApi {
@@ -56,8 +56,5 @@ impl Participant for FundsLedger {
         })
     }
 
-    /// 402: the balance is short.
-    fn short() -> ApiError {
-        Error::InsufficientFunds.into()
-    }
+    const SHORT: Shortage = shop_kit::contract::payment::SHORT;
 }

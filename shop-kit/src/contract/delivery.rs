@@ -1,6 +1,13 @@
 //! delivery-svc's internal contract.
 
 use super::*;
+use crate::contract::participant::Shortage;
+
+/// How delivery-svc refuses a reservation it is short of couriers for.
+pub const SHORT: Shortage = Shortage {
+    status: poem::http::StatusCode::CONFLICT,
+    detail: "no courier available on that date",
+};
 
 /// `POST /internal/reservations`: book a courier with free capacity on `date`.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

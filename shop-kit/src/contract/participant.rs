@@ -1,6 +1,7 @@
 //! The server side of the participant protocol: one response type, one problem body and the
 //! mapping of [`Outcome`]s to statuses, shared by payment, stock and delivery.
 
+use poem::http::StatusCode;
 use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{ApiResponse, Object};
@@ -9,6 +10,65 @@ use uuid::Uuid;
 
 use super::Outcome;
 use crate::problem::{ApiError, ApiResult, Problem, ProblemBody, ProblemExtension};
+
+/// How a participant says it is short of what an order asks: its status and detail. Declared
+/// once per participant (`payment::SHORT`, `stock::SHORT`, `delivery::SHORT`) and read by both
+/// sides: the participant answers it, order-svc reads it back as [`Refusal::Short`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shortage {
+    /// 402 for funds, 409 for units and couriers.
+    pub status: StatusCode,
+    /// What the problem says.
+    pub detail: &'static str,
+}
+
+impl Shortage {
+    /// The problem a participant answers with when it is short.
+    pub fn problem(self) -> ApiError {
+        ApiError::new(self.status, self.detail)
+    }
+}
+
+/// Why a participant refused a call: final, never retried.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// It has not enough: funds, stock, a courier on that day.
+    Short,
+    /// What the call names does not exist (an unknown product, no reservation): 404.
+    Missing,
+    /// The protocol refuses it: released before, confirmed before, other values: 409.
+    Conflict,
+}
+
+impl Refusal {
+    /// Its name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Short => "short",
+            Self::Missing => "missing",
+            Self::Conflict => "conflict",
+        }
+    }
+
+    /// The status of this refusal from a participant short as `shortage` says.
+    pub fn status(self, shortage: Shortage) -> StatusCode {
+        match self {
+            Self::Short => shortage.status,
+            Self::Missing => StatusCode::NOT_FOUND,
+            Self::Conflict => StatusCode::CONFLICT,
+        }
+    }
+
+    /// A refusal status read back. Where the shortage shares 409 with a conflict (stock,
+    /// delivery), 409 is a shortage: the saga never sends a reservation that conflicts with
+    /// its own.
+    pub fn from_status(shortage: Shortage, status: StatusCode) -> Self {
+        [Self::Short, Self::Missing, Self::Conflict]
+            .into_iter()
+            .find(|r| r.status(shortage) == status)
+            .unwrap_or(Self::Conflict)
+    }
+}
 
 /// The answer to a reserve, confirm, release or cancel.
 #[derive(ApiResponse)]
@@ -54,17 +114,19 @@ impl ProblemBody for RefusalProblem {
 
 impl ProblemExtension for RefusalProblem {}
 
+/// Confirm, release and cancel never find a shortage: what they settle is held already.
+const NEVER_SHORT: Shortage = Shortage {
+    status: StatusCode::CONFLICT,
+    detail: "cannot settle",
+};
+
 /// The result of a participant operation.
 pub type ParticipantResult<T> = ApiResult<Reply<T>, RefusalProblem>;
 
-fn refusal<T>(
-    outcome: Outcome<T>,
-    short: impl FnOnce() -> ApiError,
-    refused: &str,
-) -> ApiError<RefusalProblem> {
+fn refusal<T>(outcome: Outcome<T>, shortage: Shortage, refused: &str) -> ApiError<RefusalProblem> {
     match outcome {
         Outcome::Short(holder) => {
-            let mut problem = RefusalProblem::from(short().into_problem());
+            let mut problem = RefusalProblem::from(shortage.problem().into_problem());
             problem.product_id = holder;
             ApiError::from_problem(problem)
         }
@@ -74,14 +136,14 @@ fn refusal<T>(
     }
 }
 
-/// Maps a reserve's outcome: 201, or `short()` (402/409), 409, 404.
+/// Maps a reserve's outcome: 201, or the participant's `shortage` (402/409), 409, 404.
 pub fn reserved<T: ParseFromJSON + ToJSON + Send + Sync>(
     outcome: Outcome<T>,
-    short: impl FnOnce() -> ApiError,
+    shortage: Shortage,
 ) -> ParticipantResult<T> {
     match outcome {
         Outcome::Done(r) => Ok(Reply::Created(Json(r))),
-        other => Err(refusal(other, short, "cannot reserve")),
+        other => Err(refusal(other, shortage, "cannot reserve")),
     }
 }
 
@@ -91,11 +153,7 @@ pub fn settled<T: ParseFromJSON + ToJSON + Send + Sync>(
 ) -> ParticipantResult<T> {
     match outcome {
         Outcome::Done(r) => Ok(Reply::Ok(Json(r))),
-        other => Err(refusal(
-            other,
-            || ApiError::conflict("cannot settle"),
-            "cannot settle",
-        )),
+        other => Err(refusal(other, NEVER_SHORT, "cannot settle")),
     }
 }
 
@@ -106,10 +164,38 @@ pub fn released<T: ParseFromJSON + ToJSON + Send + Sync>(
     match outcome {
         Outcome::Done(r) => Ok(Reply::Ok(Json(r))),
         Outcome::Marked => Ok(Reply::Marked),
-        other => Err(refusal(
-            other,
-            || ApiError::conflict("cannot release"),
-            "cannot release",
-        )),
+        other => Err(refusal(other, NEVER_SHORT, "cannot release")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::{delivery, payment, stock};
+
+    #[test]
+    fn a_refusal_reads_back_as_the_participant_said_it() {
+        for r in [Refusal::Short, Refusal::Missing, Refusal::Conflict] {
+            assert_eq!(
+                Refusal::from_status(payment::SHORT, r.status(payment::SHORT)),
+                r
+            );
+        }
+        assert_eq!(payment::SHORT.status, StatusCode::PAYMENT_REQUIRED);
+        for short in [stock::SHORT, delivery::SHORT] {
+            assert_eq!(
+                Refusal::from_status(short, StatusCode::CONFLICT),
+                Refusal::Short
+            );
+            assert_eq!(
+                Refusal::from_status(short, StatusCode::NOT_FOUND),
+                Refusal::Missing
+            );
+            // 402 is payment's shortage, not theirs.
+            assert_eq!(
+                Refusal::from_status(short, StatusCode::PAYMENT_REQUIRED),
+                Refusal::Conflict
+            );
+        }
     }
 }

@@ -1,6 +1,13 @@
 //! payment-svc's internal contract.
 
 use super::*;
+use crate::contract::participant::Shortage;
+
+/// How payment-svc refuses a reservation it is short of funds for.
+pub const SHORT: Shortage = Shortage {
+    status: poem::http::StatusCode::PAYMENT_REQUIRED,
+    detail: "insufficient funds",
+};
 
 /// `POST /internal/reservations`: hold `amount` of the user's funds for an order.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -1,6 +1,13 @@
 //! stock-svc's internal contract.
 
 use super::*;
+use crate::contract::participant::Shortage;
+
+/// How stock-svc refuses a reservation it is short of units for.
+pub const SHORT: Shortage = Shortage {
+    status: poem::http::StatusCode::CONFLICT,
+    detail: "out of stock",
+};
 
 /// One line of a stock reservation: `quantity` units of a product.
 #[derive(Object, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -12,7 +12,7 @@ use uuid::Uuid;
 use super::{Ledger, LedgerMetrics};
 use crate::JsonBody;
 use crate::auth::InternalAuth;
-use crate::contract::participant::{ParticipantResult, released, reserved, settled};
+use crate::contract::participant::{ParticipantResult, Shortage, released, reserved, settled};
 use crate::problem::ApiError;
 
 /// A ledger that order-svc's saga calls over HTTP.
@@ -28,8 +28,9 @@ pub trait Participant:
     /// Parses the wire request into the ledger's; a 422 names the invalid field.
     fn parse(body: Self::Body) -> Result<Self::Request, ApiError>;
 
-    /// The answer when the resource is short: 402 for funds, 409 for stock and couriers.
-    fn short() -> ApiError;
+    /// How it refuses when short: its contract's `SHORT` (402 for funds, 409 for stock and
+    /// couriers).
+    const SHORT: Shortage;
 }
 
 /// `/internal/reservations` of one participant.
@@ -69,7 +70,7 @@ impl<P: Participant> ReservationsApi<P> {
     ) -> ParticipantResult<P::Reservation> {
         let req = P::parse(body.0)?;
         let outcome = super::reserve(&self.ledger, &self.db, &self.metrics, &req).await?;
-        reserved(outcome, P::short)
+        reserved(outcome, P::SHORT)
     }
 
     /// Confirms what is held for an order: the funds are captured, the stock sold, the courier

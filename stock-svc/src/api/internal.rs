@@ -2,11 +2,11 @@
 //! [`ReservationsApi`](shop_kit::ledger::ReservationsApi) over the units ledger.
 
 use shop_kit::ApiError;
+use shop_kit::contract::participant::Shortage;
 use shop_kit::contract::stock::ReserveStock;
 use shop_kit::ledger::Participant;
 
 use crate::domain::{Hold, Line, Units};
-use crate::error::Error;
 use crate::store::UnitsLedger;
 
 impl Participant for UnitsLedger {
@@ -40,8 +40,5 @@ impl Participant for UnitsLedger {
         Hold::new(body.order_id, lines).map_err(|m| ApiError::invalid_field("items", m))
     }
 
-    /// 409: out of stock.
-    fn short() -> ApiError {
-        Error::OutOfStock.into()
-    }
+    const SHORT: Shortage = shop_kit::contract::stock::SHORT;
 }

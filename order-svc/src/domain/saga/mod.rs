@@ -11,6 +11,9 @@
 //! The state is stored before each call goes out and after its answer comes back, so a restart
 //! repeats at most the call in flight, which every participant accepts idempotently.
 
+pub use shop_kit::contract::participant::Refusal;
+use shop_kit::contract::participant::Shortage;
+
 use super::FailureReason;
 
 /// The three participants, in saga order.
@@ -61,6 +64,15 @@ impl Participant {
         }
     }
 
+    /// How it says it is short, as its contract declares.
+    pub fn shortage(self) -> Shortage {
+        match self {
+            Self::Payment => shop_kit::contract::payment::SHORT,
+            Self::Stock => shop_kit::contract::stock::SHORT,
+            Self::Delivery => shop_kit::contract::delivery::SHORT,
+        }
+    }
+
     /// Why an order is cancelled when this participant refuses: its shortage, or a plain
     /// rejection.
     pub fn refusal_reason(self, refusal: Refusal) -> FailureReason {
@@ -94,28 +106,6 @@ impl Action {
             Self::Confirm => "confirm",
             Self::Release => "release",
             Self::Cancel => "cancel",
-        }
-    }
-}
-
-/// Why a participant refused a call: final, never retried.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
-    /// It has not enough: funds, stock, a courier on that day.
-    Short,
-    /// What the order asks for does not exist (an unknown product).
-    Missing,
-    /// The protocol refuses it: released before, confirmed before, other values, invalid.
-    Conflict,
-}
-
-impl Refusal {
-    /// Its name in logs.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Short => "short",
-            Self::Missing => "missing",
-            Self::Conflict => "conflict",
         }
     }
 }

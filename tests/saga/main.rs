@@ -19,6 +19,7 @@ mod refusals;
 mod shutdown;
 mod simulation;
 mod statement;
+mod stored;
 
 use shop_tests::{Shopper, TestShop};
 use uuid::Uuid;

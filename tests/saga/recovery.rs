@@ -2,7 +2,7 @@
 //! or compensated by the recovery driver of the instance that runs now.
 
 use chrono::TimeDelta;
-use order_svc::domain::{FailureReason, Participant, SagaState, Step};
+use order_svc::domain::{FailureReason, Held, Participant, SagaState, Step};
 use order_svc::store::{Found, NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
@@ -66,7 +66,7 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
         &o,
         SagaState {
             step: Step::Reserve(Participant::Stock),
-            held: 2,
+            held: Held::through(Participant::Stock),
             reason: None,
         },
     )
@@ -101,7 +101,7 @@ async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything
     .await;
     let state = SagaState {
         step: Step::Compensate,
-        held: 2,
+        held: Held::through(Participant::Stock),
         reason: Some(FailureReason::NoCourier),
     };
     abandon(&w, &o, state).await;

@@ -7,4 +7,4 @@ pub use order::{
     DeliveryDate, FailureReason, Line, Lines, OrderStatus, Quantity, message_text, refund_text,
     total,
 };
-pub use saga::{Action, Participant, Refusal, SagaState, Step};
+pub use saga::{Action, Held, Participant, Refusal, SagaState, Step};

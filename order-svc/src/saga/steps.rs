@@ -10,7 +10,9 @@ use uuid::Uuid;
 
 use super::{Drive, Next, SagaRunner, after};
 use crate::client::Answer;
-use crate::domain::{Action, OrderStatus, Participant, SagaState, Step, message_text, refund_text};
+use crate::domain::{
+    Action, Held, OrderStatus, Participant, SagaState, Step, message_text, refund_text,
+};
 use crate::store::{Found, order};
 
 impl SagaRunner {
@@ -104,8 +106,8 @@ impl SagaRunner {
         action: Action,
     ) -> Result<Next, DbErr> {
         let step = state.step;
-        while state.step == step && state.held > 0 {
-            let Some(p) = Participant::at(state.held - 1) else {
+        while state.step == step {
+            let Some(p) = state.held.last() else {
                 break;
             };
             let started = Instant::now();
@@ -128,7 +130,7 @@ impl SagaRunner {
         };
         let done = SagaState {
             step: Step::Done,
-            held: 0,
+            held: Held::NONE,
             reason,
         };
         let finished = self.finish(o, lease, done, status).await?;

@@ -39,7 +39,7 @@ impl OrderStore {
     /// `lease_until`, and clears the failed attempts (the saga moved on); with what a
     /// participant's answer named (the courier booked, the product short). `false` when the
     /// claim was lost (another driver has the order now).
-    #[tracing::instrument(level = "debug", skip(self, found), fields(step = state.step_name(), held = state.held))]
+    #[tracing::instrument(level = "debug", skip(self, found), fields(step = state.step_name(), held = %state.held.names()))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
@@ -50,7 +50,11 @@ impl OrderStore {
     ) -> Result<bool, DbErr> {
         let mut update = order::Entity::update_many()
             .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(
+                order::Column::Held,
+                Expr::value(i32::from(state.held.count())),
+            )
+            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
             .col_expr(
                 order::Column::FailureReason,
                 Expr::value(state.reason.map(|r| r.as_str())),
@@ -87,7 +91,11 @@ impl OrderStore {
         let res = order::Entity::update_many()
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(
+                order::Column::Held,
+                Expr::value(i32::from(state.held.count())),
+            )
+            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
             .col_expr(
                 order::Column::FailureReason,
                 Expr::value(state.reason.map(|r| r.as_str())),
@@ -123,7 +131,8 @@ impl OrderStore {
         Ok(Some(order::Model {
             status: status.as_str().into(),
             step: state.step_name().into(),
-            held: i32::from(state.held),
+            held: i32::from(state.held.count()),
+            holding: state.held.names(),
             failure_reason: state.reason.map(|r| r.as_str().into()),
             attempts: 0,
             lease_owner: None,
@@ -152,7 +161,11 @@ impl OrderStore {
                 Expr::value(OrderStatus::Refunding.as_str()),
             )
             .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(order::Column::Held, Expr::value(i32::from(state.held)))
+            .col_expr(
+                order::Column::Held,
+                Expr::value(i32::from(state.held.count())),
+            )
+            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(lease))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))

@@ -6,8 +6,9 @@ pub mod order {
 
     /// An order. `product_id`, `quantity` and `unit_price` are its line's; an order of several
     /// products keeps its lines in `items` (JSON) and there they are the first line's product
-    /// and price and the units of all lines. `step`, `held` and `failure_reason` are the saga's
-    /// durable state (`short_product_id`: the product a stock refusal named). `lease_owner`
+    /// and price and the units of all lines. `step`, `holding` (the participants that may hold
+    /// something, by name) and `failure_reason` are the saga's durable state; `held` is their
+    /// count, as the release before 2026-12-04 stored it, written on for its replicas in a rollout (`short_product_id`: the product a stock refusal named). `lease_owner`
     /// is the token of the claim that drives it (fresh for every claim, so a stale driver's
     /// writes fail) and `lease_until` when the claim runs out; a paused order has no owner and
     /// `lease_until` is its next attempt. `attempts` counts failed attempts at the current step.
@@ -25,6 +26,7 @@ pub mod order {
         pub status: String,
         pub step: String,
         pub held: i32,
+        pub holding: String,
         pub failure_reason: Option<String>,
         pub courier_id: Option<Uuid>,
         pub lease_owner: Option<Uuid>,
@@ -43,7 +45,7 @@ pub mod order {
 
     impl ActiveModelBehavior for ActiveModel {}
 
-    use crate::domain::{FailureReason, OrderStatus, SagaState};
+    use crate::domain::{FailureReason, Held, OrderStatus, SagaState};
 
     /// One line of an order, priced from the catalogue when it was placed.
     #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -98,10 +100,20 @@ pub mod order {
         pub fn saga_state(&self) -> Result<SagaState, DbErr> {
             let step = SagaState::parse_step(&self.step)
                 .ok_or_else(|| corrupt(self.id, "step", &self.step))?;
-            let held = u8::try_from(self.held)
+            let counted = u8::try_from(self.held)
                 .ok()
-                .filter(|h| *h <= 3)
+                .and_then(Held::first)
                 .ok_or_else(|| corrupt(self.id, "held", &self.held.to_string()))?;
+            let named = Held::parse(&self.holding)
+                .ok_or_else(|| corrupt(self.id, "holding", &self.holding))?;
+            // A replica of the previous release, in a rollout, writes the count alone: where
+            // the two disagree, the count is the newer write (it counts this release's
+            // participants, which are the previous release's).
+            let held = if named.count() == counted.count() {
+                named
+            } else {
+                counted
+            };
             Ok(SagaState {
                 step,
                 held,

@@ -14,6 +14,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261121AttemptsAndKeyOrders),
             Box::new(M20261122TraceParents),
             Box::new(M20261122LinesAndShortProducts),
+            Box::new(M20261204HoldingByName),
         ]
     }
 }
@@ -31,6 +32,7 @@ enum Orders {
     Status,
     Step,
     Held,
+    Holding,
     FailureReason,
     CourierId,
     LeaseOwner,
@@ -251,6 +253,43 @@ impl MigrationTrait for M20261122LinesAndShortProducts {
             Table::alter()
                 .table(Orders::Table)
                 .add_column(uuid_null(Orders::ShortProductId))
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// The participants that may hold something for an order, by name (`payment,stock`) instead of
+/// a count of saga positions, which a participant added to the saga would silently re-mean.
+/// `held` stays, written on for one release: replicas of the previous release, still running
+/// in a rollout, read and write it (and the new release reads it where they did).
+struct M20261204HoldingByName;
+
+impl MigrationName for M20261204HoldingByName {
+    fn name(&self) -> &str {
+        "m20261204_000005_holding_by_name"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261204HoldingByName {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(string(Orders::Holding).default(""))
+                .to_owned(),
+        )
+        .await?;
+        // The positions of the saga as every stored count meant them: payment, stock, delivery.
+        let names = Expr::case(Expr::col(Orders::Held).eq(1), "payment")
+            .case(Expr::col(Orders::Held).eq(2), "payment,stock")
+            .case(Expr::col(Orders::Held).gte(3), "payment,stock,delivery")
+            .finally("");
+        m.exec_stmt(
+            Query::update()
+                .table(Orders::Table)
+                .value(Orders::Holding, names)
                 .to_owned(),
         )
         .await

@@ -31,18 +31,17 @@ impl Participant {
     /// All three in saga order.
     pub const ALL: [Self; 3] = [Self::Payment, Self::Stock, Self::Delivery];
 
-    /// The participant at saga position `i` (0, 1, 2), for the count of those that may hold
-    /// something.
-    pub fn at(i: u8) -> Option<Self> {
-        Self::ALL.get(usize::from(i)).copied()
+    /// The participant of a stored name (`payment`, `stock`, `delivery`).
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name)
     }
 
-    /// How many participants, this one included, come up to it in saga order (1, 2, 3).
-    pub fn count_through(self) -> u8 {
+    /// Its bit in a [`Held`] set (in memory only: the set is stored by names).
+    fn bit(self) -> u8 {
         match self {
             Self::Payment => 1,
             Self::Stock => 2,
-            Self::Delivery => 3,
+            Self::Delivery => 4,
         }
     }
 
@@ -110,6 +109,87 @@ impl Action {
     }
 }
 
+/// The participants that may hold something for an order. Stored as their names in saga order
+/// (`payment,stock`), never as a count of positions: a participant added to the saga, before or
+/// after the others, changes nothing in what a stored order holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Held(u8);
+
+impl Held {
+    /// Nobody.
+    pub const NONE: Self = Self(0);
+
+    /// `p` and every participant before it in saga order: what may be held once `p`'s
+    /// reservation is (or may be) granted.
+    pub fn through(p: Participant) -> Self {
+        let upto = Participant::ALL.iter().position(|&q| q == p).unwrap_or(0);
+        Self(
+            Participant::ALL[..=upto]
+                .iter()
+                .fold(0, |bits, q| bits | q.bit()),
+        )
+    }
+
+    /// Every participant: what a completed order holds.
+    pub fn all() -> Self {
+        Self(Participant::ALL.iter().fold(0, |bits, q| bits | q.bit()))
+    }
+
+    /// The participants in it, in saga order.
+    pub fn participants(self) -> impl Iterator<Item = Participant> {
+        Participant::ALL
+            .into_iter()
+            .filter(move |p| self.0 & p.bit() != 0)
+    }
+
+    /// The one given back first: the latest in saga order.
+    pub fn last(self) -> Option<Participant> {
+        self.participants().last()
+    }
+
+    /// The set without `p`.
+    pub fn without(self, p: Participant) -> Self {
+        Self(self.0 & !p.bit())
+    }
+
+    /// Whether nobody holds anything.
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+
+    /// How many: the count a release before 2026-12-04 stored (`orders.held`), still written
+    /// for one release so that replicas of the previous one, in a rollout, read it right.
+    pub fn count(self) -> u8 {
+        u8::try_from(self.participants().count()).unwrap_or(u8::MAX)
+    }
+
+    /// The first `n` in saga order: how a count stored by a previous release reads.
+    pub fn first(n: u8) -> Option<Self> {
+        match usize::from(n) {
+            0 => Some(Self::NONE),
+            n => Participant::ALL.get(n - 1).map(|&p| Self::through(p)),
+        }
+    }
+
+    /// The stored form: the names in saga order, comma-separated (`""`: nobody).
+    pub fn names(self) -> String {
+        self.participants()
+            .map(Participant::name)
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Parses the stored form; `None` for an unknown name.
+    pub fn parse(stored: &str) -> Option<Self> {
+        stored
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .try_fold(Self::NONE, |held, name| {
+                Participant::from_name(name).map(|p| Self(held.0 | p.bit()))
+            })
+    }
+}
+
 /// What the saga does next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
@@ -117,9 +197,9 @@ pub enum Step {
     Reserve(Participant),
     /// Confirm with all three.
     Confirm,
-    /// Release the first `held` participants, last first.
+    /// Release with the participants that may hold something, last first.
     Compensate,
-    /// Cancel (refund) with the first `held` participants, last first.
+    /// Cancel (refund) with the participants that hold something, last first.
     Refund,
     /// Nothing left to do.
     Done,
@@ -130,8 +210,8 @@ pub enum Step {
 pub struct SagaState {
     /// The next step.
     pub step: Step,
-    /// How many participants (in saga order) may hold something for the order.
-    pub held: u8,
+    /// The participants that may hold something for the order.
+    pub held: Held,
     /// Why the order is being (or was) cancelled.
     pub reason: Option<FailureReason>,
 }
@@ -141,7 +221,7 @@ impl SagaState {
     pub fn start() -> Self {
         Self {
             step: Step::Reserve(Participant::Payment),
-            held: 0,
+            held: Held::NONE,
             reason: None,
         }
     }
@@ -150,7 +230,7 @@ impl SagaState {
     pub fn reserving(self) -> Self {
         match self.step {
             Step::Reserve(p) => Self {
-                held: p.count_through(),
+                held: Held::through(p),
                 ..self
             },
             _ => self,
@@ -162,7 +242,7 @@ impl SagaState {
         match self.step {
             Step::Reserve(p) => Self {
                 step: p.next().map_or(Step::Confirm, Step::Reserve),
-                held: p.count_through(),
+                held: Held::through(p),
                 reason: None,
             },
             _ => self,
@@ -176,7 +256,7 @@ impl SagaState {
         match self.step {
             Step::Reserve(p) => Self {
                 step: Step::Compensate,
-                held: p.count_through(),
+                held: Held::through(p),
                 reason: Some(reason),
             },
             _ => self,
@@ -189,7 +269,7 @@ impl SagaState {
         match self.step {
             Step::Reserve(p) => Self {
                 step: Step::Compensate,
-                held: p.count_through(),
+                held: Held::through(p),
                 reason: Some(FailureReason::ServiceUnavailable),
             },
             _ => self,
@@ -212,25 +292,24 @@ impl SagaState {
     pub fn refund() -> Self {
         Self {
             step: Step::Refund,
-            held: 3,
+            held: Held::all(),
             reason: None,
         }
     }
 
-    /// Participant `held - 1` released (compensation) or cancelled (refund): one fewer holds
-    /// anything; when none does, the saga is done.
+    /// The last participant that held something released (compensation) or cancelled
+    /// (refund): it holds nothing now; when none does, the saga is done.
     pub fn released_one(self) -> Self {
-        match self.step {
-            Step::Compensate | Step::Refund if self.held <= 1 => Self {
+        let (Step::Compensate | Step::Refund, Some(last)) = (self.step, self.held.last()) else {
+            return self;
+        };
+        match self.held.without(last) {
+            held if held.is_empty() => Self {
                 step: Step::Done,
-                held: 0,
+                held,
                 ..self
             },
-            Step::Compensate | Step::Refund => Self {
-                held: self.held - 1,
-                ..self
-            },
-            _ => self,
+            held => Self { held, ..self },
         }
     }
 

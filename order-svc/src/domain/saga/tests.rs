@@ -16,7 +16,7 @@ fn happy_path_reserves_three_then_confirms() {
         s,
         SagaState {
             step: Step::Confirm,
-            held: 3,
+            held: Held::all(),
             reason: None
         }
     );
@@ -26,13 +26,14 @@ fn happy_path_reserves_three_then_confirms() {
 #[test]
 fn a_refusal_compensates_the_refusing_participant_and_what_came_before() {
     let s = SagaState::start().reserving().reserved().reserving();
-    assert_eq!(s.held, 2); // stock may hold something while its call is in flight
+    // Stock may hold something while its call is in flight.
+    assert_eq!(s.held, Held::through(Participant::Stock));
     let s = s.refused(FailureReason::OutOfStock);
     assert_eq!(
         s,
         SagaState {
             step: Step::Compensate,
-            held: 2,
+            held: Held::through(Participant::Stock),
             reason: Some(FailureReason::OutOfStock)
         }
     );
@@ -46,7 +47,7 @@ fn a_first_refusal_releases_only_the_refusing_participant() {
     let s = SagaState::start()
         .reserving()
         .refused(FailureReason::InsufficientFunds);
-    assert_eq!(s.held, 1);
+    assert_eq!(s.held, Held::through(Participant::Payment));
     assert_eq!(s.step, Step::Compensate);
     assert!(s.released_one().is_done());
 }
@@ -62,12 +63,12 @@ fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
         s,
         SagaState {
             step: Step::Compensate,
-            held: 2,
+            held: Held::through(Participant::Stock),
             reason: Some(FailureReason::ServiceUnavailable)
         }
     );
     let s = s.released_one();
-    assert_eq!(s.held, 1);
+    assert_eq!(s.held, Held::through(Participant::Payment));
     assert!(s.released_one().is_done());
 }
 
@@ -75,7 +76,7 @@ fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
 fn after_the_pivot_there_is_no_way_back() {
     let s = SagaState {
         step: Step::Confirm,
-        held: 3,
+        held: Held::all(),
         reason: None,
     };
     assert_eq!(s.refused(FailureReason::NoCourier), s);
@@ -114,7 +115,7 @@ fn step_names_round_trip() {
     ] {
         let s = SagaState {
             step,
-            held: 0,
+            held: Held::NONE,
             reason: None,
         };
         assert_eq!(SagaState::parse_step(s.step_name()), Some(step));
@@ -127,7 +128,7 @@ fn a_refund_cancels_delivery_then_stock_then_payment() {
     let order: Vec<_> =
         std::iter::successors(Some(s), |s| (!s.is_done()).then(|| s.released_one()))
             .filter(|s| !s.is_done())
-            .filter_map(|s| Participant::at(s.held - 1))
+            .filter_map(|s| s.held.last())
             .collect();
     assert_eq!(
         order,
@@ -141,4 +142,29 @@ fn a_refund_cancels_delivery_then_stock_then_payment() {
     assert!(done.is_done());
     assert_eq!(done.reason, None);
     assert_eq!(SagaState::parse_step(s.step_name()), Some(Step::Refund));
+}
+
+#[test]
+fn what_is_held_is_stored_by_name() {
+    let held = Held::through(Participant::Stock);
+    assert_eq!(held.names(), "payment,stock");
+    assert_eq!(Held::parse("payment,stock"), Some(held));
+    assert_eq!(Held::parse(""), Some(Held::NONE));
+    assert_eq!(Held::all().names(), "payment,stock,delivery");
+    assert_eq!(
+        Held::parse("payment,loyalty"),
+        None,
+        "an unknown name is refused"
+    );
+    assert_eq!(
+        held.without(Participant::Stock),
+        Held::through(Participant::Payment)
+    );
+    assert_eq!(held.last(), Some(Participant::Stock));
+    // The previous release's counts read as the first participants in saga order.
+    assert_eq!(Held::first(0), Some(Held::NONE));
+    assert_eq!(Held::first(2), Some(held));
+    assert_eq!(Held::first(3), Some(Held::all()));
+    assert_eq!(Held::first(4), None);
+    assert_eq!(Held::all().count(), 3);
 }

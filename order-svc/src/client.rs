@@ -101,28 +101,14 @@ impl Participants {
                 client.send(Method::POST, path, Some(&body)).await
             }
             Participant::Stock => {
-                let body = match lines {
-                    [line] => ReserveStock {
-                        order_id: o.id,
-                        product_id: Some(line.product_id),
-                        quantity: Some(line.quantity),
-                        items: None,
-                    },
-                    lines => ReserveStock {
-                        order_id: o.id,
-                        product_id: None,
-                        quantity: None,
-                        items: Some(
-                            lines
-                                .iter()
-                                .map(|l| StockLine {
-                                    product_id: l.product_id,
-                                    quantity: l.quantity,
-                                })
-                                .collect(),
-                        ),
-                    },
-                };
+                let lines: Vec<StockLine> = lines
+                    .iter()
+                    .map(|l| StockLine {
+                        product_id: l.product_id,
+                        quantity: l.quantity,
+                    })
+                    .collect();
+                let body = ReserveStock::of(o.id, &lines);
                 client.send(Method::POST, path, Some(&body)).await
             }
             Participant::Delivery => {

@@ -133,9 +133,13 @@ async fn errors_are_problem_json_and_change_nothing() {
         .header("content-type", "application/json")
         .body(huge)
         .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        .await;
+    // 413 from the declared length, without reading the body; a client still writing it may
+    // see the connection closed before it reads the answer. Either way nothing changed.
+    match resp {
+        Ok(resp) => assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE),
+        Err(e) => assert!(e.is_request() || e.is_body(), "{e:?}"),
+    }
     assert_eq!(api.balance(&ann).await, (0, 0));
 }
 

@@ -9,14 +9,14 @@ use poem_openapi::{ApiResponse, Object, OpenApi};
 use shop_kit::ApiError;
 use shop_kit::JsonBody;
 use shop_kit::auth::{Caller, UserAuth};
+use shop_kit::contract::stock::one_or_several;
 use shop_kit::idempotency::{IdempotencyKey, fingerprint};
-use shop_kit::money::Money;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::answers::{CancelResponse, Keys, PlaceResponse, cancelled, placed};
 use super::{Order, Tag, deadline_in, drive_within, orders, parse_status, within};
-use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity};
+use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity, Unpriced};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::{NewOrder, OrderFilter, order};
@@ -59,34 +59,20 @@ impl PlaceOrder {
     /// The lines, and the field that named them (for the errors about them); on an error, the
     /// field to name and what is wrong.
     fn lines(&self) -> Result<(Lines, &'static str), (&'static str, &'static str)> {
-        let (lines, field) = match (self.product_id, self.quantity, &self.items) {
-            (Some(product_id), Some(quantity), None) => {
-                let quantity = Quantity::parse(quantity).map_err(|m| ("quantity", m))?;
-                (
-                    vec![Line {
-                        product_id,
-                        quantity,
-                    }],
-                    "product_id",
-                )
-            }
-            (None, None, Some(items)) => (
-                items
-                    .iter()
-                    .map(|l| {
-                        Quantity::parse(l.quantity).map(|quantity| Line {
-                            product_id: l.product_id,
-                            quantity,
-                        })
-                    })
-                    .collect::<Result<_, _>>()
-                    .map_err(|m| ("items", m))?,
-                "items",
-            ),
-            (None, Some(_), None) => return Err(("product_id", "is required with quantity")),
-            (Some(_), None, None) => return Err(("quantity", "is required with product_id")),
-            _ => return Err(("items", "give either product_id and quantity, or items")),
-        };
+        let items = self.items.as_ref().map(|items| items.iter());
+        let (pairs, field) = one_or_several(self.product_id, self.quantity, items, |l| {
+            (l.product_id, l.quantity)
+        })?;
+        let lines = pairs
+            .into_iter()
+            .map(|(product_id, quantity)| {
+                Quantity::parse(quantity).map(|quantity| Line {
+                    product_id,
+                    quantity,
+                })
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|m| (field, m))?;
         let lines = Lines::parse(lines).map_err(|m| ("items", m))?;
         Ok((lines, field))
     }
@@ -134,30 +120,19 @@ impl OrdersApi {
                 .map(|l| participants.product(l.product_id)),
         )
         .await?;
-        let mut priced = Vec::with_capacity(products.len());
-        let mut total = Money::ZERO;
-        for (line, product) in lines.get().iter().zip(products) {
-            let product_id = line.product_id;
-            let unit_price = product
-                .and_then(|p| Money::from_cents(p.price))
-                .ok_or(Error::NoSuchProduct { field, product_id })?;
-            let too_large = || Error::TotalTooLarge {
+        let prices = products.iter().map(|p| p.as_ref().map(|p| p.price));
+        let (priced, total) = lines.priced(prices).map_err(|e| match e {
+            // The one-product form names its product, the other its items.
+            Unpriced::NoSuchProduct(product_id) => Error::NoSuchProduct {
                 field: if field == "items" {
                     "items"
                 } else {
-                    "quantity"
+                    "product_id"
                 },
-            };
-            let line_total = unit_price
-                .checked_mul(line.quantity.get())
-                .ok_or_else(too_large)?;
-            total = total.checked_add(line_total).ok_or_else(too_large)?;
-            priced.push(order::PricedLine {
                 product_id,
-                quantity: line.quantity.get(),
-                unit_price: unit_price.cents(),
-            });
-        }
+            },
+            Unpriced::TotalTooLarge => Error::TotalTooLarge { field },
+        })?;
         let new = NewOrder {
             user_id: caller.user_id,
             lines: priced,

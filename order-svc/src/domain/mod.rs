@@ -4,7 +4,7 @@ mod order;
 mod saga;
 
 pub use order::{
-    DeliveryDate, FailureReason, Line, Lines, OrderStatus, Quantity, message_text, refund_text,
-    total,
+    DeliveryDate, FailureReason, Line, Lines, OrderStatus, PricedLine, Quantity, Unpriced,
+    message_text, refund_text,
 };
 pub use saga::{Action, Held, Participant, Refusal, SagaState, Step};

@@ -36,6 +36,27 @@ pub struct Line {
     pub quantity: Quantity,
 }
 
+/// One line of an order, priced from the catalogue when it was placed (stored as JSON with
+/// the order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PricedLine {
+    /// The product.
+    pub product_id: Uuid,
+    /// Units, 1 to 1000.
+    pub quantity: i64,
+    /// Price per unit in cents.
+    pub unit_price: i64,
+}
+
+/// Why an order's lines cannot be priced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unpriced {
+    /// The catalogue has no such product (or no price for it).
+    NoSuchProduct(Uuid),
+    /// The total would not fit in money.
+    TotalTooLarge,
+}
+
 /// What an order asks for: 1..=20 lines, each product once, in the order given.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lines(Vec<Line>);
@@ -53,6 +74,34 @@ impl Lines {
             return Err("must name each product once");
         }
         Ok(Self(lines))
+    }
+
+    /// The lines priced with the catalogue's `prices` (one per line, in order; `None`: no
+    /// such product), and the order's total.
+    pub fn priced(
+        &self,
+        prices: impl IntoIterator<Item = Option<i64>>,
+    ) -> Result<(Vec<PricedLine>, Money), Unpriced> {
+        let mut total = Money::ZERO;
+        let mut priced = Vec::with_capacity(self.0.len());
+        for (line, price) in self.0.iter().zip(prices) {
+            let product_id = line.product_id;
+            let unit_price = price
+                .and_then(Money::from_cents)
+                .ok_or(Unpriced::NoSuchProduct(product_id))?;
+            let line_total = unit_price
+                .checked_mul(line.quantity.get())
+                .ok_or(Unpriced::TotalTooLarge)?;
+            total = total
+                .checked_add(line_total)
+                .ok_or(Unpriced::TotalTooLarge)?;
+            priced.push(PricedLine {
+                product_id,
+                quantity: line.quantity.get(),
+                unit_price: unit_price.cents(),
+            });
+        }
+        Ok((priced, total))
     }
 
     /// The lines.
@@ -89,11 +138,6 @@ impl DeliveryDate {
     pub fn get(self) -> NaiveDate {
         self.0
     }
-}
-
-/// `unit_price × quantity`, `None` on overflow.
-pub fn total(unit_price: Money, quantity: Quantity) -> Option<Money> {
-    unit_price.checked_mul(quantity.get())
 }
 
 /// Where an order stands.
@@ -247,11 +291,30 @@ mod tests {
     }
 
     #[test]
-    fn total_refuses_overflow() {
-        let q = Quantity::parse(10).unwrap_or(Quantity(1));
-        let cents = |c| Money::from_cents(c).unwrap_or_default();
-        assert_eq!(total(cents(150), q), Some(cents(1500)));
-        assert_eq!(total(cents(i64::MAX), q), None);
+    fn pricing_totals_the_lines_and_refuses_what_it_cannot_price() {
+        let (a, b) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let lines = Lines(vec![
+            Line {
+                product_id: a,
+                quantity: Quantity(10),
+            },
+            Line {
+                product_id: b,
+                quantity: Quantity(2),
+            },
+        ]);
+        let (priced, total) = lines.priced([Some(150), Some(25)]).unwrap_or_default();
+        assert_eq!(total.cents(), 1550);
+        assert_eq!(priced[1].unit_price, 25);
+        assert_eq!(priced[0].quantity, 10);
+        assert_eq!(
+            lines.priced([Some(150), None]),
+            Err(Unpriced::NoSuchProduct(b))
+        );
+        assert_eq!(
+            lines.priced([Some(i64::MAX), Some(1)]),
+            Err(Unpriced::TotalTooLarge)
+        );
     }
 
     #[test]

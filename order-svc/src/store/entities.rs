@@ -47,16 +47,7 @@ pub mod order {
 
     use crate::domain::{FailureReason, Held, OrderStatus, SagaState};
 
-    /// One line of an order, priced from the catalogue when it was placed.
-    #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-    pub struct PricedLine {
-        /// The product.
-        pub product_id: Uuid,
-        /// Units, 1 to 1000.
-        pub quantity: i64,
-        /// Price per unit in cents.
-        pub unit_price: i64,
-    }
+    pub use crate::domain::PricedLine;
 
     /// A stored value that no domain type has: a row written by something else, never a
     /// fallback.

@@ -65,3 +65,47 @@ pub struct Product {
     /// Units available to order now.
     pub available: i64,
 }
+
+/// Lines read from the one-or-several form, as `(product, quantity)` pairs, with the field an
+/// error about them names; or the field that is wrong and what is wrong with it.
+pub type OneOrSeveral = Result<(Vec<(Uuid, i64)>, &'static str), (&'static str, &'static str)>;
+
+/// The lines of a request in the one-or-several form (`product_id` and `quantity` for one
+/// product, `items` for several, never both), as `(product, quantity)` pairs with the field an
+/// error about them names (`quantity` or `items`); on a wrong mix, the field and what is wrong.
+/// Both sides of the form use it: order-svc's `POST /orders` and stock-svc's reservation.
+pub fn one_or_several<L>(
+    product_id: Option<Uuid>,
+    quantity: Option<i64>,
+    items: Option<impl IntoIterator<Item = L>>,
+    line: impl Fn(L) -> (Uuid, i64),
+) -> OneOrSeveral {
+    match (product_id, quantity, items) {
+        (Some(product_id), Some(quantity), None) => Ok((vec![(product_id, quantity)], "quantity")),
+        (None, None, Some(items)) => Ok((items.into_iter().map(line).collect(), "items")),
+        (None, Some(_), None) => Err(("product_id", "is required with quantity")),
+        (Some(_), None, None) => Err(("quantity", "is required with product_id")),
+        _ => Err(("items", "give either product_id and quantity, or items")),
+    }
+}
+
+impl ReserveStock {
+    /// The reservation of `lines` for an order: the one-product form for one line, `items`
+    /// for several.
+    pub fn of(order_id: Uuid, lines: &[StockLine]) -> Self {
+        match lines {
+            [line] => Self {
+                order_id,
+                product_id: Some(line.product_id),
+                quantity: Some(line.quantity),
+                items: None,
+            },
+            lines => Self {
+                order_id,
+                product_id: None,
+                quantity: None,
+                items: Some(lines.to_vec()),
+            },
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use shop_kit::ApiError;
 use shop_kit::contract::participant::Shortage;
-use shop_kit::contract::stock::ReserveStock;
+use shop_kit::contract::stock::{ReserveStock, one_or_several};
 use shop_kit::ledger::Participant;
 
 use crate::domain::{Hold, Line, Units};
@@ -14,29 +14,21 @@ impl Participant for UnitsLedger {
 
     /// One product (`product_id`, `quantity`) or several (`items`), never both.
     fn parse(body: ReserveStock) -> Result<Hold, ApiError> {
-        let line = |product_id, quantity, field: &str| {
-            Units::moved(quantity)
-                .map(|quantity| Line {
-                    product_id,
-                    quantity,
-                })
-                .map_err(|m| ApiError::invalid_field(field, m))
-        };
-        let lines = match (body.product_id, body.quantity, body.items) {
-            (Some(product_id), Some(quantity), None) => {
-                vec![line(product_id, quantity, "quantity")?]
-            }
-            (None, None, Some(items)) => items
-                .into_iter()
-                .map(|l| line(l.product_id, l.quantity, "items"))
-                .collect::<Result<_, _>>()?,
-            _ => {
-                return Err(ApiError::invalid_field(
-                    "items",
-                    "give either product_id and quantity, or items",
-                ));
-            }
-        };
+        let (lines, field) = one_or_several(body.product_id, body.quantity, body.items, |l| {
+            (l.product_id, l.quantity)
+        })
+        .map_err(|(field, message)| ApiError::invalid_field(field, message))?;
+        let lines = lines
+            .into_iter()
+            .map(|(product_id, quantity)| {
+                Units::moved(quantity)
+                    .map(|quantity| Line {
+                        product_id,
+                        quantity,
+                    })
+                    .map_err(|m| ApiError::invalid_field(field, m))
+            })
+            .collect::<Result<_, _>>()?;
         Hold::new(body.order_id, lines).map_err(|m| ApiError::invalid_field("items", m))
     }
 

@@ -192,22 +192,23 @@ def place_orders(urls, order_replicas, admin_password):
     return token, product
 
 
-def wait_scraped(prometheus, since, extra_names=()):
-    """Until every series of the shop (and the recording rules) has two samples newer than
-    `since` (rates need two)."""
-    names_query = 'group by (__name__) ({__name__=~"shop_.+|process_.+|namespace_shop_service:.+"})'
+def wait_scraped(prometheus, since, rules):
+    """Until every series of the shop has two samples newer than `since` (rates need two), and
+    every recording rule has recorded twice since (the panels that read them need them)."""
+    names_query = 'group by (__name__) ({__name__=~"shop_.+|process_.+"})'
+    recorded = sorted({f'{r["record"]}{{slo="{r["labels"]["slo"]}"}}'
+                       for g in rules["groups"] for r in g["rules"] if "record" in r})
     deadline = time.monotonic() + 90
-    window = max(int(time.time() - since) + 1, 2)
     while True:
+        window = max(int(time.time() - since) + 1, 2)
         names = [r["metric"]["__name__"] for r in result(prometheus, names_query)]
-        late = [n for n in [*names, *extra_names]
+        late = [n for n in [*names, *recorded]
                 if not result(prometheus, f"min(count_over_time({n}[{window}s])) >= 2")]
         if names and not late:
             return
         if time.monotonic() > deadline:
-            fail(f"not scraped twice in 90 s: {late}")
+            fail(f"not scraped or recorded twice in 90 s: {late}")
         time.sleep(0.5)
-        window = max(int(time.time() - since) + 1, 2)
 
 
 def check_dashboards_and_rules(prometheus, rules):
@@ -331,7 +332,7 @@ def main():
         admin_password = next(v["admin-password"] for v in manifest.secrets.values() if "admin-password" in v)
         since = time.time()
         token, product = place_orders(urls, order_replicas, admin_password)
-        wait_scraped(prometheus, since)
+        wait_scraped(prometheus, since, rules)
         check_dashboards_and_rules(prometheus, rules)
 
         # A participant down: orders stay pending (202), read by both order-svc replicas.

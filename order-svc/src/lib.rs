@@ -39,8 +39,8 @@ impl App {
                 let attempts = AttemptMetrics::new(parts.metrics.registry())?;
                 let http = http_client(
                     RetrySettings {
-                        attempt_timeout: config.call_timeout,
-                        max_retries: config.call_retries,
+                        attempt_timeout: config.saga.call_timeout,
+                        max_retries: config.saga.call_retries,
                         ..RetrySettings::default()
                     },
                     Some(attempts),
@@ -48,7 +48,7 @@ impl App {
                 let token = config.common.internal_token.clone();
                 let client = |name, url: &str| {
                     ServiceClient::new(name, http.clone(), url, token.clone())
-                        .with_deadline(config.step_deadline)
+                        .with_deadline(config.saga.step_deadline)
                 };
                 let participants = client::Participants {
                     payment: client(topology::PAYMENT.name, &config.urls.payment),
@@ -66,11 +66,11 @@ impl App {
                 let r = saga::SagaRunner {
                     store,
                     participants,
-                    lease_ttl: config.lease_ttl,
+                    lease_ttl: config.saga.lease_ttl,
                     retry: saga::RetryPolicy {
-                        release_attempts: config.release_attempts,
-                        backoff: config.retry_backoff,
-                        backoff_max: config.retry_backoff_max,
+                        release_attempts: config.saga.release_attempts,
+                        backoff: config.saga.retry_backoff,
+                        backoff_max: config.saga.retry_backoff_max,
                     },
                     metrics,
                     outbox_wake: wake.clone(),
@@ -87,7 +87,7 @@ impl App {
             let runner = runner.clone();
             Box::new(move |stop| Box::pin(background::send_messages(runner, notifier, wake, stop)))
         };
-        let interval = config.recovery_interval;
+        let interval = config.saga.recovery_interval;
         let driver: BackgroundTask =
             Box::new(move |stop| Box::pin(background::recover_orders(runner, interval, stop)));
         Ok(service.with_background(sender).with_background(driver))

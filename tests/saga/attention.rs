@@ -18,10 +18,10 @@ async fn retry(w: &World, token: &str, id: &str) -> (u16, serde_json::Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it() {
     let w = World::tuned(1000, 10, 100, 5, |c| {
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 1;
-        c.release_attempts = 3;
-        c.retry_backoff = Duration::from_millis(20);
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 1;
+        c.saga.release_attempts = 3;
+        c.saga.retry_backoff = Duration::from_millis(20);
     })
     .await;
     let f = &w.shop.faults;

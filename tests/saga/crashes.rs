@@ -16,10 +16,10 @@ use crate::World;
 /// orders over quickly.
 async fn world() -> World {
     World::tuned(0, 10, 1000, 100, |c| {
-        c.lease_ttl = Duration::from_secs(1);
-        c.recovery_interval = Duration::from_millis(100);
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 1;
+        c.saga.lease_ttl = Duration::from_secs(1);
+        c.saga.recovery_interval = Duration::from_millis(100);
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 1;
     })
     .await
 }

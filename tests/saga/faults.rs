@@ -12,8 +12,8 @@ use crate::World;
 /// A shop whose calls time out after 300 ms, with two retries.
 async fn world(funds: i64, units: i64) -> World {
     World::tuned(funds, 10, units, 5, |c| {
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 2;
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 2;
     })
     .await
 }
@@ -184,9 +184,9 @@ async fn a_notify_outage_neither_fails_nor_delays_an_order_and_the_message_comes
 async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
     // Without the 400 ms step deadline, the retry after the first 1 s timeout would succeed.
     let w = World::tuned(1000, 10, 100, 5, |c| {
-        c.call_timeout = Duration::from_secs(1);
-        c.call_retries = 2;
-        c.step_deadline = Duration::from_millis(400);
+        c.saga.call_timeout = Duration::from_secs(1);
+        c.saga.call_retries = 2;
+        c.saga.step_deadline = Duration::from_millis(400);
     })
     .await;
     w.shop.faults.inject(

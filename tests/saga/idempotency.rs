@@ -166,9 +166,9 @@ async fn fifty_parallel_duplicate_deposits_deposit_once() {
 /// orders over after 1 s.
 async fn crashing_world() -> World {
     World::tuned(1000, 10, 100, 10, |c| {
-        c.key_lock = Duration::from_secs(1);
-        c.lease_ttl = Duration::from_secs(1);
-        c.recovery_interval = Duration::from_millis(100);
+        c.saga.key_lock = Duration::from_secs(1);
+        c.saga.lease_ttl = Duration::from_secs(1);
+        c.saga.recovery_interval = Duration::from_millis(100);
     })
     .await
 }

@@ -205,10 +205,10 @@ async fn cancellations_racing_the_order_saga_and_each_other_refund_once() {
 /// refunds over quickly.
 async fn crash_world() -> World {
     World::tuned(0, 10, 1000, 100, |c| {
-        c.lease_ttl = Duration::from_secs(1);
-        c.recovery_interval = Duration::from_millis(100);
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 1;
+        c.saga.lease_ttl = Duration::from_secs(1);
+        c.saga.recovery_interval = Duration::from_millis(100);
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 1;
     })
     .await
 }
@@ -259,10 +259,10 @@ async fn crashes_around_each_cancel_still_refund_the_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_down_mid_refund_is_retried_or_set_aside_for_an_admin() {
     let w = World::tuned(1000, 10, 100, 5, |c| {
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 1;
-        c.release_attempts = 3;
-        c.retry_backoff = Duration::from_millis(20);
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 1;
+        c.saga.release_attempts = 3;
+        c.saga.retry_backoff = Duration::from_millis(20);
     })
     .await;
     let api = &w.shop.api;

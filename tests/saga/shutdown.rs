@@ -14,8 +14,8 @@ use crate::World;
 async fn a_graceful_shutdown_answers_in_flight_orders_and_the_next_instance_finishes_them() {
     // Claims last a minute: only a handed-over order can finish within the test's wait.
     let mut w = World::tuned(1000, 10, 100, 5, |c| {
-        c.lease_ttl = Duration::from_secs(60);
-        c.request_deadline = Duration::from_secs(10);
+        c.saga.lease_ttl = Duration::from_secs(60);
+        c.saga.request_deadline = Duration::from_secs(10);
     })
     .await;
     w.shop.faults.inject(

@@ -146,14 +146,14 @@ async fn run(seed: u64, orders: usize, kills: u32) {
     let started = Instant::now();
     let mut rng = StdRng::seed_from_u64(seed);
     let mut shop = TestShop::spawn_with(|c| {
-        c.lease_ttl = Duration::from_secs(1);
-        c.recovery_interval = Duration::from_millis(100);
-        c.call_timeout = Duration::from_millis(300);
-        c.call_retries = 1;
-        c.release_attempts = 1000;
-        c.retry_backoff = Duration::from_millis(50);
-        c.retry_backoff_max = Duration::from_millis(500);
-        c.key_lock = Duration::from_secs(2);
+        c.saga.lease_ttl = Duration::from_secs(1);
+        c.saga.recovery_interval = Duration::from_millis(100);
+        c.saga.call_timeout = Duration::from_millis(300);
+        c.saga.call_retries = 1;
+        c.saga.release_attempts = 1000;
+        c.saga.retry_backoff = Duration::from_millis(50);
+        c.saga.retry_backoff_max = Duration::from_millis(500);
+        c.saga.key_lock = Duration::from_secs(2);
     })
     .await;
     let api = shop.api.clone();

@@ -264,11 +264,11 @@ impl TestShop {
             notify: start_proxy("notify", &notify.url, faults.clone()).await,
         };
         let mut order_config = order_svc::Config::new(order, urls);
-        order_config.recovery_interval = Duration::from_millis(200);
-        order_config.lease_ttl = Duration::from_secs(3);
-        order_config.call_retries = 2;
-        order_config.retry_backoff = Duration::from_millis(100);
-        order_config.retry_backoff_max = Duration::from_secs(1);
+        order_config.saga.recovery_interval = Duration::from_millis(200);
+        order_config.saga.lease_ttl = Duration::from_secs(3);
+        order_config.saga.call_retries = 2;
+        order_config.saga.retry_backoff = Duration::from_millis(100);
+        order_config.saga.retry_backoff_max = Duration::from_secs(1);
         tune(&mut order_config);
         let order = Running::start_order(order_config.clone()).await;
         // A restart comes back on the same port, as a restarted pod behind its Service would.

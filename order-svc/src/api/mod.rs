@@ -23,12 +23,12 @@ pub fn apis(runner: SagaRunner, config: &crate::Config) -> impl poem_openapi::Op
     (
         orders::OrdersApi {
             runner: runner.clone(),
-            request_deadline: config.request_deadline,
-            key_lock: config.key_lock,
+            request_deadline: config.saga.request_deadline,
+            key_lock: config.saga.key_lock,
         },
         admin::AdminApi {
             runner,
-            request_deadline: config.request_deadline,
+            request_deadline: config.saga.request_deadline,
         },
     )
 }

@@ -237,7 +237,7 @@ async fn every_write_ahead_log_stays_bounded_under_load() {
     let wal = |service: &str| {
         std::fs::metadata(data_dir.join(format!("{service}.sqlite-wal"))).map_or(0, |m| m.len())
     };
-    let services = ["user", "order", "payment", "stock", "delivery", "notify"];
+    let services = shop_kit::topology::SERVICES.map(|s| s.short);
     let mut largest = [0u64; 6];
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(20) {

@@ -134,7 +134,7 @@ async fn metrics_text(port: u16) -> String {
 
 fn api(base: u16, data_dir: &Path) -> Api {
     let token = std::fs::read_to_string(data_dir.join("internal-token")).unwrap();
-    let urls = [0, 1, 2, 3, 4, 5].map(|i| format!("http://127.0.0.1:{}", base + i));
+    let urls = std::array::from_fn(|i| format!("http://127.0.0.1:{}", base as usize + i));
     Api::new(urls, Secret::new(token.trim()))
 }
 
@@ -367,7 +367,7 @@ async fn a_database_migrated_by_a_newer_release_is_served_by_this_one() {
     drop(first);
     let future = "INSERT INTO seaql_migrations (version, applied_at) \
                   VALUES ('m20991231_000001_from_a_newer_release', 0)";
-    for service in ["user", "order", "payment", "stock", "delivery", "notify"] {
+    for service in shop_kit::topology::SERVICES.map(|s| s.short) {
         shop_kit::db::execute(&dbs.connect(service).await, future)
             .await
             .unwrap();

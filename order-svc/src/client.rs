@@ -7,6 +7,7 @@ use shop_kit::contract::notify::SendMessage;
 use shop_kit::contract::participant::RefusalProblem;
 use shop_kit::contract::payment::ReserveFunds;
 use shop_kit::contract::stock::{Product, ReserveStock, StockLine};
+use shop_kit::ledger::Reservations;
 use uuid::Uuid;
 
 use crate::domain::{Participant, Refusal};
@@ -89,8 +90,7 @@ impl Participants {
         o: &order::Model,
         lines: &[order::PricedLine],
     ) -> Answer<Option<Uuid>> {
-        let path = "/internal/reservations";
-        let client = self.client(p);
+        let client = Reservations(self.client(p));
         let reply = match p {
             Participant::Payment => {
                 let body = ReserveFunds {
@@ -98,7 +98,7 @@ impl Participants {
                     user_id: o.user_id,
                     amount: o.total,
                 };
-                client.send(Method::POST, path, Some(&body)).await
+                client.reserve(&body).await
             }
             Participant::Stock => {
                 let lines: Vec<StockLine> = lines
@@ -109,7 +109,7 @@ impl Participants {
                     })
                     .collect();
                 let body = ReserveStock::of(o.id, &lines);
-                client.send(Method::POST, path, Some(&body)).await
+                client.reserve(&body).await
             }
             Participant::Delivery => {
                 let body = BookCourier {
@@ -117,7 +117,7 @@ impl Participants {
                     user_id: o.user_id,
                     date: o.delivery_date,
                 };
-                client.send(Method::POST, path, Some(&body)).await
+                client.reserve(&body).await
             }
         };
         answer(p, reply, &[StatusCode::CREATED], |r| match p {
@@ -129,16 +129,14 @@ impl Participants {
     /// Confirms an order's reservation with a participant.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn confirm(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let path = format!("/internal/reservations/{order_id}/confirm");
-        let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
+        let reply = Reservations(self.client(p)).confirm(order_id).await;
         answer(p, reply, &[StatusCode::OK], |_| Ok(()))
     }
 
     /// Releases an order's reservation with a participant (or leaves the release mark).
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn release(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let path = format!("/internal/reservations/{order_id}");
-        let reply = self.client(p).send::<()>(Method::DELETE, &path, None).await;
+        let reply = Reservations(self.client(p)).release(order_id).await;
         answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
             Ok(())
         })
@@ -149,8 +147,7 @@ impl Participants {
     /// Cancels an order's confirmed reservation with a participant (the refund saga).
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn cancel(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let path = format!("/internal/reservations/{order_id}/cancel");
-        let reply = self.client(p).send::<()>(Method::POST, &path, None).await;
+        let reply = Reservations(self.client(p)).cancel(order_id).await;
         answer(p, reply, &[StatusCode::OK], |_| Ok(()))
     }
 }

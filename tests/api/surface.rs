@@ -44,6 +44,17 @@ async fn every_service_has_health_docs_spec_and_metrics() {
             !spec["paths"].as_object().unwrap().is_empty(),
             "{docs} spec has paths"
         );
+        // The participants serve the reservation protocol on the paths order-svc calls.
+        if ["payment", "stock", "delivery"].contains(&docs) {
+            for op in shop_kit::ledger::ReservationOp::ALL {
+                let (method, path) = op.path("{order_id}");
+                let method = method.as_str().to_lowercase();
+                assert!(
+                    spec["paths"][&path][&method].is_object(),
+                    "{docs} serves no {method} {path}"
+                );
+            }
+        }
         let page = http.get(format!("{url}/{docs}/docs")).send().await.unwrap();
         assert_eq!(page.status(), StatusCode::OK, "{docs} Swagger UI");
         assert!(

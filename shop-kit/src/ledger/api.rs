@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::{Ledger, LedgerMetrics};
 use crate::JsonBody;
 use crate::auth::InternalAuth;
+use crate::client::{CallError, Reply, ServiceClient};
 use crate::contract::participant::{ParticipantResult, Shortage, released, reserved, settled};
 use crate::problem::ApiError;
 
@@ -31,6 +32,78 @@ pub trait Participant:
     /// How it refuses when short: its contract's `SHORT` (402 for funds, 409 for stock and
     /// couriers).
     const SHORT: Shortage;
+}
+
+/// The protocol's operations on an order's reservation. [`ReservationsApi`] serves them (its
+/// `#[oai(path)]`s must be literals: `tests/api` checks every participant's live spec has
+/// exactly [`ReservationOp::path`]'s paths) and [`Reservations`] calls them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReservationOp {
+    /// `POST /internal/reservations`.
+    Reserve,
+    /// `POST /internal/reservations/{order_id}/confirm`.
+    Confirm,
+    /// `DELETE /internal/reservations/{order_id}`.
+    Release,
+    /// `POST /internal/reservations/{order_id}/cancel`.
+    Cancel,
+}
+
+impl ReservationOp {
+    /// Every operation.
+    pub const ALL: [Self; 4] = [Self::Reserve, Self::Confirm, Self::Release, Self::Cancel];
+
+    /// Its method and path for `order_id` (`{order_id}` gives the spec's template).
+    pub fn path(self, order_id: impl std::fmt::Display) -> (reqwest::Method, String) {
+        use reqwest::Method;
+        const BASE: &str = "/internal/reservations";
+        match self {
+            Self::Reserve => (Method::POST, BASE.to_owned()),
+            Self::Confirm => (Method::POST, format!("{BASE}/{order_id}/confirm")),
+            Self::Release => (Method::DELETE, format!("{BASE}/{order_id}")),
+            Self::Cancel => (Method::POST, format!("{BASE}/{order_id}/cancel")),
+        }
+    }
+}
+
+/// The caller's side of the protocol: one typed call per operation over a participant's
+/// client.
+#[derive(Clone, Copy)]
+pub struct Reservations<'a>(pub &'a ServiceClient);
+
+impl Reservations<'_> {
+    /// Holds what `body` asks for its order.
+    pub async fn reserve<B: serde::Serialize + Sync>(&self, body: &B) -> Result<Reply, CallError> {
+        self.call(ReservationOp::Reserve, Uuid::nil(), Some(body))
+            .await
+    }
+
+    /// Captures what is held for `order_id`.
+    pub async fn confirm(&self, order_id: Uuid) -> Result<Reply, CallError> {
+        self.call::<()>(ReservationOp::Confirm, order_id, None)
+            .await
+    }
+
+    /// Gives back what is held for `order_id` (or leaves the release mark).
+    pub async fn release(&self, order_id: Uuid) -> Result<Reply, CallError> {
+        self.call::<()>(ReservationOp::Release, order_id, None)
+            .await
+    }
+
+    /// Gives back what a confirmation captured for `order_id` (a refund).
+    pub async fn cancel(&self, order_id: Uuid) -> Result<Reply, CallError> {
+        self.call::<()>(ReservationOp::Cancel, order_id, None).await
+    }
+
+    async fn call<B: serde::Serialize + Sync>(
+        &self,
+        op: ReservationOp,
+        order_id: Uuid,
+        body: Option<&B>,
+    ) -> Result<Reply, CallError> {
+        let (method, path) = op.path(order_id);
+        self.0.send(method, &path, body).await
+    }
 }
 
 /// `/internal/reservations` of one participant.

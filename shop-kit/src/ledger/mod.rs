@@ -19,7 +19,7 @@ mod api;
 mod counters;
 mod metrics;
 
-pub use api::{Participant, ReservationsApi};
+pub use api::{Participant, ReservationOp, Reservations, ReservationsApi};
 pub use counters::Counters;
 pub use metrics::{LedgerMetrics, Step};
 

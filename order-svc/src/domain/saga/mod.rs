@@ -16,8 +16,8 @@ use shop_kit::contract::participant::Shortage;
 
 use super::FailureReason;
 
-/// The three participants, in saga order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The three participants. What each one is to the saga is its row of [`SAGA`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
 pub enum Participant {
     /// payment-svc.
     Payment,
@@ -27,59 +27,110 @@ pub enum Participant {
     Delivery,
 }
 
+/// What a participant is to the saga: one row each, in [`SAGA`].
+#[derive(Debug, Clone, Copy)]
+pub struct ParticipantRow {
+    /// Who.
+    pub participant: Participant,
+    /// Its stored, metric and log name.
+    pub name: &'static str,
+    /// The stored name of the step that reserves with it.
+    pub reserve_step: &'static str,
+    /// How it says it is short, as its contract declares.
+    pub shortage: Shortage,
+    /// Why an order is cancelled when it is short.
+    pub short: FailureReason,
+    /// Why an order is cancelled when what it names does not exist (`None`: a plain
+    /// rejection).
+    pub missing: Option<FailureReason>,
+}
+
+/// The saga: its participants in the order it reserves with them; the last is the pivot, after
+/// which the saga only goes forward. Compensation and refunds go through them last first.
+pub const SAGA: [ParticipantRow; 3] = [
+    ParticipantRow {
+        participant: Participant::Payment,
+        name: "payment",
+        reserve_step: "reserve_funds",
+        shortage: shop_kit::contract::payment::SHORT,
+        short: FailureReason::InsufficientFunds,
+        missing: None,
+    },
+    ParticipantRow {
+        participant: Participant::Stock,
+        name: "stock",
+        reserve_step: "reserve_stock",
+        shortage: shop_kit::contract::stock::SHORT,
+        short: FailureReason::OutOfStock,
+        missing: Some(FailureReason::OutOfStock),
+    },
+    ParticipantRow {
+        participant: Participant::Delivery,
+        name: "delivery",
+        reserve_step: "book_courier",
+        shortage: shop_kit::contract::delivery::SHORT,
+        short: FailureReason::NoCourier,
+        missing: None,
+    },
+];
+
 impl Participant {
-    /// All three in saga order.
-    pub const ALL: [Self; 3] = [Self::Payment, Self::Stock, Self::Delivery];
+    /// All of them in saga order.
+    pub const ALL: [Self; SAGA.len()] = {
+        let mut all = [SAGA[0].participant; SAGA.len()];
+        let mut i = 0;
+        while i < SAGA.len() {
+            all[i] = SAGA[i].participant;
+            i += 1;
+        }
+        all
+    };
+
+    /// Its place in the saga.
+    fn position(self) -> usize {
+        SAGA.iter()
+            .position(|r| r.participant == self)
+            .unwrap_or(SAGA.len())
+    }
+
+    /// Its row of [`SAGA`].
+    pub fn row(self) -> &'static ParticipantRow {
+        &SAGA[self.position().min(SAGA.len() - 1)]
+    }
 
     /// The participant of a stored name (`payment`, `stock`, `delivery`).
     pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|p| p.name() == name)
+        SAGA.iter().find(|r| r.name == name).map(|r| r.participant)
     }
 
     /// Its bit in a [`Held`] set (in memory only: the set is stored by names).
     fn bit(self) -> u8 {
-        match self {
-            Self::Payment => 1,
-            Self::Stock => 2,
-            Self::Delivery => 4,
-        }
+        1 << self.position()
     }
 
     /// The one after it; `None` after the pivot.
     pub fn next(self) -> Option<Self> {
-        match self {
-            Self::Payment => Some(Self::Stock),
-            Self::Stock => Some(Self::Delivery),
-            Self::Delivery => None,
-        }
+        SAGA.get(self.position() + 1).map(|r| r.participant)
     }
 
     /// The metric and log name: `payment`, `stock`, `delivery`.
     pub fn name(self) -> &'static str {
-        match self {
-            Self::Payment => "payment",
-            Self::Stock => "stock",
-            Self::Delivery => "delivery",
-        }
+        self.row().name
     }
 
     /// How it says it is short, as its contract declares.
     pub fn shortage(self) -> Shortage {
-        match self {
-            Self::Payment => shop_kit::contract::payment::SHORT,
-            Self::Stock => shop_kit::contract::stock::SHORT,
-            Self::Delivery => shop_kit::contract::delivery::SHORT,
-        }
+        self.row().shortage
     }
 
-    /// Why an order is cancelled when this participant refuses: its shortage, or a plain
-    /// rejection.
+    /// Why an order is cancelled when this participant refuses: its shortage, what it does not
+    /// have at all, or a plain rejection.
     pub fn refusal_reason(self, refusal: Refusal) -> FailureReason {
-        match (self, refusal) {
-            (Self::Payment, Refusal::Short) => FailureReason::InsufficientFunds,
-            (Self::Stock, Refusal::Short | Refusal::Missing) => FailureReason::OutOfStock,
-            (Self::Delivery, Refusal::Short) => FailureReason::NoCourier,
-            _ => FailureReason::Rejected,
+        let row = self.row();
+        match refusal {
+            Refusal::Short => row.short,
+            Refusal::Missing => row.missing.unwrap_or(FailureReason::Rejected),
+            Refusal::Conflict => FailureReason::Rejected,
         }
     }
 }
@@ -321,9 +372,7 @@ impl SagaState {
     /// The stored name of the step.
     pub fn step_name(self) -> &'static str {
         match self.step {
-            Step::Reserve(Participant::Payment) => "reserve_funds",
-            Step::Reserve(Participant::Stock) => "reserve_stock",
-            Step::Reserve(Participant::Delivery) => "book_courier",
+            Step::Reserve(p) => p.row().reserve_step,
             Step::Confirm => "confirm",
             Step::Compensate => "compensate",
             Step::Refund => "refund",
@@ -333,10 +382,10 @@ impl SagaState {
 
     /// Parses a stored step name.
     pub fn parse_step(s: &str) -> Option<Step> {
+        if let Some(row) = SAGA.iter().find(|r| r.reserve_step == s) {
+            return Some(Step::Reserve(row.participant));
+        }
         Some(match s {
-            "reserve_funds" => Step::Reserve(Participant::Payment),
-            "reserve_stock" => Step::Reserve(Participant::Stock),
-            "book_courier" => Step::Reserve(Participant::Delivery),
             "confirm" => Step::Confirm,
             "compensate" => Step::Compensate,
             "refund" => Step::Refund,

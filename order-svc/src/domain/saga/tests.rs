@@ -168,3 +168,28 @@ fn what_is_held_is_stored_by_name() {
     assert_eq!(Held::first(4), None);
     assert_eq!(Held::all().count(), 3);
 }
+
+#[test]
+fn every_participant_has_one_row_and_its_names_are_its_own() {
+    use strum::VariantArray;
+    for p in Participant::VARIANTS {
+        assert_eq!(
+            SAGA.iter().filter(|r| r.participant == *p).count(),
+            1,
+            "{p:?}"
+        );
+        assert_eq!(Participant::from_name(p.name()), Some(*p));
+        let reserve = SagaState {
+            step: Step::Reserve(*p),
+            held: Held::NONE,
+            reason: None,
+        };
+        assert_eq!(
+            SagaState::parse_step(reserve.step_name()),
+            Some(reserve.step)
+        );
+    }
+    assert_eq!(Participant::ALL.len(), Participant::VARIANTS.len());
+    assert_eq!(Participant::Payment.next(), Some(Participant::Stock));
+    assert_eq!(Participant::Delivery.next(), None, "the pivot is last");
+}

@@ -394,7 +394,7 @@ def slo_board(objectives):
         sel = f'{SVC}, slo="{name}"'
         b.row(f"{name}: {what}")
         b.panel("stat", f"{name}: objective", [
-            (f"1 - (1 - {objective})", "objective"),
+            (f"vector({objective})", "objective"),
         ], "percentunit", w=4, h=6,
             description="The default objective (project-helm/values.yaml, monitoring.slos); a cluster may set its own.",
             options={"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value"})

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionTrait};
+use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionTrait, UpdateMany};
 use shop_kit::db::now;
 
 use super::{OrderStore, order, outbox};
@@ -48,17 +48,7 @@ impl OrderStore {
         found: Found,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, DbErr> {
-        let mut update = order::Entity::update_many()
-            .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(
-                order::Column::Held,
-                Expr::value(i32::from(state.held.count())),
-            )
-            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
-            .col_expr(
-                order::Column::FailureReason,
-                Expr::value(state.reason.map(|r| r.as_str())),
-            )
+        let mut update = with_state(order::Entity::update_many(), state)
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
@@ -88,18 +78,8 @@ impl OrderStore {
     ) -> Result<Option<order::Model>, DbErr> {
         let at = now();
         let txn = self.db.begin().await?;
-        let res = order::Entity::update_many()
+        let res = with_state(order::Entity::update_many(), state)
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
-            .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(
-                order::Column::Held,
-                Expr::value(i32::from(state.held.count())),
-            )
-            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
-            .col_expr(
-                order::Column::FailureReason,
-                Expr::value(state.reason.map(|r| r.as_str())),
-            )
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
             .col_expr(
@@ -155,17 +135,11 @@ impl OrderStore {
         let state = SagaState::refund();
         debug_assert_eq!(state.step, Step::Refund);
         let lease = Uuid::now_v7();
-        let res = order::Entity::update_many()
+        let res = with_state(order::Entity::update_many(), state)
             .col_expr(
                 order::Column::Status,
                 Expr::value(OrderStatus::Refunding.as_str()),
             )
-            .col_expr(order::Column::Step, Expr::value(state.step_name()))
-            .col_expr(
-                order::Column::Held,
-                Expr::value(i32::from(state.held.count())),
-            )
-            .col_expr(order::Column::Holding, Expr::value(state.held.names()))
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(lease))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
@@ -304,6 +278,22 @@ impl OrderStore {
         let found = order::Entity::find_by_id(order_id).one(&self.db).await?;
         Ok(found.filter(|o| o.lease_owner == Some(lease)))
     }
+}
+
+/// `update` writing the saga's durable state: its step, what it holds (by name, and the count
+/// the previous release reads) and why it is cancelled.
+fn with_state(update: UpdateMany<order::Entity>, state: SagaState) -> UpdateMany<order::Entity> {
+    update
+        .col_expr(order::Column::Step, Expr::value(state.step_name()))
+        .col_expr(
+            order::Column::Held,
+            Expr::value(i32::from(state.held.count())),
+        )
+        .col_expr(order::Column::Holding, Expr::value(state.held.names()))
+        .col_expr(
+            order::Column::FailureReason,
+            Expr::value(state.reason.map(|r| r.as_str())),
+        )
 }
 
 /// The order `order_id`, driven by a saga and still held by the claim `lease`.

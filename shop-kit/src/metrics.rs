@@ -236,6 +236,13 @@ impl ServiceMetrics {
     }
 }
 
+/// Whether `path` is a probe (`/health/*`) or a scrape (`/metrics`): not traffic. Counted,
+/// they would dilute the error ratio and the percentiles, and a database outage's readiness
+/// 503s would read as server errors; they are neither counted, traced nor logged.
+pub fn is_probe_or_scrape(path: &str) -> bool {
+    path.starts_with("/health/") || path == "/metrics"
+}
+
 /// Counts a request in flight until dropped, even when the request is cancelled.
 struct InFlight(IntGauge);
 
@@ -261,10 +268,7 @@ pub async fn record<E: Endpoint<Output = Response>>(
     ep: Arc<E>,
     req: Request,
 ) -> poem::Result<Response> {
-    let path = req.uri().path();
-    if path.starts_with("/health/") || path == "/metrics" {
-        // Probes and scrapes are not traffic: counted, they would dilute the error ratio and
-        // the percentiles, and a database outage's readiness 503s would read as server errors.
+    if is_probe_or_scrape(req.uri().path()) {
         return ep.call(req).await;
     }
     let _in_flight = InFlight::start(&metrics.in_flight);

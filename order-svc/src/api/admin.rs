@@ -9,7 +9,7 @@ use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::{Order, Tag, deadline_in, drive_within, orders, parse_status};
+use super::{Order, Tag, deadline_in, drive_within, order_page, parse_status};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
@@ -58,12 +58,9 @@ impl AdminApi {
             user_id: user_id.0,
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = orders(self.runner.store.orders(filter, page).await?)?;
-        Ok(OrderPage::Ok(Json(Page::from_rows(
-            rows,
-            page.limit,
-            |o| o.id,
-        ))))
+        Ok(OrderPage::Ok(
+            order_page(&self.runner.store, filter, page).await?,
+        ))
     }
 
     /// Re-drives an order set aside as `needs_attention` (or a pending one waiting for its next

@@ -10,13 +10,15 @@ use tokio::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use poem_openapi::Object;
+use poem_openapi::payload::Json;
 use shop_kit::ApiError;
+use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use crate::domain::OrderStatus;
 use crate::error::ApiResult;
 use crate::saga::{Drive, SagaRunner};
-use crate::store::order;
+use crate::store::{OrderFilter, OrderStore, order};
 
 /// Every operation of order-svc.
 pub fn apis(runner: SagaRunner, config: &crate::Config) -> impl poem_openapi::OpenApi + use<> {
@@ -178,9 +180,18 @@ impl TryFrom<order::Model> for Order {
     }
 }
 
-/// Orders as the API shows them.
-fn orders(rows: Vec<order::Model>) -> Result<Vec<Order>, sea_orm::DbErr> {
-    rows.into_iter().map(Order::try_from).collect()
+/// A page of the orders `filter` selects, as the API shows them, newest first.
+async fn order_page(
+    store: &OrderStore,
+    filter: OrderFilter,
+    page: PageRequest,
+) -> Result<Json<Page<Order>>, sea_orm::DbErr> {
+    let rows = store.orders(filter, page).await?;
+    let orders = rows
+        .into_iter()
+        .map(Order::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Json(Page::from_rows(orders, page.limit, |o| o.id)))
 }
 
 /// Parses an optional `?status=` filter: 422 for an unknown status.

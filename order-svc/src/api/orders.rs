@@ -15,7 +15,7 @@ use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::answers::{CancelResponse, Keys, PlaceResponse, cancelled, placed};
-use super::{Order, Tag, deadline_in, drive_within, orders, parse_status, within};
+use super::{Order, Tag, deadline_in, drive_within, order_page, parse_status, within};
 use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity, Unpriced};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
@@ -292,12 +292,9 @@ impl OrdersApi {
             user_id: Some(auth.0.user_id),
             status: parse_status(status.0.as_deref())?,
         };
-        let rows = orders(self.runner.store.orders(filter, page).await?)?;
-        Ok(OrderPage::Ok(Json(Page::from_rows(
-            rows,
-            page.limit,
-            |o| o.id,
-        ))))
+        Ok(OrderPage::Ok(
+            order_page(&self.runner.store, filter, page).await?,
+        ))
     }
 
     /// One order: its owner or an admin sees it; another user's is 404.

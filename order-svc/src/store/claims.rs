@@ -149,11 +149,7 @@ impl OrderStore {
             .filter(order::Column::DeliveryDate.gt(today))
             .exec(&self.db)
             .await?;
-        if res.rows_affected != 1 {
-            return Ok(None);
-        }
-        let found = order::Entity::find_by_id(order_id).one(&self.db).await?;
-        Ok(found.filter(|o| o.lease_owner == Some(lease)))
+        self.claimed(res.rows_affected, order_id, lease).await
     }
 
     /// Gives up the claim after a failed attempt: the order is due again at `next_attempt`,
@@ -272,7 +268,20 @@ impl OrderStore {
             .filter(condition)
             .exec(&self.db)
             .await?;
-        if res.rows_affected != 1 {
+        self.claimed(res.rows_affected, order_id, lease).await
+    }
+}
+
+impl OrderStore {
+    /// The order a claiming update (`rows_affected` rows) took with `lease`: `None` when it took
+    /// none, or when another driver holds it by the time it is read.
+    async fn claimed(
+        &self,
+        rows_affected: u64,
+        order_id: Uuid,
+        lease: Uuid,
+    ) -> Result<Option<order::Model>, DbErr> {
+        if rows_affected != 1 {
             return Ok(None);
         }
         let found = order::Entity::find_by_id(order_id).one(&self.db).await?;

@@ -20,7 +20,7 @@ pub(super) async fn traced<E: Endpoint<Output = Response>>(
     req: Request,
 ) -> poem::Result<Response> {
     let path = req.uri().path();
-    if path.starts_with("/health/") || path == "/metrics" {
+    if crate::metrics::is_probe_or_scrape(path) {
         return ep.call(req).await;
     }
     let method = req.method().as_str().to_owned();

@@ -23,6 +23,7 @@ pub mod page;
 pub mod problem;
 pub mod server;
 pub mod telemetry;
+pub mod text;
 pub mod topology;
 
 pub use body::JsonBody;

@@ -14,12 +14,9 @@ pub struct ProductName(String);
 impl ProductName {
     /// Parses a name.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || raw.chars().count() > 200 {
-            Err("must be 1 to 200 characters")
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        shop_kit::text::name(raw, 200)
+            .map(Self)
+            .ok_or("must be 1 to 200 characters")
     }
 }
 

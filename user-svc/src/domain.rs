@@ -65,12 +65,9 @@ pub struct Name(String);
 impl Name {
     /// Parses a name.
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
-        let trimmed = raw.trim();
-        if trimmed.is_empty() || raw.chars().count() > 100 {
-            Err("must be 1 to 100 characters")
-        } else {
-            Ok(Self(trimmed.to_owned()))
-        }
+        shop_kit::text::name(raw, 100)
+            .map(Self)
+            .ok_or("must be 1 to 100 characters")
     }
 }
 

@@ -40,7 +40,7 @@ POSTGRES_TARGET = re.compile(r"@[a-z0-9-]+-postgresql:5432/")
 
 
 def fail(message):
-    print(f"chart-run: FAILED: {message}", file=sys.stderr)
+    print(f"{os.path.basename(sys.argv[0]).removesuffix('.py')}: FAILED: {message}", file=sys.stderr)
     raise SystemExit(1)
 
 

@@ -22,7 +22,6 @@ Usage: observability_check.py RENDERED.yaml BIN_DIR POSTGRES_URL PROMETHEUS_PORT
 """
 
 import json
-import os
 import pathlib
 import re
 import subprocess

@@ -137,6 +137,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
         stock: local(stock.port),
         delivery: local(delivery.port),
         notify: local(notify.port),
+        others: Vec::new(),
     };
     let services: Vec<Service> = vec![
         user_svc::App::build(user_svc::Config {

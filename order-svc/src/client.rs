@@ -1,17 +1,17 @@
 //! order-svc's calls to the other services: one typed method per remote call.
 
+use std::sync::Arc;
+
 use reqwest::{Method, StatusCode};
 use shop_kit::client::{CallError, Reply, ServiceClient};
-use shop_kit::contract::delivery::{BookCourier, CourierBooking};
+use shop_kit::contract::delivery::CourierBooking;
 use shop_kit::contract::notify::SendMessage;
 use shop_kit::contract::participant::RefusalProblem;
-use shop_kit::contract::payment::ReserveFunds;
-use shop_kit::contract::stock::{Product, ReserveStock, StockLine};
+use shop_kit::contract::stock::Product;
 use shop_kit::ledger::Reservations;
 use uuid::Uuid;
 
-use crate::domain::{Participant, Refusal};
-use crate::store::order;
+use crate::domain::{Keeps, Order, Participant, Refusal, SagaDefinition};
 
 /// What a saga call came back with.
 #[derive(Debug)]
@@ -24,54 +24,49 @@ pub enum Answer<T> {
     Unreachable(CallError),
 }
 
-fn answer<T>(
-    p: Participant,
-    reply: Result<Reply, CallError>,
-    ok: &[StatusCode],
-    done: impl FnOnce(&Reply) -> Result<T, CallError>,
-) -> Answer<T> {
-    match reply {
-        Ok(r) if ok.contains(&r.status) => match done(&r) {
-            Ok(v) => Answer::Done(v),
-            Err(e) => Answer::Unreachable(e),
-        },
-        Ok(r)
-            if r.status.is_client_error()
-                && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
-        {
-            let product = r.json::<RefusalProblem>().ok().and_then(|b| b.product_id);
-            Answer::Refused(Refusal::from_status(p.shortage(), r.status), product)
-        }
-        Ok(r) => Answer::Unreachable(r.unexpected()),
-        Err(e) => Answer::Unreachable(e),
-    }
-}
-
-/// The saga's participants and the catalogue.
+/// The saga's participants, each called through one typed client of the reservation
+/// protocol, as the saga's definition says; and the catalogue.
 #[derive(Clone)]
 pub struct Participants {
-    /// payment-svc.
-    pub payment: ServiceClient,
-    /// stock-svc.
-    pub stock: ServiceClient,
-    /// delivery-svc.
-    pub delivery: ServiceClient,
+    /// The saga they make up.
+    pub saga: Arc<SagaDefinition>,
+    /// One client per participant, in saga order.
+    clients: Vec<ServiceClient>,
+    /// stock-svc's catalogue, which prices an order's lines.
+    catalogue: ServiceClient,
 }
 
 impl Participants {
-    fn client(&self, p: Participant) -> &ServiceClient {
-        match p {
-            Participant::Payment => &self.payment,
-            Participant::Stock => &self.stock,
-            Participant::Delivery => &self.delivery,
-        }
+    /// The participants of `saga`, each reached through `client_of` its name (`None`: no URL
+    /// is configured for it), and the catalogue at `catalogue`.
+    pub fn new(
+        saga: Arc<SagaDefinition>,
+        mut client_of: impl FnMut(&'static str) -> Option<ServiceClient>,
+        catalogue: ServiceClient,
+    ) -> anyhow::Result<Self> {
+        let clients = saga
+            .participants()
+            .map(|p| {
+                let name = saga.name(p);
+                client_of(name).ok_or_else(|| anyhow::anyhow!("no URL for participant {name}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Self {
+            saga,
+            clients,
+            catalogue,
+        })
+    }
+
+    fn reservations(&self, p: Participant) -> Reservations<'_> {
+        Reservations(&self.clients[p.index().min(self.clients.len().saturating_sub(1))])
     }
 
     /// A product from the catalogue; `None` when it does not exist.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn product(&self, id: Uuid) -> Result<Option<Product>, CallError> {
         let reply = self
-            .stock
+            .catalogue
             .send::<()>(Method::GET, &format!("/products/{id}"), None)
             .await?;
         match reply.status {
@@ -81,74 +76,73 @@ impl Participants {
         }
     }
 
-    /// Reserves with a participant for an order; for delivery, answers the courier booked.
-    /// Stock gets the one-product form for an order of one line, `items` otherwise.
-    #[tracing::instrument(level = "debug", skip(self, o, lines), fields(order_id = %o.id))]
-    pub async fn reserve(
-        &self,
-        p: Participant,
-        o: &order::Model,
-        lines: &[order::PricedLine],
-    ) -> Answer<Option<Uuid>> {
-        let client = Reservations(self.client(p));
-        let reply = match p {
-            Participant::Payment => {
-                let body = ReserveFunds {
-                    order_id: o.id,
-                    user_id: o.user_id,
-                    amount: o.total,
-                };
-                client.reserve(&body).await
-            }
-            Participant::Stock => {
-                let lines: Vec<StockLine> = lines
-                    .iter()
-                    .map(|l| StockLine {
-                        product_id: l.product_id,
-                        quantity: l.quantity,
-                    })
-                    .collect();
-                let body = ReserveStock::of(o.id, &lines);
-                client.reserve(&body).await
-            }
-            Participant::Delivery => {
-                let body = BookCourier {
-                    order_id: o.id,
-                    user_id: o.user_id,
-                    date: o.delivery_date,
-                };
-                client.reserve(&body).await
-            }
+    /// Reserves with a participant for an order, with the body its definition builds; answers
+    /// what the order keeps from the answer (the courier booked).
+    #[tracing::instrument(level = "debug", skip(self, o), fields(order_id = %o.id))]
+    pub async fn reserve(&self, p: Participant, o: &Order) -> Answer<Option<Uuid>> {
+        let def = self.saga.get(p);
+        let client = self.reservations(p);
+        let reply = match (def.reserve)(o) {
+            Ok(body) => client.reserve(&body).await,
+            Err(source) => Err(CallError::Unsendable {
+                service: client.0.service(),
+                source,
+            }),
         };
-        answer(p, reply, &[StatusCode::CREATED], |r| match p {
-            Participant::Delivery => r.json::<CourierBooking>().map(|b| Some(b.courier_id)),
-            _ => Ok(None),
+        self.answer(p, reply, &[StatusCode::CREATED], |r| match def.keeps {
+            Keeps::Courier => r.json::<CourierBooking>().map(|b| Some(b.courier_id)),
+            Keeps::Nothing => Ok(None),
         })
     }
 
     /// Confirms an order's reservation with a participant.
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn confirm(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let reply = Reservations(self.client(p)).confirm(order_id).await;
-        answer(p, reply, &[StatusCode::OK], |_| Ok(()))
+        let reply = self.reservations(p).confirm(order_id).await;
+        self.answer(p, reply, &[StatusCode::OK], |_| Ok(()))
     }
 
     /// Releases an order's reservation with a participant (or leaves the release mark).
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn release(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let reply = Reservations(self.client(p)).release(order_id).await;
-        answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
+        let reply = self.reservations(p).release(order_id).await;
+        self.answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
             Ok(())
         })
     }
-}
 
-impl Participants {
     /// Cancels an order's confirmed reservation with a participant (the refund saga).
     #[tracing::instrument(level = "debug", skip(self))]
     pub async fn cancel(&self, p: Participant, order_id: Uuid) -> Answer<()> {
-        let reply = Reservations(self.client(p)).cancel(order_id).await;
-        answer(p, reply, &[StatusCode::OK], |_| Ok(()))
+        let reply = self.reservations(p).cancel(order_id).await;
+        self.answer(p, reply, &[StatusCode::OK], |_| Ok(()))
+    }
+
+    /// What `p`'s reply means to the saga: done (with what `done` reads from it), refused as
+    /// its definition's shortage reads the status, or unreachable.
+    fn answer<T>(
+        &self,
+        p: Participant,
+        reply: Result<Reply, CallError>,
+        ok: &[StatusCode],
+        done: impl FnOnce(&Reply) -> Result<T, CallError>,
+    ) -> Answer<T> {
+        match reply {
+            Ok(r) if ok.contains(&r.status) => match done(&r) {
+                Ok(v) => Answer::Done(v),
+                Err(e) => Answer::Unreachable(e),
+            },
+            Ok(r)
+                if r.status.is_client_error()
+                    && !matches!(r.status.as_u16(), 401 | 403 | 408 | 429) =>
+            {
+                let product = r.json::<RefusalProblem>().ok().and_then(|b| b.product_id);
+                let shortage = self.saga.get(p).shortage;
+                Answer::Refused(Refusal::from_status(shortage, r.status), product)
+            }
+            Ok(r) => Answer::Unreachable(r.unexpected()),
+            Err(e) => Answer::Unreachable(e),
+        }
     }
 }
 

@@ -2,8 +2,12 @@
 
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use shop_kit::config::CommonConfig;
 use shop_kit::topology::{DELIVERY, NOTIFY, ORDER, PAYMENT, STOCK};
+
+use crate::domain::SagaDefinition;
 
 /// Base URLs of the services order-svc calls.
 #[derive(Clone, Debug)]
@@ -16,6 +20,8 @@ pub struct ServiceUrls {
     pub delivery: String,
     /// notify-svc.
     pub notify: String,
+    /// Participants beyond the shop's own (a test shop's), by name.
+    pub others: Vec<(&'static str, String)>,
 }
 
 impl ServiceUrls {
@@ -26,7 +32,22 @@ impl ServiceUrls {
             stock: STOCK.url_from_env(),
             delivery: DELIVERY.url_from_env(),
             notify: NOTIFY.url_from_env(),
+            others: Vec::new(),
         }
+    }
+
+    /// The service a saga participant of this name is and its base URL.
+    pub fn participant(&self, name: &str) -> Option<(&'static str, &str)> {
+        let own = [
+            (PAYMENT, &self.payment),
+            (STOCK, &self.stock),
+            (DELIVERY, &self.delivery),
+        ];
+        own.into_iter()
+            .map(|(service, url)| (service.short, service.name, url.as_str()))
+            .chain(self.others.iter().map(|(n, url)| (*n, *n, url.as_str())))
+            .find(|(short, ..)| *short == name)
+            .map(|(_, service, url)| (service, url))
     }
 }
 
@@ -39,6 +60,8 @@ pub struct Config {
     pub urls: ServiceUrls,
     /// The saga's timings and limits.
     pub saga: SagaSettings,
+    /// The saga's participants: the shop's own unless a test shop adds one.
+    pub definition: Arc<SagaDefinition>,
 }
 
 /// The saga's timings and limits. Each is declared once, here: its meaning, its
@@ -135,6 +158,7 @@ impl Config {
             common,
             urls,
             saga: SagaSettings::defaults(),
+            definition: Arc::new(SagaDefinition::shop()),
         }
     }
 

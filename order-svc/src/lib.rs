@@ -50,16 +50,19 @@ impl App {
                     ServiceClient::new(name, http.clone(), url, token.clone())
                         .with_deadline(config.saga.step_deadline)
                 };
-                let participants = client::Participants {
-                    payment: client(topology::PAYMENT.name, &config.urls.payment),
-                    stock: client(topology::STOCK.name, &config.urls.stock),
-                    delivery: client(topology::DELIVERY.name, &config.urls.delivery),
-                };
+                let participants = client::Participants::new(
+                    config.definition.clone(),
+                    |name| {
+                        let (service, url) = config.urls.participant(name)?;
+                        Some(client(service, url))
+                    },
+                    client(topology::STOCK.name, &config.urls.stock),
+                )?;
                 notifier = Some(client::Notifier {
                     notify: client(topology::NOTIFY.name, &config.urls.notify),
                 });
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
-                let store = store::OrderStore::new(db);
+                let store = store::OrderStore::of(db, config.definition.clone());
                 parts
                     .metrics
                     .on_scrape(metrics.read_backlogs(store.clone()));

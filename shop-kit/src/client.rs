@@ -140,6 +140,15 @@ pub enum CallError {
         /// The deadline.
         deadline: Duration,
     },
+    /// The request's body could not be written (nothing was sent).
+    #[error("{service}: the request does not serialize: {source}")]
+    Unsendable {
+        /// Which service.
+        service: &'static str,
+        /// The serialization error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// The service answered with a body that does not parse.
     #[error("{service} answered an unparsable body: {source}")]
     BadBody {
@@ -159,7 +168,7 @@ impl CallError {
             Self::Unexpected { status, .. } => {
                 status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
             }
-            Self::BadBody { .. } => false,
+            Self::BadBody { .. } | Self::Unsendable { .. } => false,
         }
     }
 }
@@ -222,6 +231,11 @@ impl ServiceClient {
             token,
             deadline: None,
         }
+    }
+
+    /// The service it calls.
+    pub fn service(&self) -> &'static str {
+        self.service
     }
 
     /// The same client, giving up on a call (all its attempts) after `deadline`.

@@ -12,16 +12,22 @@ use shop_tests::{Call, Fault};
 
 use crate::World;
 
-/// A shop whose order-svc claims last 1 s, so that a new instance takes a crashed one's
-/// orders over quickly.
-async fn world() -> World {
-    World::tuned(0, 10, 1000, 100, |c| {
-        c.saga.lease_ttl = Duration::from_secs(1);
-        c.saga.recovery_interval = Duration::from_millis(100);
-        c.saga.call_timeout = Duration::from_millis(300);
-        c.saga.call_retries = 1;
-    })
-    .await
+/// order-svc's claims last 1 s, so that a new instance takes a crashed one's orders over
+/// quickly.
+pub fn quick_takeover(c: &mut order_svc::Config) {
+    c.saga.lease_ttl = Duration::from_secs(1);
+    c.saga.recovery_interval = Duration::from_millis(100);
+    c.saga.call_timeout = Duration::from_millis(300);
+    c.saga.call_retries = 1;
+}
+
+/// A shop that takes a crashed order-svc's orders over quickly; with the loyalty participant
+/// in its saga when `loyal`.
+pub async fn world(loyal: bool) -> World {
+    match loyal {
+        true => World::loyal(0, 10, 1000, 100, quick_takeover).await,
+        false => World::tuned(0, 10, 1000, 100, quick_takeover).await,
+    }
 }
 
 /// Crashes order-svc at `(target, call, crash)` during one order of a new shopper (whose
@@ -34,8 +40,7 @@ async fn crash_at(
     expect: &str,
 ) {
     let point = format!("{crash:?} {target} {call:?}");
-    let shopper = w.shop.api.register(&format!("crash{n}")).await;
-    w.shop.api.deposit(&shopper, 100).await;
+    let shopper = w.shopper(&format!("crash{n}"), 100).await;
     if refuse_courier {
         w.shop
             .faults
@@ -71,21 +76,22 @@ async fn crash_at(
         .wait_order(&shopper, &id, &["completed", "cancelled"])
         .await;
     assert_eq!(done["status"], expect, "{point}: {done}");
-    let balance = w.shop.api.balance(&shopper).await;
     let expected = if expect == "completed" { 80 } else { 100 };
-    assert_eq!(balance, (expected, 0), "{point}: balance");
+    w.assert_free(&shopper, expected, &point).await;
 }
 
 /// Crashes order-svc before and after `call` to each of `targets`, one order each, then checks
-/// the invariants and that `units_sold` units are gone from stock.
-async fn crash_around_each(
+/// the invariants and that `units_sold` units are gone from stock; in a shop with the loyalty
+/// participant when `loyal`.
+pub async fn crash_around_each(
+    loyal: bool,
     targets: &[&'static str],
     call: Call,
     refuse_courier: bool,
     expect: &str,
     units_sold: i64,
 ) {
-    let mut w = world().await;
+    let mut w = world(loyal).await;
     let mut n = 0;
     for &target in targets {
         for crash in [Fault::CrashBefore, Fault::CrashAfter] {
@@ -102,20 +108,44 @@ const PARTICIPANTS: [&str; 3] = ["payment", "stock", "delivery"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_around_each_reservation_still_complete_the_order() {
-    crash_around_each(&PARTICIPANTS, Call::Reserve, false, "completed", 2 * 6).await;
+    crash_around_each(
+        false,
+        &PARTICIPANTS,
+        Call::Reserve,
+        false,
+        "completed",
+        2 * 6,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_around_each_confirmation_still_complete_the_order() {
-    crash_around_each(&PARTICIPANTS, Call::Confirm, false, "completed", 2 * 6).await;
+    crash_around_each(
+        false,
+        &PARTICIPANTS,
+        Call::Confirm,
+        false,
+        "completed",
+        2 * 6,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_around_each_release_still_cancel_the_order_and_give_everything_back() {
-    crash_around_each(&["stock", "payment"], Call::Release, true, "cancelled", 0).await;
+    crash_around_each(
+        false,
+        &["stock", "payment"],
+        Call::Release,
+        true,
+        "cancelled",
+        0,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_around_the_message_still_deliver_it_once() {
-    crash_around_each(&["notify"], Call::Message, false, "completed", 2 * 2).await;
+    crash_around_each(false, &["notify"], Call::Message, false, "completed", 2 * 2).await;
 }

@@ -6,15 +6,16 @@
 #![allow(clippy::unwrap_used)]
 
 mod attention;
-mod crashes;
+pub mod crashes;
 mod faults;
 mod happy;
 mod idempotency;
+mod loyalty;
 mod multi;
 mod participants;
 mod races;
 mod recovery;
-mod refunds;
+pub mod refunds;
 mod refusals;
 mod shutdown;
 mod simulation;
@@ -48,20 +49,66 @@ impl World {
         tune: impl FnOnce(&mut order_svc::Config),
     ) -> Self {
         let shop = TestShop::spawn_with(tune).await;
+        Self::stocked(shop, funds, price, units, capacity).await
+    }
+
+    /// Like [`World::tuned`], in a shop whose saga has the test-only loyalty participant
+    /// first, before payment; every shopper has as many points as funds.
+    pub async fn loyal(
+        funds: i64,
+        price: i64,
+        units: i64,
+        capacity: i64,
+        tune: impl FnOnce(&mut order_svc::Config),
+    ) -> Self {
+        let shop = TestShop::spawn_loyal(0, tune).await;
+        Self::stocked(shop, funds, price, units, capacity).await
+    }
+
+    async fn stocked(shop: TestShop, funds: i64, price: i64, units: i64, capacity: i64) -> Self {
         let admin = shop.api.admin().await;
         let ann = shop.api.register("ann").await;
-        if funds > 0 {
-            let (status, body) = shop.api.deposit(&ann, funds).await;
-            assert_eq!(status, 200, "deposit: {body}");
-        }
-        let product = shop.api.add_product(&admin, price, units).await;
-        let courier = shop.api.add_courier(&admin, capacity).await;
-        Self {
+        let mut w = Self {
             shop,
             admin,
             ann,
-            product,
-            courier,
+            product: Uuid::nil(),
+            courier: Uuid::nil(),
+        };
+        w.fund(&w.ann, funds).await;
+        w.product = w.shop.api.add_product(&w.admin, price, units).await;
+        w.courier = w.shop.api.add_courier(&w.admin, capacity).await;
+        w
+    }
+
+    /// Whether the shop's saga has the loyalty participant.
+    pub fn is_loyal(&self) -> bool {
+        self.shop.services.loyalty.is_some()
+    }
+
+    /// Deposits `funds` for `s` (and grants as many points in a loyal shop).
+    pub async fn fund(&self, s: &Shopper, funds: i64) {
+        if funds > 0 {
+            let (status, body) = self.shop.api.deposit(s, funds).await;
+            assert_eq!(status, 200, "deposit: {body}");
+        }
+        if self.is_loyal() {
+            self.shop.grant_points(s, funds).await;
+        }
+    }
+
+    /// A new shopper with `funds` (and as many points in a loyal shop).
+    pub async fn shopper(&self, name: &str, funds: i64) -> Shopper {
+        let s = self.shop.api.register(name).await;
+        self.fund(&s, funds).await;
+        s
+    }
+
+    /// Asserts `s` has `free` funds (and points in a loyal shop) and nothing reserved.
+    pub async fn assert_free(&self, s: &Shopper, free: i64, what: &str) {
+        assert_eq!(self.shop.api.balance(s).await, (free, 0), "{what}: funds");
+        if self.is_loyal() {
+            assert_eq!(self.shop.points(s).await, (free, 0), "{what}: points");
         }
     }
 }

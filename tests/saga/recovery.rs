@@ -2,7 +2,7 @@
 //! or compensated by the recovery driver of the instance that runs now.
 
 use chrono::TimeDelta;
-use order_svc::domain::{FailureReason, Held, Participant, SagaState, Step};
+use order_svc::domain::{FailureReason, Held, Participant, SagaDefinition, SagaState, Step};
 use order_svc::store::{Found, NewOrder, order};
 use reqwest::Method;
 use serde_json::json;
@@ -65,8 +65,8 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
         &w,
         &o,
         SagaState {
-            step: Step::Reserve(Participant::Stock),
-            held: Held::through(Participant::Stock),
+            step: Step::Reserve(the_stock()),
+            held: Held::through(the_stock()),
             reason: None,
         },
     )
@@ -101,7 +101,7 @@ async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything
     .await;
     let state = SagaState {
         step: Step::Compensate,
-        held: Held::through(Participant::Stock),
+        held: Held::through(the_stock()),
         reason: Some(FailureReason::NoCourier),
     };
     abandon(&w, &o, state).await;
@@ -139,4 +139,9 @@ async fn two_instances_claiming_at_once_never_both_win_an_order() {
     let unique: std::collections::HashSet<_> = claimed.iter().copied().collect();
     assert_eq!(unique.len(), claimed.len(), "an order was claimed twice");
     assert!(unique.is_subset(&ids));
+}
+
+/// stock-svc in the shop's saga.
+fn the_stock() -> Participant {
+    SagaDefinition::shop().by_name("stock").unwrap()
 }

@@ -201,29 +201,22 @@ async fn cancellations_racing_the_order_saga_and_each_other_refund_once() {
     assert_eq!(api.available(w.product).await, 100);
 }
 
-/// A shop whose order-svc claims last 1 s, so that a new instance takes a crashed one's
-/// refunds over quickly.
-async fn crash_world() -> World {
-    World::tuned(0, 10, 1000, 100, |c| {
-        c.saga.lease_ttl = Duration::from_secs(1);
-        c.saga.recovery_interval = Duration::from_millis(100);
-        c.saga.call_timeout = Duration::from_millis(300);
-        c.saga.call_retries = 1;
-    })
-    .await
-}
-
 /// Crash points of the refund saga: just before and just after each participant's cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn crashes_around_each_cancel_still_refund_the_order() {
-    let mut w = crash_world().await;
+    crash_around_each_cancel(false, &["delivery", "stock", "payment"]).await;
+}
+
+/// Crashes order-svc before and after each of `targets`' cancel, one refund each (in a shop
+/// with the loyalty participant when `loyal`); every order still ends refunded.
+pub async fn crash_around_each_cancel(loyal: bool, targets: &[&'static str]) {
+    let mut w = crate::crashes::world(loyal).await;
     let mut n = 0;
-    for target in ["delivery", "stock", "payment"] {
+    for &target in targets {
         for crash in [Fault::CrashBefore, Fault::CrashAfter] {
             n += 1;
             let point = format!("{crash:?} {target} cancel");
-            let shopper = w.shop.api.register(&format!("refund{n}")).await;
-            w.shop.api.deposit(&shopper, 100).await;
+            let shopper = w.shopper(&format!("refund{n}"), 100).await;
             let order = completed(&w, &shopper, &[(w.product, 2)]).await;
             w.shop.faults.inject(target, Call::Cancel, crash, 1);
             let client = {
@@ -247,7 +240,7 @@ async fn crashes_around_each_cancel_still_refund_the_order() {
             let id = order.id.to_string();
             let done = w.shop.api.wait_order(&shopper, &id, &["refunded"]).await;
             assert_eq!(done["status"], "refunded", "{point}");
-            assert_eq!(w.shop.api.balance(&shopper).await, (100, 0), "{point}");
+            w.assert_free(&shopper, 100, &point).await;
         }
     }
     w.shop.settle().await;

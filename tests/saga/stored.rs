@@ -3,7 +3,7 @@
 //! every state, and a row a replica of the previous release writes during a rollout still reads
 //! right.
 
-use order_svc::domain::{Held, Participant, SagaState, Step};
+use order_svc::domain::{Held, SagaDefinition, SagaState, Step};
 use order_svc::store::{Migrator, order};
 use sea_orm::sea_query::{Alias, Query};
 use sea_orm::{ConnectionTrait, EntityTrait};
@@ -81,6 +81,7 @@ async fn orders_in_every_state_keep_what_they_hold_across_the_migration() {
     }
 
     Migrator::up(&db, None).await.unwrap();
+    let saga = SagaDefinition::shop();
     for (id, (status, step, held, names)) in ids.iter().zip(stored) {
         let row = order::Entity::find_by_id(*id)
             .one(&db)
@@ -89,9 +90,9 @@ async fn orders_in_every_state_keep_what_they_hold_across_the_migration() {
             .unwrap();
         let what = format!("{status} at {step} holding {held}");
         assert_eq!(row.holding, names, "{what}");
-        let state = row.saga_state().unwrap();
-        assert_eq!(state.held.names(), names, "{what}");
-        assert_eq!(state.step_name(), step, "{what}");
+        let state = row.saga_state(&saga).unwrap();
+        assert_eq!(saga.names(state.held), names, "{what}");
+        assert_eq!(saga.step_name(state.step), step, "{what}");
         assert_eq!(i32::from(state.held.count()), held, "{what}");
     }
 
@@ -110,7 +111,7 @@ async fn orders_in_every_state_keep_what_they_hold_across_the_migration() {
         .unwrap()
         .unwrap();
     assert_eq!(row.holding, "payment,stock");
-    let state: SagaState = row.saga_state().unwrap();
+    let state: SagaState = row.saga_state(&saga).unwrap();
     assert_eq!(state.step, Step::Compensate);
-    assert_eq!(state.held, Held::through(Participant::Payment));
+    assert_eq!(state.held, Held::through(saga.by_name("payment").unwrap()));
 }

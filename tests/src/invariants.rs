@@ -30,8 +30,14 @@ impl Databases {
     /// Waits until every order is terminal and every message is delivered, then checks the
     /// invariants. Panics with what is wrong.
     pub async fn check_invariants(&self) {
+        self.check_invariants_of(false).await;
+    }
+
+    /// [`Self::check_invariants`], and those of the test-only loyalty participant when the
+    /// shop's saga has it.
+    pub async fn check_invariants_of(&self, loyalty: bool) {
         self.settle().await;
-        self.audit().await;
+        self.audit(loyalty).await;
     }
 
     /// Waits (up to a minute) until no order is pending or refunding and every message is
@@ -66,7 +72,7 @@ impl Databases {
     }
 
     /// Checks the invariants of a settled shop.
-    async fn audit(&self) {
+    async fn audit(&self, loyalty: bool) {
         let orders = order_svc::store::OrderStore::new(self.connect("order").await);
         let all = orders.all_orders().await.expect("orders");
         let of = |status: &str| -> Orders<'_> {
@@ -104,6 +110,65 @@ impl Databases {
         self.check_stock(&books).await;
         self.check_couriers(&books).await;
         self.check_messages(&all).await;
+        if loyalty {
+            self.check_points(&books).await;
+        }
+    }
+
+    /// Points are conserved, none stay reserved, and every completed or refunded order spent
+    /// its total, as funds.
+    async fn check_points(&self, books: &Books<'_>) {
+        let db = self.connect(crate::loyalty::LOYALTY.short).await;
+        let mut captured: HashMap<Uuid, i64> = HashMap::new();
+        let mut refunded: HashMap<Uuid, i64> = HashMap::new();
+        let mut settled = 0;
+        for r in crate::loyalty::reservations(&db)
+            .await
+            .expect("point reservations")
+        {
+            assert_ne!(
+                r.state,
+                ReservationState::Reserved,
+                "points still reserved for order {}",
+                r.order_id
+            );
+            let Some(o) = books.settled(r.order_id, r.state, "points captured") else {
+                continue;
+            };
+            assert_eq!(r.points, o.total, "points of order {}", r.order_id);
+            let user = r.user_id.expect("user");
+            *captured.entry(user).or_default() += r.points;
+            if r.state == ReservationState::Cancelled {
+                *refunded.entry(user).or_default() += r.points;
+            }
+            settled += 1;
+        }
+        assert_eq!(
+            settled,
+            books.len(),
+            "every completed or refunded order spent its points"
+        );
+        for a in crate::loyalty::accounts(&db)
+            .await
+            .expect("loyalty accounts")
+        {
+            assert_eq!(a.reserved, 0, "points of {} still reserved", a.user_id);
+            assert_eq!(
+                a.granted,
+                a.balance + a.reserved + a.captured - a.refunded,
+                "points of {} are not conserved",
+                a.user_id
+            );
+            assert_eq!(
+                (a.captured, a.refunded),
+                (
+                    captured.get(&a.user_id).copied().unwrap_or(0),
+                    refunded.get(&a.user_id).copied().unwrap_or(0)
+                ),
+                "points captured and refunded of {}",
+                a.user_id
+            );
+        }
     }
 
     async fn check_money(&self, books: &Books<'_>) {

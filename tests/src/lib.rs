@@ -10,6 +10,7 @@ mod client;
 mod databases;
 pub mod faults;
 mod invariants;
+pub mod loyalty;
 mod shop;
 
 pub use answer::{Answer, Order, OrderItem, Problem};

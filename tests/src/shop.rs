@@ -162,6 +162,8 @@ pub struct Services {
     pub notify: Running,
     /// order-svc: `None` only while a restart replaces it.
     pub order: Option<Running>,
+    /// The test-only loyalty participant, in a shop whose saga has it.
+    pub loyalty: Option<Running>,
 }
 
 /// The whole shop, in-process. When a test is done with it (and has not failed), dropping it
@@ -191,9 +193,10 @@ impl Drop for TestShop {
         }
         self.faults.clear();
         let dbs = &self.dbs;
+        let loyalty = self.services.loyalty.is_some();
         // The services run on the test's runtime: its other workers go on while this waits.
         tokio::task::block_in_place(|| {
-            tokio::runtime::Handle::current().block_on(dbs.check_invariants())
+            tokio::runtime::Handle::current().block_on(dbs.check_invariants_of(loyalty))
         });
     }
 }
@@ -213,6 +216,19 @@ impl TestShop {
 
     /// Spawns the shop, letting the test adjust order-svc's configuration.
     pub async fn spawn_with(tune: impl FnOnce(&mut order_svc::Config)) -> Self {
+        Self::spawn_saga(None, tune).await
+    }
+
+    /// Spawns the shop with the test-only loyalty participant in its saga at `position` (0:
+    /// before payment), letting the test adjust order-svc's configuration.
+    pub async fn spawn_loyal(position: usize, tune: impl FnOnce(&mut order_svc::Config)) -> Self {
+        Self::spawn_saga(Some(position), tune).await
+    }
+
+    async fn spawn_saga(
+        loyalty_at: Option<usize>,
+        tune: impl FnOnce(&mut order_svc::Config),
+    ) -> Self {
         if std::env::var_os("RUST_LOG").is_some() {
             // Logs (and spans) only when asked for; the guard lives as long as the test binary.
             static TELEMETRY: std::sync::OnceLock<shop_kit::telemetry::Telemetry> =
@@ -257,13 +273,35 @@ impl TestShop {
         );
         let notify = Running::start(notify_svc::App::build(notify).await.expect("notify-svc"));
         let faults = Arc::new(Faults::default());
-        let urls = order_svc::ServiceUrls {
+        let mut urls = order_svc::ServiceUrls {
             payment: start_proxy("payment", &payment.url, faults.clone()).await,
             stock: start_proxy("stock", &stock.url, faults.clone()).await,
             delivery: start_proxy("delivery", &delivery.url, faults.clone()).await,
             notify: start_proxy("notify", &notify.url, faults.clone()).await,
+            others: Vec::new(),
         };
+        let mut definition = order_svc::domain::SagaDefinition::shop();
+        let mut loyalty = None;
+        if let Some(position) = loyalty_at {
+            let config = CommonConfig::in_process(
+                &crate::loyalty::LOYALTY,
+                "127.0.0.1",
+                0,
+                dbs.url(crate::loyalty::LOYALTY.short).await,
+                &auth,
+                &internal_token,
+            );
+            let running = Running::start(crate::loyalty::build(&config).await.expect("loyalty"));
+            let name = crate::loyalty::LOYALTY.name;
+            urls.others
+                .push((name, start_proxy(name, &running.url, faults.clone()).await));
+            definition = definition
+                .with(position, crate::loyalty::definition())
+                .expect("loyalty joins the saga");
+            loyalty = Some(running);
+        }
         let mut order_config = order_svc::Config::new(order, urls);
+        order_config.definition = Arc::new(definition);
         order_config.saga.recovery_interval = Duration::from_millis(200);
         order_config.saga.lease_ttl = Duration::from_secs(3);
         order_config.saga.call_retries = 2;
@@ -293,6 +331,7 @@ impl TestShop {
                 delivery,
                 notify,
                 order: Some(order),
+                loyalty,
             },
             faults,
             signing_key,
@@ -354,10 +393,31 @@ impl TestShop {
 
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
-        order_svc::store::OrderStore::new(
+        order_svc::store::OrderStore::of(
             shop_kit::db::connect(&self.dbs.url("order").await)
                 .await
                 .expect("order db"),
+            self.order_config.definition.clone(),
         )
+    }
+
+    /// Gives `shopper` `points` loyalty points (a shop whose saga has loyalty).
+    pub async fn grant_points(&self, shopper: &crate::Shopper, points: i64) {
+        let db = self.dbs.connect(crate::loyalty::LOYALTY.short).await;
+        crate::loyalty::grant(&db, shopper.id, points)
+            .await
+            .expect("points granted");
+    }
+
+    /// `shopper`'s loyalty points: free and reserved.
+    pub async fn points(&self, shopper: &crate::Shopper) -> (i64, i64) {
+        let db = self.dbs.connect(crate::loyalty::LOYALTY.short).await;
+        let accounts = crate::loyalty::accounts(&db)
+            .await
+            .expect("loyalty accounts");
+        accounts
+            .iter()
+            .find(|a| a.user_id == shopper.id)
+            .map_or((0, 0), |a| (a.balance, a.reserved))
     }
 }

@@ -176,7 +176,7 @@ impl OrdersApi {
         // Not started now: it was not completed, its date has come, or a racing cancellation
         // started it first.
         let o = store.order(id).await?.unwrap_or(o);
-        let refund_started = o.step == crate::domain::SagaState::refund().step_name();
+        let refund_started = Some(o.step.as_str()) == crate::domain::Step::Refund.fixed_name();
         match o.order_status()? {
             OrderStatus::Refunded | OrderStatus::Refunding => cancelled(o),
             OrderStatus::NeedsAttention if refund_started => cancelled(o),

@@ -4,7 +4,10 @@ mod order;
 mod saga;
 
 pub use order::{
-    DeliveryDate, FailureReason, Line, Lines, OrderStatus, PricedLine, Quantity, Unpriced,
+    DeliveryDate, FailureReason, Line, Lines, Order, OrderStatus, PricedLine, Quantity, Unpriced,
     message_text, refund_text,
 };
-pub use saga::{Action, Held, Participant, Refusal, SagaState, Step};
+pub use saga::{
+    Action, Held, Keeps, Participant, ParticipantDef, Refusal, SagaDefinition, SagaState, Step,
+    Stored,
+};

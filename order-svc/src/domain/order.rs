@@ -48,6 +48,21 @@ pub struct PricedLine {
     pub unit_price: i64,
 }
 
+/// An order as the saga sees it: what its participants are asked to reserve for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Order {
+    /// Its id (every participant's idempotency key).
+    pub id: Uuid,
+    /// The shopper.
+    pub user_id: Uuid,
+    /// What it costs in cents.
+    pub total: i64,
+    /// When it is to be delivered.
+    pub delivery_date: NaiveDate,
+    /// Its lines, priced when it was placed.
+    pub lines: Vec<PricedLine>,
+}
+
 /// Why an order's lines cannot be priced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unpriced {

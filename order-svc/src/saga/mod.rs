@@ -13,7 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::{Answer, Participants};
-use crate::domain::{Action, Participant, SagaState, Step};
+use crate::domain::{Action, Participant, SagaDefinition, SagaState, Step};
 use crate::metrics::SagaMetrics;
 use crate::store::{Found, OrderStore, order};
 
@@ -90,7 +90,7 @@ impl Lifecycle {
 pub struct SagaRunner {
     /// Where every order and its saga state live.
     pub store: OrderStore,
-    /// The clients of payment, stock and delivery.
+    /// The saga's participants and their clients.
     pub participants: Participants,
     /// How long a claim on an order lasts without being renewed.
     pub lease_ttl: Duration,
@@ -144,6 +144,11 @@ impl SagaRunner {
             .await
     }
 
+    /// The saga it runs.
+    pub fn saga(&self) -> &SagaDefinition {
+        &self.participants.saga
+    }
+
     fn observe<T>(&self, p: Participant, action: Action, started: Instant, answer: &Answer<T>) {
         let result = match answer {
             Answer::Done(_) => "done",
@@ -152,7 +157,7 @@ impl SagaRunner {
         };
         self.metrics
             .steps
-            .with_label_values(&[p.name(), action.as_str(), result])
+            .with_label_values(&[self.saga().name(p), action.as_str(), result])
             .observe(started.elapsed().as_secs_f64());
     }
 
@@ -163,7 +168,7 @@ impl SagaRunner {
         let Some(lease) = o.lease_owner else {
             return Ok(Drive::LeaseLost);
         };
-        let mut state = o.saga_state()?;
+        let mut state = o.saga_state(self.saga())?;
         loop {
             if self.lifecycle.is_stopping() && !state.is_done() {
                 tracing::info!("shutting down: leaving the order to the next driver");

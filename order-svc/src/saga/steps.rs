@@ -28,32 +28,32 @@ impl SagaRunner {
         state: SagaState,
         p: Participant,
     ) -> Result<Next, DbErr> {
-        let lines = o.lines()?;
+        let order = o.order()?;
         let in_flight = state.reserving();
         if in_flight != state && !self.save(o, lease, in_flight, Found::default()).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         let started = Instant::now();
-        let answer = self.participants.reserve(p, o, &lines).await;
+        let answer = self.participants.reserve(p, &order).await;
         self.observe(p, Action::Reserve, started, &answer);
         let mut found = Found::default();
         let state = match answer {
             Answer::Done(courier) => {
                 found.courier_id = courier;
-                in_flight.reserved().reserving()
+                in_flight.reserved(self.saga()).reserving()
             }
             Answer::Refused(refusal, product) => {
                 tracing::info!(
-                    participant = p.name(),
+                    participant = self.saga().name(p),
                     refusal = refusal.as_str(),
                     product = product.map(tracing::field::display),
                     "participant refused"
                 );
                 found.short_product_id = product;
-                in_flight.refused(p.refusal_reason(refusal))
+                in_flight.refused(self.saga().refusal_reason(p, refusal))
             }
             Answer::Unreachable(e) => {
-                tracing::warn!(participant = p.name(), error = %e, "participant unreachable; compensating");
+                tracing::warn!(participant = self.saga().name(p), error = %e, "participant unreachable; compensating");
                 in_flight.unreachable()
             }
         };
@@ -65,7 +65,7 @@ impl SagaRunner {
         Ok(ControlFlow::Continue(state))
     }
 
-    /// Confirms with all three at once (each confirmation is idempotent and independent of the
+    /// Confirms with every participant at once (each confirmation is idempotent and independent of the
     /// others, so all are sent again after a pause), then completes the order.
     pub(super) async fn confirm_all(
         &self,
@@ -73,7 +73,7 @@ impl SagaRunner {
         lease: Uuid,
         state: SagaState,
     ) -> Result<Next, DbErr> {
-        let answers = join_all(Participant::ALL.map(|p| async move {
+        let answers = join_all(self.saga().participants().map(|p| async move {
             let started = Instant::now();
             let answer = self.participants.confirm(p, o.id).await;
             self.observe(p, Action::Confirm, started, &answer);
@@ -154,7 +154,7 @@ impl SagaRunner {
             Answer::Done(()) => return Ok(None),
             Answer::Refused(refusal, _) => {
                 tracing::error!(
-                    participant = p.name(),
+                    participant = self.saga().name(p),
                     refusal = refusal.as_str(),
                     action = action.as_str(),
                     "participant refused a step after the pivot or in compensation; the order needs attention"
@@ -165,9 +165,9 @@ impl SagaRunner {
                 let gives_back = matches!(action, Action::Release | Action::Cancel);
                 let give_up = gives_back && attempts >= self.retry.release_attempts;
                 if give_up {
-                    tracing::error!(participant = p.name(), error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
+                    tracing::error!(participant = self.saga().name(p), error = %e, action = action.as_str(), attempts, "release keeps failing; the order needs attention");
                 } else {
-                    tracing::warn!(participant = p.name(), error = %e, action = action.as_str(), attempts, "participant unreachable; retrying after a backoff");
+                    tracing::warn!(participant = self.saga().name(p), error = %e, action = action.as_str(), attempts, "participant unreachable; retrying after a backoff");
                 }
                 give_up
             }
@@ -184,7 +184,7 @@ impl SagaRunner {
         if needs_attention {
             self.metrics
                 .attention
-                .with_label_values(&[p.name(), action.as_str()])
+                .with_label_values(&[self.saga().name(p), action.as_str()])
                 .inc();
         }
         let current = self.store.order(o.id).await?;

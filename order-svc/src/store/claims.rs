@@ -22,7 +22,7 @@ pub struct Found {
 /// The status of an order a saga drives: `refunding` in the refund saga, `pending` otherwise.
 fn active_status() -> sea_orm::sea_query::SimpleExpr {
     Expr::case(
-        order::Column::Step.eq(SagaState::refund().step_name()),
+        order::Column::Step.eq(Step::Refund.fixed_name()),
         OrderStatus::Refunding.as_str(),
     )
     .finally(OrderStatus::Pending.as_str())
@@ -39,7 +39,7 @@ impl OrderStore {
     /// `lease_until`, and clears the failed attempts (the saga moved on); with what a
     /// participant's answer named (the courier booked, the product short). `false` when the
     /// claim was lost (another driver has the order now).
-    #[tracing::instrument(level = "debug", skip(self, found), fields(step = state.step_name(), held = %state.held.names()))]
+    #[tracing::instrument(level = "debug", skip(self, found), fields(step = self.saga.step_name(state.step), held = %self.saga.names(state.held)))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
@@ -48,7 +48,8 @@ impl OrderStore {
         found: Found,
         lease_until: DateTime<Utc>,
     ) -> Result<bool, DbErr> {
-        let mut update = with_state(order::Entity::update_many(), state)
+        let mut update = self
+            .with_state(order::Entity::update_many(), state)
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
@@ -78,7 +79,8 @@ impl OrderStore {
     ) -> Result<Option<order::Model>, DbErr> {
         let at = now();
         let txn = self.db.begin().await?;
-        let res = with_state(order::Entity::update_many(), state)
+        let res = self
+            .with_state(order::Entity::update_many(), state)
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
@@ -108,11 +110,12 @@ impl OrderStore {
             .exec_without_returning(&txn)
             .await?;
         txn.commit().await?;
+        let stored = self.saga.stored(state);
         Ok(Some(order::Model {
             status: status.as_str().into(),
-            step: state.step_name().into(),
-            held: i32::from(state.held.count()),
-            holding: state.held.names(),
+            step: stored.step.into(),
+            held: stored.held,
+            holding: stored.holding,
             failure_reason: state.reason.map(|r| r.as_str().into()),
             attempts: 0,
             lease_owner: None,
@@ -132,10 +135,10 @@ impl OrderStore {
         today: chrono::NaiveDate,
         lease_until: DateTime<Utc>,
     ) -> Result<Option<order::Model>, DbErr> {
-        let state = SagaState::refund();
-        debug_assert_eq!(state.step, Step::Refund);
+        let state = SagaState::refund(&self.saga);
         let lease = Uuid::now_v7();
-        let res = with_state(order::Entity::update_many(), state)
+        let res = self
+            .with_state(order::Entity::update_many(), state)
             .col_expr(
                 order::Column::Status,
                 Expr::value(OrderStatus::Refunding.as_str()),
@@ -289,20 +292,24 @@ impl OrderStore {
     }
 }
 
-/// `update` writing the saga's durable state: its step, what it holds (by name, and the count
-/// the previous release reads) and why it is cancelled.
-fn with_state(update: UpdateMany<order::Entity>, state: SagaState) -> UpdateMany<order::Entity> {
-    update
-        .col_expr(order::Column::Step, Expr::value(state.step_name()))
-        .col_expr(
-            order::Column::Held,
-            Expr::value(i32::from(state.held.count())),
-        )
-        .col_expr(order::Column::Holding, Expr::value(state.held.names()))
-        .col_expr(
-            order::Column::FailureReason,
-            Expr::value(state.reason.map(|r| r.as_str())),
-        )
+impl OrderStore {
+    /// `update` writing the saga's durable state: its step, what it holds (by name, and the
+    /// count the previous release reads) and why it is cancelled.
+    fn with_state(
+        &self,
+        update: UpdateMany<order::Entity>,
+        state: SagaState,
+    ) -> UpdateMany<order::Entity> {
+        let stored = self.saga.stored(state);
+        update
+            .col_expr(order::Column::Step, Expr::value(stored.step))
+            .col_expr(order::Column::Held, Expr::value(stored.held))
+            .col_expr(order::Column::Holding, Expr::value(stored.holding))
+            .col_expr(
+                order::Column::FailureReason,
+                Expr::value(state.reason.map(|r| r.as_str())),
+            )
+    }
 }
 
 /// The order `order_id`, driven by a saga and still held by the claim `lease`.

@@ -45,7 +45,7 @@ pub mod order {
 
     impl ActiveModelBehavior for ActiveModel {}
 
-    use crate::domain::{FailureReason, Held, OrderStatus, SagaState};
+    use crate::domain::{FailureReason, OrderStatus, SagaDefinition, SagaState};
 
     pub use crate::domain::PricedLine;
 
@@ -87,15 +87,28 @@ pub mod order {
             }
         }
 
-        /// Its saga's durable state.
-        pub fn saga_state(&self) -> Result<SagaState, DbErr> {
-            let step = SagaState::parse_step(&self.step)
+        /// The order as the saga sees it.
+        pub fn order(&self) -> Result<crate::domain::Order, DbErr> {
+            Ok(crate::domain::Order {
+                id: self.id,
+                user_id: self.user_id,
+                total: self.total,
+                delivery_date: self.delivery_date,
+                lines: self.lines()?,
+            })
+        }
+
+        /// Its saga's durable state, as `saga` names steps and participants.
+        pub fn saga_state(&self, saga: &SagaDefinition) -> Result<SagaState, DbErr> {
+            let step = saga
+                .parse_step(&self.step)
                 .ok_or_else(|| corrupt(self.id, "step", &self.step))?;
             let counted = u8::try_from(self.held)
                 .ok()
-                .and_then(Held::first)
+                .and_then(|n| saga.first(n))
                 .ok_or_else(|| corrupt(self.id, "held", &self.held.to_string()))?;
-            let named = Held::parse(&self.holding)
+            let named = saga
+                .parse_held(&self.holding)
                 .ok_or_else(|| corrupt(self.id, "holding", &self.holding))?;
             // A replica of the previous release, in a rollout, writes the count alone: where
             // the two disagree, the count is the newer write (it counts this release's

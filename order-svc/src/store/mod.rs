@@ -15,17 +15,33 @@ pub use keys::KeyClaim;
 pub use migration::Migrator;
 pub use orders::{NewOrder, OrderFilter};
 
+use std::sync::Arc;
+
 use sea_orm::DatabaseConnection;
+
+use crate::domain::SagaDefinition;
 
 /// Orders, their saga state, the outbox and idempotency keys.
 #[derive(Clone)]
 pub struct OrderStore {
     db: DatabaseConnection,
+    /// The saga whose state it stores: how steps and participants are named.
+    saga: Arc<SagaDefinition>,
 }
 
 impl OrderStore {
-    /// A store on `db`.
+    /// A store on `db` of the shop's saga.
     pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+        Self::of(db, Arc::new(SagaDefinition::shop()))
+    }
+
+    /// A store on `db` of `saga`.
+    pub fn of(db: DatabaseConnection, saga: Arc<SagaDefinition>) -> Self {
+        Self { db, saga }
+    }
+
+    /// The saga whose state it stores.
+    pub fn saga(&self) -> &SagaDefinition {
+        &self.saga
     }
 }

@@ -42,7 +42,7 @@ impl OrderStore {
         key: Option<&str>,
     ) -> Result<order::Model, DbErr> {
         // Recorded with its first call (payment's reservation) in flight: see `reserve_with`.
-        let state = SagaState::start().reserving();
+        let state = self.saga.stored(SagaState::start().reserving());
         let user_id = new.user_id;
         let first = *new
             .lines
@@ -63,9 +63,9 @@ impl OrderStore {
             total: Set(new.total),
             delivery_date: Set(new.delivery_date),
             status: Set(OrderStatus::Pending.as_str().into()),
-            step: Set(state.step_name().into()),
-            held: Set(i32::from(state.held.count())),
-            holding: Set(state.held.names()),
+            step: Set(state.step.into()),
+            held: Set(state.held),
+            holding: Set(state.holding),
             failure_reason: Set(None),
             courier_id: Set(None),
             lease_owner: Set(Some(Uuid::now_v7())),

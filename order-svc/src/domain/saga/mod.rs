@@ -12,126 +12,40 @@
 //! repeats at most the call in flight, which every participant accepts idempotently.
 
 pub use shop_kit::contract::participant::Refusal;
-use shop_kit::contract::participant::Shortage;
 
 use super::FailureReason;
 
-/// The three participants. What each one is to the saga is its row of [`SAGA`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::VariantArray)]
-pub enum Participant {
-    /// payment-svc.
-    Payment,
-    /// stock-svc.
-    Stock,
-    /// delivery-svc (the pivot).
-    Delivery,
-}
+mod definition;
 
-/// What a participant is to the saga: one row each, in [`SAGA`].
-#[derive(Debug, Clone, Copy)]
-pub struct ParticipantRow {
-    /// Who.
-    pub participant: Participant,
-    /// Its stored, metric and log name.
-    pub name: &'static str,
-    /// The stored name of the step that reserves with it.
-    pub reserve_step: &'static str,
-    /// How it says it is short, as its contract declares.
-    pub shortage: Shortage,
-    /// Why an order is cancelled when it is short.
-    pub short: FailureReason,
-    /// Why an order is cancelled when what it names does not exist (`None`: a plain
-    /// rejection).
-    pub missing: Option<FailureReason>,
-}
+pub use definition::{Keeps, ParticipantDef, SagaDefinition, Stored};
 
-/// The saga: its participants in the order it reserves with them; the last is the pivot, after
-/// which the saga only goes forward. Compensation and refunds go through them last first.
-pub const SAGA: [ParticipantRow; 3] = [
-    ParticipantRow {
-        participant: Participant::Payment,
-        name: "payment",
-        reserve_step: "reserve_funds",
-        shortage: shop_kit::contract::payment::SHORT,
-        short: FailureReason::InsufficientFunds,
-        missing: None,
-    },
-    ParticipantRow {
-        participant: Participant::Stock,
-        name: "stock",
-        reserve_step: "reserve_stock",
-        shortage: shop_kit::contract::stock::SHORT,
-        short: FailureReason::OutOfStock,
-        missing: Some(FailureReason::OutOfStock),
-    },
-    ParticipantRow {
-        participant: Participant::Delivery,
-        name: "delivery",
-        reserve_step: "book_courier",
-        shortage: shop_kit::contract::delivery::SHORT,
-        short: FailureReason::NoCourier,
-        missing: None,
-    },
-];
+/// A participant: its place in a [`SagaDefinition`], in memory only (what is stored names it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Participant(u8);
 
 impl Participant {
-    /// All of them in saga order.
-    pub const ALL: [Self; SAGA.len()] = {
-        let mut all = [SAGA[0].participant; SAGA.len()];
-        let mut i = 0;
-        while i < SAGA.len() {
-            all[i] = SAGA[i].participant;
-            i += 1;
-        }
-        all
-    };
+    /// The first participant of every saga.
+    pub const FIRST: Self = Self(0);
 
-    /// Its place in the saga.
-    fn position(self) -> usize {
-        SAGA.iter()
-            .position(|r| r.participant == self)
-            .unwrap_or(SAGA.len())
+    /// The participant at `index` in its definition.
+    pub(crate) fn at(index: usize) -> Self {
+        Self(u8::try_from(index).unwrap_or(u8::MAX))
     }
 
-    /// Its row of [`SAGA`].
-    pub fn row(self) -> &'static ParticipantRow {
-        &SAGA[self.position().min(SAGA.len() - 1)]
+    /// Its place in its definition.
+    pub fn index(self) -> usize {
+        usize::from(self.0)
     }
 
-    /// The participant of a stored name (`payment`, `stock`, `delivery`).
-    pub fn from_name(name: &str) -> Option<Self> {
-        SAGA.iter().find(|r| r.name == name).map(|r| r.participant)
+    /// Its bit in a [`Held`] set.
+    fn bit(self) -> u64 {
+        1u64.checked_shl(u32::from(self.0)).unwrap_or(0)
     }
 
-    /// Its bit in a [`Held`] set (in memory only: the set is stored by names).
-    fn bit(self) -> u8 {
-        1 << self.position()
-    }
-
-    /// The one after it; `None` after the pivot.
-    pub fn next(self) -> Option<Self> {
-        SAGA.get(self.position() + 1).map(|r| r.participant)
-    }
-
-    /// The metric and log name: `payment`, `stock`, `delivery`.
-    pub fn name(self) -> &'static str {
-        self.row().name
-    }
-
-    /// How it says it is short, as its contract declares.
-    pub fn shortage(self) -> Shortage {
-        self.row().shortage
-    }
-
-    /// Why an order is cancelled when this participant refuses: its shortage, what it does not
-    /// have at all, or a plain rejection.
-    pub fn refusal_reason(self, refusal: Refusal) -> FailureReason {
-        let row = self.row();
-        match refusal {
-            Refusal::Short => row.short,
-            Refusal::Missing => row.missing.unwrap_or(FailureReason::Rejected),
-            Refusal::Conflict => FailureReason::Rejected,
-        }
+    /// The one after it in a saga of `count` participants; `None` after the pivot (the last).
+    pub fn next(self, count: usize) -> Option<Self> {
+        let next = self.index() + 1;
+        (next < count).then(|| Self::at(next))
     }
 }
 
@@ -161,10 +75,11 @@ impl Action {
 }
 
 /// The participants that may hold something for an order. Stored as their names in saga order
-/// (`payment,stock`), never as a count of positions: a participant added to the saga, before or
-/// after the others, changes nothing in what a stored order holds.
+/// (`payment,stock`, see [`SagaDefinition::stored`]), never as a count of positions: a
+/// participant added to the saga, before or after the others, changes nothing in what a stored
+/// order holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Held(u8);
+pub struct Held(u64);
 
 impl Held {
     /// Nobody.
@@ -173,23 +88,27 @@ impl Held {
     /// `p` and every participant before it in saga order: what may be held once `p`'s
     /// reservation is (or may be) granted.
     pub fn through(p: Participant) -> Self {
-        let upto = Participant::ALL.iter().position(|&q| q == p).unwrap_or(0);
-        Self(
-            Participant::ALL[..=upto]
-                .iter()
-                .fold(0, |bits, q| bits | q.bit()),
-        )
+        Self::first(p.index() + 1)
     }
 
-    /// Every participant: what a completed order holds.
-    pub fn all() -> Self {
-        Self(Participant::ALL.iter().fold(0, |bits, q| bits | q.bit()))
+    /// The first `n` participants in saga order (all of a saga of `n`: what a completed order
+    /// holds).
+    pub fn first(n: usize) -> Self {
+        Self(match u32::try_from(n) {
+            Ok(n) if n < 64 => (1u64 << n) - 1,
+            _ => u64::MAX,
+        })
+    }
+
+    /// The set with `p` in it.
+    pub fn with(self, p: Participant) -> Self {
+        Self(self.0 | p.bit())
     }
 
     /// The participants in it, in saga order.
     pub fn participants(self) -> impl Iterator<Item = Participant> {
-        Participant::ALL
-            .into_iter()
+        (0..64)
+            .map(Participant::at)
             .filter(move |p| self.0 & p.bit() != 0)
     }
 
@@ -211,33 +130,7 @@ impl Held {
     /// How many: the count a release before 2026-12-04 stored (`orders.held`), still written
     /// for one release so that replicas of the previous one, in a rollout, read it right.
     pub fn count(self) -> u8 {
-        u8::try_from(self.participants().count()).unwrap_or(u8::MAX)
-    }
-
-    /// The first `n` in saga order: how a count stored by a previous release reads.
-    pub fn first(n: u8) -> Option<Self> {
-        match usize::from(n) {
-            0 => Some(Self::NONE),
-            n => Participant::ALL.get(n - 1).map(|&p| Self::through(p)),
-        }
-    }
-
-    /// The stored form: the names in saga order, comma-separated (`""`: nobody).
-    pub fn names(self) -> String {
-        self.participants()
-            .map(Participant::name)
-            .collect::<Vec<_>>()
-            .join(",")
-    }
-
-    /// Parses the stored form; `None` for an unknown name.
-    pub fn parse(stored: &str) -> Option<Self> {
-        stored
-            .split(',')
-            .filter(|n| !n.is_empty())
-            .try_fold(Self::NONE, |held, name| {
-                Participant::from_name(name).map(|p| Self(held.0 | p.bit()))
-            })
+        u8::try_from(self.0.count_ones()).unwrap_or(u8::MAX)
     }
 }
 
@@ -246,7 +139,7 @@ impl Held {
 pub enum Step {
     /// Reserve with this participant.
     Reserve(Participant),
-    /// Confirm with all three.
+    /// Confirm with every participant.
     Confirm,
     /// Release with the participants that may hold something, last first.
     Compensate,
@@ -268,10 +161,10 @@ pub struct SagaState {
 }
 
 impl SagaState {
-    /// A new order: nothing held, reserve funds first.
+    /// A new order: nothing held, reserve with the first participant.
     pub fn start() -> Self {
         Self {
-            step: Step::Reserve(Participant::Payment),
+            step: Step::Reserve(Participant::FIRST),
             held: Held::NONE,
             reason: None,
         }
@@ -288,11 +181,12 @@ impl SagaState {
         }
     }
 
-    /// Participant `i` reserved: go on to the next, or to confirmation after the pivot.
-    pub fn reserved(self) -> Self {
+    /// The participant reserved: go on to the next of `saga`, or to confirmation after the
+    /// pivot.
+    pub fn reserved(self, saga: &SagaDefinition) -> Self {
         match self.step {
             Step::Reserve(p) => Self {
-                step: p.next().map_or(Step::Confirm, Step::Reserve),
+                step: p.next(saga.len()).map_or(Step::Confirm, Step::Reserve),
                 held: Held::through(p),
                 reason: None,
             },
@@ -327,7 +221,7 @@ impl SagaState {
         }
     }
 
-    /// All three confirmed: completed.
+    /// Every participant confirmed: completed.
     pub fn confirmed(self) -> Self {
         match self.step {
             Step::Confirm => Self {
@@ -338,12 +232,12 @@ impl SagaState {
         }
     }
 
-    /// A completed order its shopper cancels: all three hold what they captured, and give it
-    /// back last first.
-    pub fn refund() -> Self {
+    /// A completed order its shopper cancels: every participant of `saga` holds what it
+    /// captured, and gives it back last first.
+    pub fn refund(saga: &SagaDefinition) -> Self {
         Self {
             step: Step::Refund,
-            held: Held::all(),
+            held: Held::first(saga.len()),
             reason: None,
         }
     }
@@ -368,30 +262,24 @@ impl SagaState {
     pub fn is_done(self) -> bool {
         self.step == Step::Done
     }
+}
 
-    /// The stored name of the step.
-    pub fn step_name(self) -> &'static str {
-        match self.step {
-            Step::Reserve(p) => p.row().reserve_step,
-            Step::Confirm => "confirm",
-            Step::Compensate => "compensate",
-            Step::Refund => "refund",
-            Step::Done => "done",
-        }
-    }
+impl Step {
+    /// The stored names of the steps that are not a reservation (a reservation's is its
+    /// participant's `reserve_step`).
+    pub const FIXED: [(Self, &'static str); 4] = [
+        (Self::Confirm, "confirm"),
+        (Self::Compensate, "compensate"),
+        (Self::Refund, "refund"),
+        (Self::Done, "done"),
+    ];
 
-    /// Parses a stored step name.
-    pub fn parse_step(s: &str) -> Option<Step> {
-        if let Some(row) = SAGA.iter().find(|r| r.reserve_step == s) {
-            return Some(Step::Reserve(row.participant));
-        }
-        Some(match s {
-            "confirm" => Step::Confirm,
-            "compensate" => Step::Compensate,
-            "refund" => Step::Refund,
-            "done" => Step::Done,
-            _ => return None,
-        })
+    /// The stored name of a step that is not a reservation.
+    pub fn fixed_name(self) -> Option<&'static str> {
+        Self::FIXED
+            .iter()
+            .find(|(s, _)| *s == self)
+            .map(|(_, n)| *n)
     }
 }
 

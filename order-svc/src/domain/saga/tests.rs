@@ -1,22 +1,42 @@
-//! The saga's state machine, step by step: every path forward and back.
+//! The saga's state machine, step by step: every path forward and back, in the shop's saga and
+//! in one with a participant added before the others.
 
 use super::*;
 
+fn shop() -> SagaDefinition {
+    SagaDefinition::shop()
+}
+
+/// The shop's participants by name.
+fn p(name: &str) -> Participant {
+    shop().by_name(name).unwrap_or(Participant::at(99))
+}
+
+/// A participant that holds points, added before payment.
+fn points() -> ParticipantDef {
+    ParticipantDef {
+        name: "points",
+        reserve_step: "reserve_points",
+        ..shop().get(p("payment")).clone()
+    }
+}
+
 #[test]
 fn happy_path_reserves_three_then_confirms() {
+    let saga = shop();
     let s = SagaState::start();
     let s = s
         .reserving()
-        .reserved()
+        .reserved(&saga)
         .reserving()
-        .reserved()
+        .reserved(&saga)
         .reserving()
-        .reserved();
+        .reserved(&saga);
     assert_eq!(
         s,
         SagaState {
             step: Step::Confirm,
-            held: Held::all(),
+            held: Held::first(3),
             reason: None
         }
     );
@@ -25,15 +45,16 @@ fn happy_path_reserves_three_then_confirms() {
 
 #[test]
 fn a_refusal_compensates_the_refusing_participant_and_what_came_before() {
-    let s = SagaState::start().reserving().reserved().reserving();
+    let saga = shop();
+    let s = SagaState::start().reserving().reserved(&saga).reserving();
     // Stock may hold something while its call is in flight.
-    assert_eq!(s.held, Held::through(Participant::Stock));
+    assert_eq!(s.held, Held::through(p("stock")));
     let s = s.refused(FailureReason::OutOfStock);
     assert_eq!(
         s,
         SagaState {
             step: Step::Compensate,
-            held: Held::through(Participant::Stock),
+            held: Held::through(p("stock")),
             reason: Some(FailureReason::OutOfStock)
         }
     );
@@ -47,7 +68,7 @@ fn a_first_refusal_releases_only_the_refusing_participant() {
     let s = SagaState::start()
         .reserving()
         .refused(FailureReason::InsufficientFunds);
-    assert_eq!(s.held, Held::through(Participant::Payment));
+    assert_eq!(s.held, Held::through(p("payment")));
     assert_eq!(s.step, Step::Compensate);
     assert!(s.released_one().is_done());
 }
@@ -56,19 +77,19 @@ fn a_first_refusal_releases_only_the_refusing_participant() {
 fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
     let s = SagaState::start()
         .reserving()
-        .reserved()
+        .reserved(&shop())
         .reserving()
         .unreachable();
     assert_eq!(
         s,
         SagaState {
             step: Step::Compensate,
-            held: Held::through(Participant::Stock),
+            held: Held::through(p("stock")),
             reason: Some(FailureReason::ServiceUnavailable)
         }
     );
     let s = s.released_one();
-    assert_eq!(s.held, Held::through(Participant::Payment));
+    assert_eq!(s.held, Held::through(p("payment")));
     assert!(s.released_one().is_done());
 }
 
@@ -76,7 +97,7 @@ fn unreachable_before_the_pivot_releases_the_unknown_step_too() {
 fn after_the_pivot_there_is_no_way_back() {
     let s = SagaState {
         step: Step::Confirm,
-        held: Held::all(),
+        held: Held::first(3),
         reason: None,
     };
     assert_eq!(s.refused(FailureReason::NoCourier), s);
@@ -85,111 +106,145 @@ fn after_the_pivot_there_is_no_way_back() {
 
 #[test]
 fn refusals_name_the_shortage() {
+    let saga = shop();
+    let reason = |name, r| saga.refusal_reason(p(name), r);
     assert_eq!(
-        Participant::Payment.refusal_reason(Refusal::Short),
+        reason("payment", Refusal::Short),
         FailureReason::InsufficientFunds
     );
     assert_eq!(
-        Participant::Payment.refusal_reason(Refusal::Conflict),
+        reason("payment", Refusal::Conflict),
         FailureReason::Rejected
     );
+    assert_eq!(reason("stock", Refusal::Missing), FailureReason::OutOfStock);
+    assert_eq!(reason("delivery", Refusal::Short), FailureReason::NoCourier);
     assert_eq!(
-        Participant::Stock.refusal_reason(Refusal::Missing),
-        FailureReason::OutOfStock
-    );
-    assert_eq!(
-        Participant::Delivery.refusal_reason(Refusal::Short),
-        FailureReason::NoCourier
+        reason("delivery", Refusal::Missing),
+        FailureReason::Rejected
     );
 }
 
 #[test]
 fn step_names_round_trip() {
-    for step in [
-        Step::Reserve(Participant::Payment),
-        Step::Reserve(Participant::Stock),
-        Step::Reserve(Participant::Delivery),
-        Step::Confirm,
-        Step::Compensate,
-        Step::Done,
-    ] {
-        let s = SagaState {
-            step,
-            held: Held::NONE,
-            reason: None,
-        };
-        assert_eq!(SagaState::parse_step(s.step_name()), Some(step));
-    }
+    let saga = shop();
+    let steps = saga
+        .participants()
+        .map(Step::Reserve)
+        .chain(Step::FIXED.map(|(s, _)| s));
+    let names: Vec<_> = steps
+        .map(|step| {
+            assert_eq!(saga.parse_step(saga.step_name(step)), Some(step));
+            saga.step_name(step)
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "reserve_funds",
+            "reserve_stock",
+            "book_courier",
+            "confirm",
+            "compensate",
+            "refund",
+            "done"
+        ]
+    );
+    assert_eq!(saga.parse_step("reserve_points"), None);
 }
 
 #[test]
 fn a_refund_cancels_delivery_then_stock_then_payment() {
-    let s = SagaState::refund();
+    let saga = shop();
+    let s = SagaState::refund(&saga);
     let order: Vec<_> =
         std::iter::successors(Some(s), |s| (!s.is_done()).then(|| s.released_one()))
             .filter(|s| !s.is_done())
             .filter_map(|s| s.held.last())
+            .map(|p| saga.name(p))
             .collect();
-    assert_eq!(
-        order,
-        [
-            Participant::Delivery,
-            Participant::Stock,
-            Participant::Payment
-        ]
-    );
+    assert_eq!(order, ["delivery", "stock", "payment"]);
     let done = s.released_one().released_one().released_one();
     assert!(done.is_done());
     assert_eq!(done.reason, None);
-    assert_eq!(SagaState::parse_step(s.step_name()), Some(Step::Refund));
+    assert_eq!(saga.step_name(s.step), "refund");
 }
 
 #[test]
 fn what_is_held_is_stored_by_name() {
-    let held = Held::through(Participant::Stock);
-    assert_eq!(held.names(), "payment,stock");
-    assert_eq!(Held::parse("payment,stock"), Some(held));
-    assert_eq!(Held::parse(""), Some(Held::NONE));
-    assert_eq!(Held::all().names(), "payment,stock,delivery");
+    let saga = shop();
+    let held = Held::through(p("stock"));
+    assert_eq!(saga.names(held), "payment,stock");
+    assert_eq!(saga.parse_held("payment,stock"), Some(held));
+    assert_eq!(saga.parse_held(""), Some(Held::NONE));
+    assert_eq!(saga.names(Held::first(3)), "payment,stock,delivery");
     assert_eq!(
-        Held::parse("payment,loyalty"),
+        saga.parse_held("payment,points"),
         None,
         "an unknown name is refused"
     );
-    assert_eq!(
-        held.without(Participant::Stock),
-        Held::through(Participant::Payment)
-    );
-    assert_eq!(held.last(), Some(Participant::Stock));
+    assert_eq!(held.without(p("stock")), Held::through(p("payment")));
+    assert_eq!(held.last(), Some(p("stock")));
     // The previous release's counts read as the first participants in saga order.
-    assert_eq!(Held::first(0), Some(Held::NONE));
-    assert_eq!(Held::first(2), Some(held));
-    assert_eq!(Held::first(3), Some(Held::all()));
-    assert_eq!(Held::first(4), None);
-    assert_eq!(Held::all().count(), 3);
+    assert_eq!(saga.first(0), Some(Held::NONE));
+    assert_eq!(saga.first(2), Some(held));
+    assert_eq!(saga.first(3), Some(Held::first(3)));
+    assert_eq!(saga.first(4), None);
+    assert_eq!(Held::first(3).count(), 3);
 }
 
 #[test]
-fn every_participant_has_one_row_and_its_names_are_its_own() {
-    use strum::VariantArray;
-    for p in Participant::VARIANTS {
-        assert_eq!(
-            SAGA.iter().filter(|r| r.participant == *p).count(),
-            1,
-            "{p:?}"
-        );
-        assert_eq!(Participant::from_name(p.name()), Some(*p));
-        let reserve = SagaState {
-            step: Step::Reserve(*p),
-            held: Held::NONE,
-            reason: None,
-        };
-        assert_eq!(
-            SagaState::parse_step(reserve.step_name()),
-            Some(reserve.step)
-        );
+fn a_participant_added_first_changes_no_stored_name() {
+    let shop = shop();
+    let Ok(saga) = shop.clone().with(0, points()) else {
+        panic!("points is a new participant")
+    };
+    assert_eq!(saga.len(), 4);
+    let names: Vec<_> = saga.participants().map(|q| saga.name(q)).collect();
+    assert_eq!(names, ["points", "payment", "stock", "delivery"]);
+    // What an order of the shop's saga stored reads the same in the longer one.
+    let stored = shop.stored(SagaState {
+        step: Step::Reserve(p("stock")),
+        held: Held::through(p("stock")),
+        reason: None,
+    });
+    assert_eq!(stored.step, "reserve_stock");
+    assert_eq!(stored.holding, "payment,stock");
+    let Some(Step::Reserve(at)) = saga.parse_step(stored.step) else {
+        panic!("reserve_stock is a step of both")
+    };
+    assert_eq!(saga.name(at), "stock");
+    let held = saga.parse_held(&stored.holding).unwrap_or_default();
+    assert_eq!(saga.names(held), "payment,stock");
+    // A whole run of the longer saga goes through all four, then gives back in reverse.
+    let mut s = SagaState::start();
+    let mut reserved = Vec::new();
+    while let Step::Reserve(q) = s.step {
+        reserved.push(saga.name(q));
+        s = s.reserving().reserved(&saga);
     }
-    assert_eq!(Participant::ALL.len(), Participant::VARIANTS.len());
-    assert_eq!(Participant::Payment.next(), Some(Participant::Stock));
-    assert_eq!(Participant::Delivery.next(), None, "the pivot is last");
+    assert_eq!(reserved, names);
+    assert_eq!(s.held, Held::first(4));
+    let refund = SagaState::refund(&saga);
+    assert_eq!(saga.names(refund.held), "points,payment,stock,delivery");
+}
+
+#[test]
+fn a_definition_refuses_a_name_or_step_twice() {
+    let twice = ParticipantDef {
+        name: "payment",
+        ..points()
+    };
+    assert!(shop().with(0, twice).is_err());
+    let step_taken = ParticipantDef {
+        reserve_step: "confirm",
+        ..points()
+    };
+    assert!(shop().with(0, step_taken).is_err());
+    let listed = ParticipantDef {
+        name: "a,b",
+        ..points()
+    };
+    assert!(shop().with(0, listed).is_err());
+    assert!(shop().with(4, points()).is_err(), "no place 4 in three");
+    assert!(shop().with(3, points()).is_ok(), "a new pivot");
 }

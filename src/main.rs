@@ -10,7 +10,7 @@ use clap::Parser;
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret, env_opt};
 use shop_kit::server::Service;
-use shop_kit::topology::SERVICES;
+use shop_kit::topology::{DELIVERY, NOTIFY, ORDER, PAYMENT, SERVICES, STOCK, ServiceInfo, USER};
 use tokio::sync::watch;
 
 /// Runs the whole shop in one process.
@@ -98,12 +98,14 @@ async fn start(args: Args) -> anyhow::Result<()> {
         limits.shutdown_delay = std::time::Duration::ZERO;
     }
     shop_kit::server::fit_open_files(&limits, SERVICES.len());
-    let mut commons = Vec::new();
-    for (offset, service) in (0u16..).zip(&SERVICES) {
-        let port = args
-            .base_port
-            .checked_add(offset)
-            .ok_or_else(|| anyhow::anyhow!("--base-port {} is too high", args.base_port))?;
+    let port = |service: &ServiceInfo| {
+        service
+            .consecutive_port(args.base_port)
+            .ok_or_else(|| anyhow::anyhow!("--base-port {} is too high", args.base_port))
+    };
+    let local = |service: &ServiceInfo| port(service).map(|p| format!("http://127.0.0.1:{p}"));
+    let mut services = Vec::with_capacity(SERVICES.len());
+    for service in &SERVICES {
         let database_url = match &args.postgres {
             Some(server) => {
                 let name = format!("{}_{}", args.database_prefix, service.short);
@@ -119,40 +121,41 @@ async fn start(args: Args) -> anyhow::Result<()> {
         let mut common = CommonConfig::in_process(
             service,
             &args.host,
-            port,
+            port(service)?,
             database_url,
             &auth,
             &internal_token,
         );
         common.database_pool_size = args.database_pool_size;
         common.limits = limits;
-        commons.push(common);
+        services.push(match *service {
+            USER => {
+                user_svc::App::build(user_svc::Config {
+                    common,
+                    payment_url: local(&PAYMENT)?,
+                    admin_password: Some(admin_password.clone()),
+                    hashing: user_svc::HashLimits::from_env()?,
+                })
+                .await?
+            }
+            ORDER => {
+                let urls = order_svc::ServiceUrls {
+                    payment: local(&PAYMENT)?,
+                    stock: local(&STOCK)?,
+                    delivery: local(&DELIVERY)?,
+                    notify: local(&NOTIFY)?,
+                    others: Vec::new(),
+                };
+                order_svc::App::build(order_svc::Config::new(common, urls).tuned_from_env()?)
+                    .await?
+            }
+            PAYMENT => payment_svc::App::build(common).await?,
+            STOCK => stock_svc::App::build(common).await?,
+            DELIVERY => delivery_svc::App::build(common).await?,
+            NOTIFY => notify_svc::App::build(common).await?,
+            other => anyhow::bail!("{}: not a service of the shop", other.name),
+        });
     }
-    let [user, order, payment, stock, delivery, notify]: [CommonConfig; 6] = commons
-        .try_into()
-        .map_err(|_| anyhow::anyhow!("six service configurations"))?;
-    let local = |port: u16| format!("http://127.0.0.1:{port}");
-    let urls = order_svc::ServiceUrls {
-        payment: local(payment.port),
-        stock: local(stock.port),
-        delivery: local(delivery.port),
-        notify: local(notify.port),
-        others: Vec::new(),
-    };
-    let services: Vec<Service> = vec![
-        user_svc::App::build(user_svc::Config {
-            common: user,
-            payment_url: local(payment.port),
-            admin_password: Some(admin_password),
-            hashing: user_svc::HashLimits::from_env()?,
-        })
-        .await?,
-        payment_svc::App::build(payment).await?,
-        stock_svc::App::build(stock).await?,
-        delivery_svc::App::build(delivery).await?,
-        notify_svc::App::build(notify).await?,
-        order_svc::App::build(order_svc::Config::new(order, urls).tuned_from_env()?).await?,
-    ];
     run(services, &args.host).await
 }
 

@@ -36,14 +36,18 @@ pub struct Urls {
 impl Urls {
     /// The `shop` binary's layout: six consecutive ports from `base_port` on `host`.
     pub fn consecutive(host: &str, base_port: u16) -> Self {
-        let at = |i: u16| format!("http://{host}:{}", base_port + i);
+        use shop_kit::topology::{DELIVERY, NOTIFY, ORDER, PAYMENT, STOCK, ServiceInfo, USER};
+        let at = |s: ServiceInfo| {
+            let port = s.consecutive_port(base_port).unwrap_or(s.default_port);
+            format!("http://{host}:{port}")
+        };
         Self {
-            user: at(0),
-            order: at(1),
-            payment: at(2),
-            stock: at(3),
-            delivery: at(4),
-            notify: at(5),
+            user: at(USER),
+            order: at(ORDER),
+            payment: at(PAYMENT),
+            stock: at(STOCK),
+            delivery: at(DELIVERY),
+            notify: at(NOTIFY),
         }
     }
 }

@@ -33,6 +33,13 @@ impl ServiceInfo {
         format!("SHOP_{}_URL", self.short.to_ascii_uppercase())
     }
 
+    /// Its port when the six run on consecutive ports from `base` in the order of [`SERVICES`]
+    /// (the `shop` binary, the load tool); `None` past the last port.
+    pub fn consecutive_port(&self, base: u16) -> Option<u16> {
+        let offset = SERVICES.iter().position(|s| s == self)?;
+        base.checked_add(u16::try_from(offset).ok()?)
+    }
+
     /// Its base URL from [`Self::url_env`], or its default port on `127.0.0.1`.
     pub fn url_from_env(&self) -> String {
         crate::env::env_opt(&self.url_env())
@@ -125,6 +132,14 @@ mod tests {
             !is_routed("stock-svc", "/balance"),
             "another service's prefix"
         );
+    }
+
+    #[test]
+    fn consecutive_ports_follow_the_default_ports() {
+        for s in SERVICES {
+            assert_eq!(s.consecutive_port(8081), Some(s.default_port), "{}", s.name);
+        }
+        assert_eq!(NOTIFY.consecutive_port(u16::MAX - 2), None);
     }
 
     #[test]

@@ -90,7 +90,7 @@ impl<E: EntityTrait> Counters<E> {
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
-        self.shift(txn, holder, [0, -amount, amount, 0]).await
+        self.apply(txn, holder, amount, Movement::Capture).await
     }
 
     /// What a release does with `amount` held: free again.
@@ -100,7 +100,7 @@ impl<E: EntityTrait> Counters<E> {
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
-        self.shift(txn, holder, [amount, -amount, 0, 0]).await
+        self.apply(txn, holder, amount, Movement::GiveBack).await
     }
 
     /// What a cancellation does with `amount` captured: free again, and counted as returned.
@@ -110,6 +110,39 @@ impl<E: EntityTrait> Counters<E> {
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
-        self.shift(txn, holder, [amount, 0, 0, amount]).await
+        self.apply(txn, holder, amount, Movement::Refund).await
+    }
+
+    /// Moves `amount` of the holder's as `movement` says.
+    pub async fn apply(
+        &self,
+        txn: &DatabaseTransaction,
+        holder: Option<Uuid>,
+        amount: i64,
+        movement: Movement,
+    ) -> Result<Option<E::Model>, DbErr> {
+        self.shift(txn, holder, movement.deltas(amount)).await
+    }
+}
+
+/// What settling a reservation does with what it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Movement {
+    /// A confirmation: held → captured.
+    Capture,
+    /// A release: held → free.
+    GiveBack,
+    /// A cancellation: captured → free, counted as returned.
+    Refund,
+}
+
+impl Movement {
+    /// How the counters (free, held, captured, returned) move for `amount`.
+    pub fn deltas(self, amount: i64) -> [i64; 4] {
+        match self {
+            Self::Capture => [0, -amount, amount, 0],
+            Self::GiveBack => [amount, -amount, 0, 0],
+            Self::Refund => [amount, 0, 0, amount],
+        }
     }
 }

@@ -20,7 +20,7 @@ mod counters;
 mod metrics;
 
 pub use api::{Participant, ReservationOp, Reservations, ReservationsApi};
-pub use counters::Counters;
+pub use counters::{Counters, Movement};
 pub use metrics::{LedgerMetrics, Step};
 
 /// How often a step that lost a race is decided again.

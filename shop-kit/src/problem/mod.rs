@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 mod edge;
 mod error;
+mod errors;
 mod fields;
 
 pub use edge::{plain, problem_for_error, with_problem_errors};

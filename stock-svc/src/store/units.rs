@@ -5,7 +5,7 @@ use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter}
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::stock::{StockLine, StockReservation};
 use shop_kit::db::now;
-use shop_kit::ledger::{Counters, Ledger, Take};
+use shop_kit::ledger::{Counters, Ledger, Movement, Take};
 use uuid::Uuid;
 
 use super::{product, reservation};
@@ -196,12 +196,7 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        for l in locking_order(r)? {
-            COUNTERS
-                .capture(txn, Some(l.product_id), l.quantity)
-                .await?;
-        }
-        Ok(())
+        move_lines(txn, r, Movement::Capture).await
     }
 
     async fn give_back(
@@ -209,18 +204,24 @@ impl Ledger for UnitsLedger {
         txn: &DatabaseTransaction,
         r: &reservation::Model,
     ) -> Result<(), DbErr> {
-        for l in locking_order(r)? {
-            COUNTERS
-                .give_back(txn, Some(l.product_id), l.quantity)
-                .await?;
-        }
-        Ok(())
+        move_lines(txn, r, Movement::GiveBack).await
     }
 
     async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
-        for l in locking_order(r)? {
-            COUNTERS.refund(txn, Some(l.product_id), l.quantity).await?;
-        }
-        Ok(())
+        move_lines(txn, r, Movement::Refund).await
     }
+}
+
+/// Moves the units of every line of `r`, in locking order.
+async fn move_lines(
+    txn: &DatabaseTransaction,
+    r: &reservation::Model,
+    movement: Movement,
+) -> Result<(), DbErr> {
+    for l in locking_order(r)? {
+        COUNTERS
+            .apply(txn, Some(l.product_id), l.quantity, movement)
+            .await?;
+    }
+    Ok(())
 }

@@ -19,7 +19,7 @@ use crate::store::{UserChanges, UserStore, user};
 
 mod requests;
 
-use requests::{AdminChanges, ProfileChanges, Registration};
+use requests::{AdminChanges, ProfileChanges, ProfileFields, Registration};
 
 pub struct UsersApi {
     pub store: UserStore,
@@ -54,23 +54,18 @@ enum UserPage {
 
 impl UsersApi {
     /// Parses the profile fields common to both kinds of change, hashing a new password.
-    async fn parse_changes(
-        &self,
-        email: Option<&str>,
-        first_name: Option<&str>,
-        last_name: Option<&str>,
-        phone: Option<&str>,
-        password: Option<&str>,
-    ) -> ApiResult<UserChanges> {
+    async fn parse_changes(&self, fields: &ProfileFields) -> ApiResult<UserChanges> {
         let mut errors = FieldErrors::default();
+        let email = fields.email.as_ref().map(|e| e.0.as_str());
         let changes = UserChanges {
             email: errors.check_opt("email", email, Email::parse),
-            first_name: errors.check_opt("first_name", first_name, Name::parse),
-            last_name: errors.check_opt("last_name", last_name, Name::parse),
-            phone: errors.check_opt("phone", phone, Phone::parse),
+            first_name: errors.check_opt("first_name", fields.first_name.as_deref(), Name::parse),
+            last_name: errors.check_opt("last_name", fields.last_name.as_deref(), Name::parse),
+            phone: errors.check_opt("phone", fields.phone.as_deref(), Phone::parse),
             password_hash: None,
             is_admin: None,
         };
+        let password = fields.password.as_deref();
         let new_password = errors.check_opt("password", password, Password::parse);
         errors.finish()?;
         let password_hash = match new_password {
@@ -139,7 +134,7 @@ impl UsersApi {
         auth: UserAuth,
         body: JsonBody<ProfileChanges>,
     ) -> ApiResult<UserResponse> {
-        if body.password.is_some() {
+        if body.fields.password.is_some() {
             let Some(current) = body.current_password.clone() else {
                 return Err(ApiError::invalid_field(
                     "current_password",
@@ -156,16 +151,7 @@ impl UsersApi {
                 return Err(ApiError::forbidden("the current password is wrong"));
             }
         }
-        let b = &body.0;
-        let changes = self
-            .parse_changes(
-                b.email.as_ref().map(|e| e.0.as_str()),
-                b.first_name.as_deref(),
-                b.last_name.as_deref(),
-                b.phone.as_deref(),
-                b.password.as_deref(),
-            )
-            .await?;
+        let changes = self.parse_changes(&body.fields).await?;
         found(self.store.update(auth.0.user_id, changes).await?)
     }
 
@@ -211,19 +197,9 @@ impl UsersApi {
         body: JsonBody<AdminChanges>,
     ) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
-        let b = &body.0;
-        let changes = self
-            .parse_changes(
-                b.email.as_ref().map(|e| e.0.as_str()),
-                b.first_name.as_deref(),
-                b.last_name.as_deref(),
-                b.phone.as_deref(),
-                b.password.as_deref(),
-            )
-            .await?;
         let changes = UserChanges {
-            is_admin: b.is_admin,
-            ..changes
+            is_admin: body.is_admin,
+            ..self.parse_changes(&body.fields).await?
         };
         found(self.store.update(id.0, changes).await?)
     }

@@ -85,9 +85,9 @@ pub(super) struct Registration {
     pub(super) phone: String,
 }
 
-/// Changes to one's own profile. A new `password` needs the `current_password`.
+/// The profile fields a change may set, the user's own or an admin's.
 #[derive(Object, serde::Deserialize)]
-pub(super) struct ProfileChanges {
+pub(super) struct ProfileFields {
     /// A valid email address, at most 254 characters.
     pub(super) email: Option<EmailText>,
     /// 1..=100 characters, not only spaces.
@@ -102,6 +102,14 @@ pub(super) struct ProfileChanges {
     /// A new password, 8..=128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub(super) password: Option<String>,
+}
+
+/// Changes to one's own profile. A new `password` needs the `current_password`.
+#[derive(Object, serde::Deserialize)]
+pub(super) struct ProfileChanges {
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub(super) fields: ProfileFields,
     /// The current password; required to set a new one.
     #[oai(validator(max_length = 128))]
     pub(super) current_password: Option<String>,
@@ -110,20 +118,9 @@ pub(super) struct ProfileChanges {
 /// Changes an admin makes to a user.
 #[derive(Object, serde::Deserialize)]
 pub(super) struct AdminChanges {
-    /// A valid email address, at most 254 characters.
-    pub(super) email: Option<EmailText>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    pub(super) first_name: Option<String>,
-    /// 1..=100 characters, not only spaces.
-    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
-    pub(super) last_name: Option<String>,
-    /// `+` then 7..=15 digits.
-    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
-    pub(super) phone: Option<String>,
-    /// A new password, 8..=128 characters.
-    #[oai(validator(min_length = 8, max_length = 128))]
-    pub(super) password: Option<String>,
+    #[oai(flatten)]
+    #[serde(flatten)]
+    pub(super) fields: ProfileFields,
     /// Grants or revokes the admin role.
     pub(super) is_admin: Option<bool>,
 }

@@ -1,24 +1,26 @@
-use reqwest::Method;
 use serde_json::json;
-use shop_tests::TestShop;
+use shop_tests::answer::User;
+use shop_tests::{Order, Page, TestShop};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn registration_validates_every_field_and_refuses_duplicates() {
     let shop = TestShop::spawn().await;
     let api = &shop.api;
-    let url = format!("{}/users", api.user);
     let good = json!({"username": "ann", "password": "password1", "email": "ann@example.com",
         "first_name": "Ann", "last_name": "Lee", "phone": "+4912345678", "is_admin": true});
-    let (status, user) = api.call(Method::POST, &url, None, Some(good.clone())).await;
-    assert_eq!(status, 201, "{user}");
-    assert_eq!(user["is_admin"], false, "is_admin in the body is ignored");
-    assert!(user.get("password").is_none() && user.get("password_hash").is_none());
-    let (status, _) = api.call(Method::POST, &url, None, Some(good.clone())).await;
-    assert_eq!(status, 409);
+    let registered = api.post_user(good.clone()).await;
+    let wire = registered.body.clone();
+    assert!(wire.get("password").is_none() && wire.get("password_hash").is_none());
+    let user: User = registered.ok_as(201);
+    assert!(!user.is_admin, "is_admin in the body is ignored");
+    api.post_user(good.clone()).await.problem(409);
     let mut other = good.clone();
     other["username"] = json!("ann2");
-    let (status, _) = api.call(Method::POST, &url, None, Some(other)).await;
-    assert_eq!(status, 409, "duplicate email");
+    let problem = api.post_user(other).await.problem(409);
+    assert!(
+        problem.detail.contains("email"),
+        "duplicate email: {problem:?}"
+    );
     // Each invalid field alone is a 422 that names it, and registers nobody.
     for (field, value) in [
         ("username", json!("a b")),
@@ -36,15 +38,11 @@ async fn registration_validates_every_field_and_refuses_duplicates() {
         bad["username"] = json!("carol");
         bad["email"] = json!("carol@example.com");
         bad[field] = value;
-        let (status, problem) = api.call(Method::POST, &url, None, Some(bad)).await;
-        assert_eq!(status, 422, "{field}: {problem}");
-        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        let problem = api.post_user(bad).await.problem(422);
+        assert_eq!(problem.errors[0].field, field, "{problem:?}");
     }
     assert_eq!(api.login("carol", "password1").await.0, 401);
-    let (status, _) = api
-        .call(Method::POST, &url, None, Some(json!({"username": "bob"})))
-        .await;
-    assert_eq!(status, 400, "missing fields");
+    api.post_user(json!({"username": "bob"})).await.problem(400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -91,97 +89,31 @@ async fn tokens_roles_and_ownership_are_enforced() {
     let admin = api.admin().await;
     let ann = api.register("ann").await;
     let bob = api.register("bob").await;
-    let (status, _) = api
-        .call(Method::GET, &format!("{}/balance", api.payment), None, None)
-        .await;
-    assert_eq!(status, 401);
-    let (status, _) = api
-        .call(
-            Method::GET,
-            &format!("{}/balance", api.payment),
-            Some("not.a.token"),
-            None,
-        )
-        .await;
-    assert_eq!(status, 401);
-    let (status, _) = api
-        .call(
-            Method::GET,
-            &format!("{}/users", api.user),
-            Some(&ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 403);
+    api.get_balance(None).await.problem(401);
+    api.get_balance(Some("not.a.token")).await.problem(401);
+    api.list_users(Some(&ann.token)).await.problem(403);
     let body = json!({"name": "Tea", "price": 1, "quantity": 1});
-    let (status, _) = api
-        .call(
-            Method::POST,
-            &format!("{}/products", api.stock),
-            Some(&ann.token),
-            Some(body),
-        )
-        .await;
-    assert_eq!(status, 403);
-    let (status, users) = api
-        .call(
-            Method::GET,
-            &format!("{}/users", api.user),
-            Some(&admin.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(users["items"].as_array().unwrap().len(), 3);
+    api.post_product(Some(&ann.token), body).await.problem(403);
+    let users: Page<User> = api.list_users(Some(&admin.token)).await.ok_as(200);
+    assert_eq!(users.items.len(), 3);
 
     api.deposit(&ann, 100).await;
     let product = api.add_product(&admin, 10, 5).await;
     api.add_courier(&admin, 5).await;
-    let (status, order) = api.order(&ann, product, 1, None).await.parts();
-    assert_eq!(status, 201, "{order}");
-    let id = order["id"].as_str().unwrap();
-    for url in [
-        format!("{}/orders/{id}", api.order),
-        format!("{}/deliveries/{id}", api.delivery),
-    ] {
-        assert_eq!(
-            api.call(Method::GET, &url, Some(&bob.token), None).await.0,
-            404,
-            "bob on {url}"
-        );
-        assert_eq!(
-            api.call(Method::GET, &url, Some(&ann.token), None).await.0,
-            200,
-            "ann on {url}"
-        );
-        assert_eq!(
-            api.call(Method::GET, &url, Some(&admin.token), None)
-                .await
-                .0,
-            200,
-            "admin on {url}"
-        );
+    let order: Order = api.order(&ann, product, 1, None).await.ok_as(201);
+    for (who, expected) in [(&bob, 404), (&ann, 200), (&admin, 200)] {
+        let name = &who.username;
+        let status = api.get_order(who, order.id).await.status;
+        assert_eq!(status, expected, "{name} on the order");
+        let status = api.get_delivery(who, order.id).await.status;
+        assert_eq!(status, expected, "{name} on the delivery");
     }
-    let (_, bobs) = api
-        .call(
-            Method::GET,
-            &format!("{}/orders", api.order),
-            Some(&bob.token),
-            None,
-        )
-        .await;
-    assert_eq!(bobs["items"].as_array().unwrap().len(), 0);
+    let bobs: Page<Order> = api.list_orders(&bob, "").await.ok_as(200);
+    assert!(bobs.items.is_empty());
     assert_eq!(api.messages(&bob).await.len(), 0);
-    let (status, all) = api
-        .call(
-            Method::GET,
-            &format!("{}/admin/orders?user_id={}", api.order, ann.id),
-            Some(&admin.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(all["items"].as_array().unwrap().len(), 1);
+    let query = format!("user_id={}", ann.id);
+    let all: Page<Order> = api.admin_orders(&admin, &query).await.ok_as(200);
+    assert_eq!(all.items.len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,29 +121,16 @@ async fn changing_ones_password_needs_the_current_one() {
     let shop = TestShop::spawn().await;
     let api = &shop.api;
     let ann = api.register("ann").await;
-    let url = format!("{}/users/me", api.user);
-    let (status, _) = api
-        .call(
-            Method::PATCH,
-            &url,
-            Some(&ann.token),
-            Some(json!({"password": "new-password"})),
-        )
-        .await;
-    assert_eq!(status, 422);
+    let problem = api
+        .update_me(&ann, json!({"password": "new-password"}))
+        .await
+        .problem(422);
+    assert_eq!(problem.errors[0].field, "current_password");
     let wrong = json!({"password": "new-password", "current_password": "nope-nope"});
-    assert_eq!(
-        api.call(Method::PATCH, &url, Some(&ann.token), Some(wrong))
-            .await
-            .0,
-        403
-    );
+    api.update_me(&ann, wrong).await.problem(403);
     let right = json!({"password": "new-password", "current_password": "password-ann", "first_name": "Annie"});
-    let (status, me) = api
-        .call(Method::PATCH, &url, Some(&ann.token), Some(right))
-        .await;
-    assert_eq!(status, 200, "{me}");
-    assert_eq!(me["first_name"], "Annie");
+    let me: User = api.update_me(&ann, right).await.ok_as(200);
+    assert_eq!(me.first_name.as_deref(), Some("Annie"));
     assert_eq!(api.login("ann", "password-ann").await.0, 401);
     assert_eq!(api.login("ann", "new-password").await.0, 200);
 }

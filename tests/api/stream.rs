@@ -156,8 +156,8 @@ async fn a_stream_brings_new_messages_and_resumes_after_a_disconnect_without_los
 
     // Resuming after somebody else's message, or an unknown one, is refused.
     let bobs = shop.api.messages(bob).await;
-    let bobs_id = bobs[0]["id"].as_str().unwrap();
-    for last in [bobs_id, &Uuid::now_v7().to_string(), "not-an-id"] {
+    let bobs_id = bobs[0].id.to_string();
+    for last in [bobs_id.as_str(), &Uuid::now_v7().to_string(), "not-an-id"] {
         let resp = open(&notify, ann, Some(last)).await;
         assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY, "{last}");
     }

@@ -1,6 +1,7 @@
-use reqwest::{Method, StatusCode};
+use reqwest::StatusCode;
 use serde_json::json;
-use shop_tests::TestShop;
+use shop_tests::answer::Product;
+use shop_tests::{Page, TestShop};
 
 fn urls(shop: &TestShop) -> Vec<(&'static str, String)> {
     let a = &shop.api;
@@ -112,30 +113,13 @@ async fn errors_are_problem_json_and_change_nothing() {
         .unwrap();
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     assert_eq!(bad.headers()["content-type"], "application/problem+json");
-    let (status, _) = api
-        .call(
-            Method::POST,
-            &url,
-            Some(&ann.token),
-            Some(json!({"amount": "ten"})),
-        )
-        .await;
-    assert_eq!(status, 400);
-    let (status, _) = api
-        .call(Method::POST, &url, Some(&ann.token), Some(json!({})))
-        .await;
-    assert_eq!(status, 400);
+    for body in [json!({"amount": "ten"}), json!({})] {
+        api.deposit_keyed(&ann, body, None).await.problem(400);
+    }
     for amount in [0, -5, 1_000_000_000_001_i64] {
-        let (status, problem) = api
-            .call(
-                Method::POST,
-                &url,
-                Some(&ann.token),
-                Some(json!({"amount": amount})),
-            )
-            .await;
-        assert_eq!(status, 422, "{amount}: {problem}");
-        assert_eq!(problem["errors"][0]["field"], "amount");
+        let body = json!({"amount": amount});
+        let problem = api.deposit_keyed(&ann, body, None).await.problem(422);
+        assert_eq!(problem.errors[0].field, "amount", "{amount}: {problem:?}");
     }
     let huge = "x".repeat(1024 * 1024 + 1);
     let resp = http
@@ -161,45 +145,19 @@ async fn lists_page_with_opaque_cursors_and_bounded_limits() {
     let admin = api.admin().await;
     let mut ids = Vec::new();
     for _ in 0..3 {
-        ids.push(api.add_product(&admin, 10, 1).await.to_string());
+        ids.push(api.add_product(&admin, 10, 1).await);
     }
-    let (status, first) = api
-        .call(
-            Method::GET,
-            &format!("{}/products?limit=2", api.stock),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    let names: Vec<_> = first["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["id"].as_str().unwrap().to_owned())
-        .collect();
-    assert_eq!(names, vec![ids[2].clone(), ids[1].clone()], "newest first");
-    let cursor = first["next_cursor"].as_str().unwrap();
-    let (_, second) = api
-        .call(
-            Method::GET,
-            &format!("{}/products?limit=2&cursor={cursor}", api.stock),
-            None,
-            None,
-        )
-        .await;
-    assert_eq!(second["items"].as_array().unwrap().len(), 1);
-    assert_eq!(second["items"][0]["id"], ids[0]);
-    assert!(second["next_cursor"].is_null());
+    let first: Page<Product> = api.list_products("limit=2").await.ok_as(200);
+    let newest: Vec<_> = first.items.iter().map(|p| p.id).collect();
+    assert_eq!(newest, [ids[2], ids[1]], "newest first");
+    let cursor = first.next_cursor.expect("a next page");
+    let query = format!("limit=2&cursor={cursor}");
+    let second: Page<Product> = api.list_products(&query).await.ok_as(200);
+    let rest: Vec<_> = second.items.iter().map(|p| p.id).collect();
+    assert_eq!(rest, [ids[0]]);
+    assert!(second.next_cursor.is_none());
     for bad in ["limit=0", "limit=101", "cursor=%21%21"] {
-        let (status, _) = api
-            .call(
-                Method::GET,
-                &format!("{}/products?{bad}", api.stock),
-                None,
-                None,
-            )
-            .await;
-        assert_eq!(status, 422, "{bad}");
+        let problem = api.list_products(bad).await.problem(422);
+        assert!(!problem.errors.is_empty(), "{bad}: {problem:?}");
     }
 }

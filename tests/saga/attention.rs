@@ -4,16 +4,9 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
-use shop_tests::{Call, Fault};
+use shop_tests::{Call, Fault, Order, Page};
 
 use crate::World;
-
-async fn retry(w: &World, token: &str, id: &str) -> (u16, serde_json::Value) {
-    let url = format!("{}/admin/orders/{id}/retry", w.shop.api.order);
-    let (status, body) = w.shop.api.call(Method::POST, &url, Some(token), None).await;
-    (status.as_u16(), body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it() {
@@ -27,15 +20,19 @@ async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it(
     let f = &w.shop.faults;
     f.inject("delivery", Call::Reserve, Fault::Answer(409), 1);
     f.inject("stock", Call::Release, Fault::Answer(503), 1000);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 3, None).await.parts();
-    assert_eq!(status, 202, "{order}");
-    let id = order["id"].as_str().unwrap().to_owned();
+    let order: Order = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 3, None)
+        .await
+        .ok_as(202);
+    let id = order.id;
     let stuck = w
         .shop
         .api
-        .wait_order(&w.ann, &id, &["needs_attention", "cancelled"])
+        .wait_order(&w.ann, id, &["needs_attention", "cancelled"])
         .await;
-    assert_eq!(stuck["status"], "needs_attention", "{stuck}");
+    assert_eq!(stuck.status, "needs_attention", "{stuck:?}");
     // Three attempts of two calls each, then nothing more.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(f.injected()["5xx"], 6, "{:?}", f.injected());
@@ -44,12 +41,11 @@ async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it(
     assert_eq!(w.shop.api.balance(&w.ann).await, (970, 30));
 
     let api = &w.shop.api;
-    let url = format!("{}/admin/orders?status=needs_attention", api.order);
-    let (status, page) = api
-        .call(Method::GET, &url, Some(&w.admin.token), None)
-        .await;
-    assert_eq!(status, 200, "{page}");
-    assert_eq!(page["items"][0]["id"], order["id"], "{page}");
+    let page: Page<Order> = api
+        .admin_orders(&w.admin, "status=needs_attention")
+        .await
+        .ok_as(200);
+    assert_eq!(page.items[0].id, id, "{page:?}");
     let metrics = reqwest::get(format!("{}/metrics", api.order))
         .await
         .unwrap()
@@ -67,20 +63,18 @@ async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it(
     );
 
     // Only admins re-drive; while stock-svc still fails, the order is set aside again.
-    assert_eq!(retry(&w, &w.ann.token, &id).await.0, 403);
-    let (status, again) = retry(&w, &w.admin.token, &id).await;
-    assert_eq!(status, 202, "{again}");
-    let stuck = api.wait_order(&w.ann, &id, &["needs_attention"]).await;
-    assert_eq!(stuck["status"], "needs_attention");
+    assert_eq!(api.retry(&w.ann, id).await.status, 403);
+    let _: Order = api.retry(&w.admin, id).await.ok_as(202);
+    let stuck = api.wait_order(&w.ann, id, &["needs_attention"]).await;
+    assert_eq!(stuck.status, "needs_attention");
 
     f.clear();
-    let (status, done) = retry(&w, &w.admin.token, &id).await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(done["status"], "cancelled");
-    assert_eq!(done["failure_reason"], "no_courier");
-    assert_eq!(retry(&w, &w.admin.token, &id).await.0, 409);
-    let unknown = uuid::Uuid::now_v7().to_string();
-    assert_eq!(retry(&w, &w.admin.token, &unknown).await.0, 404);
+    let done: Order = api.retry(&w.admin, id).await.ok_as(200);
+    assert_eq!(done.status, "cancelled");
+    assert_eq!(done.failure_reason.as_deref(), Some("no_courier"));
+    assert_eq!(api.retry(&w.admin, id).await.status, 409);
+    let unknown = uuid::Uuid::now_v7();
+    assert_eq!(api.retry(&w.admin, unknown).await.status, 404);
     w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
     assert_eq!(api.available(w.product).await, 100);
@@ -91,18 +85,20 @@ async fn a_confirmation_refused_after_the_pivot_needs_attention_at_once() {
     let w = World::new(1000, 10, 100, 5).await;
     let f = &w.shop.faults;
     f.inject("stock", Call::Confirm, Fault::Answer(404), 1);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
-    assert_eq!(status, 202, "{order}");
-    let id = order["id"].as_str().unwrap().to_owned();
+    let order: Order = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 1, None)
+        .await
+        .ok_as(202);
     let stuck = w
         .shop
         .api
-        .wait_order(&w.ann, &id, &["needs_attention"])
+        .wait_order(&w.ann, order.id, &["needs_attention"])
         .await;
-    assert_eq!(stuck["status"], "needs_attention");
-    let (status, done) = retry(&w, &w.admin.token, &id).await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(done["status"], "completed");
+    assert_eq!(stuck.status, "needs_attention");
+    let done: Order = w.shop.api.retry(&w.admin, order.id).await.ok_as(200);
+    assert_eq!(done.status, "completed");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::json;
 use shop_tests::{Call, Fault};
 
@@ -48,14 +47,9 @@ async fn crash_at(
     }
     w.shop.faults.inject(target, call, crash, 1);
     let client = {
-        let api = w.shop.api.clone();
-        let token = shopper.token.clone();
+        let (api, shopper) = (w.shop.api.clone(), shopper.clone());
         let body = json!({"product_id": w.product, "quantity": 2});
-        tokio::spawn(async move {
-            let url = format!("{}/orders", api.order);
-            api.try_send(Method::POST, &url, Some(&token), Some(body), &[])
-                .await
-        })
+        tokio::spawn(async move { api.try_place(&shopper, body, None).await })
     };
     tokio::time::timeout(Duration::from_secs(20), w.shop.faults.crash_asked())
         .await
@@ -69,13 +63,12 @@ async fn crash_at(
         );
     }
     let order = w.shop.api.only_order(&shopper).await;
-    let id = order["id"].as_str().unwrap().to_owned();
     let done = w
         .shop
         .api
-        .wait_order(&shopper, &id, &["completed", "cancelled"])
+        .wait_order(&shopper, order.id, &["completed", "cancelled"])
         .await;
-    assert_eq!(done["status"], expect, "{point}: {done}");
+    assert_eq!(done.status, expect, "{point}: {done:?}");
     let expected = if expect == "completed" { 80 } else { 100 };
     w.assert_free(&shopper, expected, &point).await;
 }

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use shop_tests::{Call, Fault};
+use shop_tests::{Call, Fault, Order};
 
 use crate::World;
 
@@ -46,9 +46,13 @@ async fn a_refusal_is_never_retried() {
     w.shop
         .faults
         .inject("stock", Call::Reserve, Fault::Answer(409), 1);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
-    assert_eq!(status, 409, "{problem}");
-    assert_eq!(problem["failure_reason"], "out_of_stock");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 2, None)
+        .await
+        .problem(409);
+    assert_eq!(problem.failure_reason.as_deref(), Some("out_of_stock"));
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
@@ -60,9 +64,16 @@ async fn a_participant_down_before_the_pivot_cancels_the_order_and_releases_ever
     w.shop
         .faults
         .inject("delivery", Call::Reserve, Fault::Answer(503), 1000);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 3, None).await.parts();
-    assert_eq!(status, 503, "{problem}");
-    assert_eq!(problem["failure_reason"], "service_unavailable");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 3, None)
+        .await
+        .problem(503);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("service_unavailable")
+    );
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
@@ -79,8 +90,16 @@ async fn reserves_that_arrive_after_the_timeout_and_the_release_hold_nothing() {
         Fault::Delay(Duration::from_secs(1)),
         3,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 4, None).await.parts();
-    assert_eq!(status, 503, "{problem}");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 4, None)
+        .await
+        .problem(503);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("service_unavailable")
+    );
     tokio::time::sleep(Duration::from_millis(1500)).await; // the late reserves land
     w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
@@ -93,8 +112,13 @@ async fn a_release_delivered_before_its_reserve_makes_the_reserve_refused() {
     w.shop
         .faults
         .inject("delivery", Call::Reserve, Fault::ReleaseFirst, 1);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
-    assert_eq!(status, 409, "{problem}");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 1, None)
+        .await
+        .problem(409);
+    assert_eq!(problem.failure_reason.as_deref(), Some("no_courier"));
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);
@@ -123,9 +147,16 @@ async fn answers_lost_on_every_attempt_before_the_pivot_are_compensated() {
     w.shop
         .faults
         .inject("stock", Call::Reserve, Fault::DropAnswer, 3);
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 5, None).await.parts();
-    assert_eq!(status, 503, "{problem}");
-    assert_eq!(problem["failure_reason"], "service_unavailable");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 5, None)
+        .await
+        .problem(503);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("service_unavailable")
+    );
     w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
@@ -137,11 +168,13 @@ async fn lost_answers_after_the_pivot_are_confirmed_again_until_the_order_comple
     let f = &w.shop.faults;
     f.inject("payment", Call::Confirm, Fault::DropAnswer, 2);
     f.inject("delivery", Call::Confirm, Fault::Answer(503), 6);
-    let (status, order) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
-    assert!(status == 201 || status == 202, "{status} {order}");
-    let id = order["id"].as_str().unwrap().to_owned();
-    let done = w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
-    assert_eq!(done["status"], "completed");
+    let order: Order = w.shop.api.order(&w.ann, w.product, 1, None).await.ok();
+    let done = w
+        .shop
+        .api
+        .wait_order(&w.ann, order.id, &["completed"])
+        .await;
+    assert_eq!(done.status, "completed");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
 }
@@ -159,8 +192,16 @@ async fn every_call_delivered_twice_still_holds_once() {
     let (status, order) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
     assert_eq!(status, 201, "{order}");
     // Out of money on the second: the compensation is delivered twice too.
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 99, None).await.parts();
-    assert_eq!(status, 402, "{problem}");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 99, None)
+        .await
+        .problem(402);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("insufficient_funds")
+    );
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
     assert_eq!(w.shop.api.available(w.product).await, 98);
@@ -195,8 +236,16 @@ async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
         Fault::Delay(Duration::from_secs(2)),
         1,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 1, None).await.parts();
-    assert_eq!(status, 503, "{problem}");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 1, None)
+        .await
+        .problem(503);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("service_unavailable")
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await; // the late reserve lands
     w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
@@ -215,8 +264,16 @@ async fn a_reserve_delivered_late_after_its_refusal_holds_nothing() {
         Fault::Delay(Duration::from_millis(900)),
         1,
     );
-    let (status, problem) = w.shop.api.order(&w.ann, w.product, 2, None).await.parts();
-    assert_eq!(status, 402, "{problem}");
+    let problem = w
+        .shop
+        .api
+        .order(&w.ann, w.product, 2, None)
+        .await
+        .problem(402);
+    assert_eq!(
+        problem.failure_reason.as_deref(),
+        Some("insufficient_funds")
+    );
     let (status, _) = w.shop.api.deposit(&w.ann, 1000).await;
     assert_eq!(status, 200);
     tokio::time::sleep(Duration::from_millis(1000)).await; // the late attempt lands

@@ -1,5 +1,4 @@
-use reqwest::Method;
-use shop_tests::Order;
+use shop_tests::{Delivery, Order, Page};
 
 use crate::World;
 
@@ -30,36 +29,21 @@ async fn a_paid_order_takes_money_stock_and_a_courier_and_sends_one_message() {
 
     assert_eq!(api.balance(&w.ann).await, (990, 0));
     assert_eq!(api.available(w.product).await, 99);
-    let (status, delivery) = api
-        .call(
-            Method::GET,
-            &format!("{}/deliveries/{id}", api.delivery),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200, "{delivery}");
-    assert_eq!(delivery["status"], "confirmed");
-    assert_eq!(delivery["date"], date.to_string());
-    let (status, fetched) = api
-        .call(
-            Method::GET,
-            &format!("{}/orders/{id}", api.order),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(fetched["status"], "completed");
+    let delivery: Delivery = api.get_delivery(&w.ann, id).await.ok_as(200);
+    assert_eq!(delivery.status, "confirmed");
+    assert_eq!(delivery.date, date);
+    assert_eq!(delivery.courier_id, w.courier);
+    let fetched: Order = api.get_order(&w.ann, id).await.ok_as(200);
+    assert_eq!(fetched.status, "completed");
 
     w.shop.settle().await;
     let messages = api.messages(&w.ann).await;
     assert_eq!(messages.len(), 1);
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {id} is paid and a courier is booked for {date}.")
     );
-    assert_eq!(messages[0]["order_id"], id.to_string());
+    assert_eq!(messages[0].order_id, Some(id));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -95,15 +79,8 @@ async fn an_unknown_product_is_422_and_records_no_order() {
         .await
         .problem(422);
     assert_eq!(problem.errors[0].field, "product_id");
-    let (_, page) = api
-        .call(
-            Method::GET,
-            &format!("{}/orders", api.order),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(page["items"].as_array().map(Vec::len), Some(0));
+    let page: Page<Order> = api.list_orders(&w.ann, "").await.ok_as(200);
+    assert!(page.items.is_empty(), "{page:?}");
     w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 }

@@ -2,9 +2,8 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::json;
-use shop_tests::{Call, Fault};
+use shop_tests::{Answer, Call, Fault, Order};
 use tokio::task::JoinSet;
 
 use crate::World;
@@ -13,37 +12,22 @@ use crate::World;
 async fn a_repeated_order_with_the_same_key_returns_the_first_answer() {
     let w = World::new(1000, 10, 100, 10).await;
     let api = &w.shop.api;
-    let url = format!("{}/orders", api.order);
     let body = json!({"product_id": w.product, "quantity": 2});
-    let key = [("Idempotency-Key", "order-1")];
-    let (s1, first) = api
-        .send(
-            Method::POST,
-            &url,
-            Some(&w.ann.token),
-            Some(body.clone()),
-            &key,
-        )
-        .await;
-    let (s2, again) = api
-        .send(Method::POST, &url, Some(&w.ann.token), Some(body), &key)
-        .await;
-    assert_eq!((s1.as_u16(), s2.as_u16()), (201, 201), "{first} / {again}");
-    assert_eq!(first, again);
+    let key = Some("order-1");
+    let first = api.place(&w.ann, body.clone(), key).await;
+    let again = api.place(&w.ann, body, key).await;
+    assert_eq!(first.body, again.body, "the same answer, byte for byte");
+    let first: Order = first.ok_as(201);
+    let _: Order = again.ok_as(201);
     let other = json!({"product_id": w.product, "quantity": 3});
-    let (status, problem) = api
-        .send(Method::POST, &url, Some(&w.ann.token), Some(other), &key)
-        .await;
-    assert_eq!(status, 422, "{problem}");
+    let problem = api.place(&w.ann, other, key).await.problem(422);
+    assert_eq!(problem.errors[0].field, "Idempotency-Key");
     // Keys are per user: bob's "order-1" is his own.
     let bob = api.register("bob").await;
     api.deposit(&bob, 100).await;
     let body = json!({"product_id": w.product, "quantity": 1});
-    let (status, bobs) = api
-        .send(Method::POST, &url, Some(&bob.token), Some(body), &key)
-        .await;
-    assert_eq!(status, 201, "{bobs}");
-    assert_ne!(bobs["id"], first["id"]);
+    let bobs: Order = api.place(&bob, body, key).await.ok_as(201);
+    assert_ne!(bobs.id, first.id);
     w.shop.settle().await;
     assert_eq!(api.balance(&w.ann).await, (980, 0));
 }
@@ -53,20 +37,9 @@ async fn parallel_duplicates_place_one_order() {
     let w = World::new(1000, 10, 100, 10).await;
     let mut set = JoinSet::new();
     for _ in 0..50 {
-        let api = w.shop.api.clone();
-        let token = w.ann.token.clone();
+        let (api, ann) = (w.shop.api.clone(), w.ann.clone());
         let body = json!({"product_id": w.product, "quantity": 1});
-        set.spawn(async move {
-            let url = format!("{}/orders", api.order);
-            api.send(
-                Method::POST,
-                &url,
-                Some(&token),
-                Some(body),
-                &[("Idempotency-Key", "same")],
-            )
-            .await
-        });
+        set.spawn(async move { api.place(&ann, body, Some("same")).await.parts() });
     }
     let answers = set.join_all().await;
     let ids: std::collections::HashSet<_> = answers
@@ -98,38 +71,16 @@ async fn parallel_duplicates_place_one_order() {
 async fn a_repeated_deposit_with_the_same_key_deposits_once() {
     let w = World::new(0, 10, 100, 10).await;
     let api = &w.shop.api;
-    let url = format!("{}/balance/deposit", api.payment);
-    let key = [("Idempotency-Key", "dep-1")];
-    let (s1, first) = api
-        .send(
-            Method::POST,
-            &url,
-            Some(&w.ann.token),
-            Some(json!({"amount": 500})),
-            &key,
-        )
-        .await;
-    let (s2, again) = api
-        .send(
-            Method::POST,
-            &url,
-            Some(&w.ann.token),
-            Some(json!({"amount": 500})),
-            &key,
-        )
-        .await;
-    assert_eq!((s1.as_u16(), s2.as_u16()), (200, 200));
-    assert_eq!(first, again);
-    let (status, _) = api
-        .send(
-            Method::POST,
-            &url,
-            Some(&w.ann.token),
-            Some(json!({"amount": 7})),
-            &key,
-        )
-        .await;
-    assert_eq!(status, 422);
+    let key = Some("dep-1");
+    let first = api.deposit_keyed(&w.ann, json!({"amount": 500}), key).await;
+    let again = api.deposit_keyed(&w.ann, json!({"amount": 500}), key).await;
+    assert_eq!((first.status.as_u16(), again.status.as_u16()), (200, 200));
+    assert_eq!(first.body, again.body);
+    let problem = api
+        .deposit_keyed(&w.ann, json!({"amount": 7}), key)
+        .await
+        .problem(422);
+    assert_eq!(problem.errors[0].field, "Idempotency-Key");
     assert_eq!(api.balance(&w.ann).await, (500, 0));
 }
 
@@ -138,18 +89,11 @@ async fn fifty_parallel_duplicate_deposits_deposit_once() {
     let w = World::new(0, 10, 100, 10).await;
     let mut set = JoinSet::new();
     for _ in 0..50 {
-        let api = w.shop.api.clone();
-        let token = w.ann.token.clone();
+        let (api, ann) = (w.shop.api.clone(), w.ann.clone());
+        let body = json!({"amount": 250});
         set.spawn(async move {
-            let url = format!("{}/balance/deposit", api.payment);
-            api.send(
-                Method::POST,
-                &url,
-                Some(&token),
-                Some(json!({"amount": 250})),
-                &[("Idempotency-Key", "dep-parallel")],
-            )
-            .await
+            let key = Some("dep-parallel");
+            api.deposit_keyed(&ann, body, key).await.parts()
         });
     }
     // A deposit and its key commit together, so a duplicate waits for the first and replays it.
@@ -177,21 +121,10 @@ async fn crashing_world() -> World {
 /// `(target, call, crash)` and is started again.
 async fn place_into_a_crash(w: &mut World, key: &str, (target, call): (&'static str, Call)) {
     w.shop.faults.inject(target, call, Fault::CrashBefore, 1);
-    let api = w.shop.api.clone();
-    let token = w.ann.token.clone();
+    let (api, ann) = (w.shop.api.clone(), w.ann.clone());
     let body = json!({"product_id": w.product, "quantity": 2});
     let key = key.to_owned();
-    let client = tokio::spawn(async move {
-        let url = format!("{}/orders", api.order);
-        api.try_send(
-            Method::POST,
-            &url,
-            Some(&token),
-            Some(body),
-            &[("Idempotency-Key", &key)],
-        )
-        .await
-    });
+    let client = tokio::spawn(async move { api.try_place(&ann, body, Some(&key)).await });
     w.shop.faults.crash_asked().await;
     w.shop.restart_order().await;
     assert!(
@@ -200,21 +133,10 @@ async fn place_into_a_crash(w: &mut World, key: &str, (target, call): (&'static 
     );
 }
 
-async fn repeat(w: &World, key: &str) -> (u16, serde_json::Value) {
-    let url = format!("{}/orders", w.shop.api.order);
+/// Places ann's order of two units again with `key`.
+async fn repeat(w: &World, key: &str) -> Answer {
     let body = json!({"product_id": w.product, "quantity": 2});
-    let (status, answer) = w
-        .shop
-        .api
-        .send(
-            Method::POST,
-            &url,
-            Some(&w.ann.token),
-            Some(body),
-            &[("Idempotency-Key", key)],
-        )
-        .await;
-    (status.as_u16(), answer)
+    w.shop.api.place(&w.ann, body, Some(key)).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,17 +144,17 @@ async fn a_key_whose_request_died_after_recording_the_order_answers_from_that_or
     let mut w = crashing_world().await;
     place_into_a_crash(&mut w, "died-late", ("stock", Call::Reserve)).await;
     // Right after the crash the key still counts as running.
-    let (status, problem) = repeat(&w, "died-late").await;
-    assert_eq!(status, 409, "{problem}");
+    repeat(&w, "died-late").await.problem(409);
     let order = w.shop.api.only_order(&w.ann).await;
-    let id = order["id"].as_str().unwrap().to_owned();
-    w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
+    w.shop
+        .api
+        .wait_order(&w.ann, order.id, &["completed"])
+        .await;
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, answer) = repeat(&w, "died-late").await;
-    assert_eq!(status, 201, "{answer}");
-    assert_eq!(answer["id"], order["id"]);
+    let answer = repeat(&w, "died-late").await;
+    assert_eq!(answer.clone().ok_as::<Order>(201).id, order.id);
     // And that answer is now the stored one.
-    assert_eq!(repeat(&w, "died-late").await, (201, answer));
+    assert_eq!(repeat(&w, "died-late").await.body, answer.body);
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }
@@ -242,11 +164,9 @@ async fn a_key_whose_request_died_before_recording_an_order_places_it_on_a_repea
     let mut w = crashing_world().await;
     // order-svc dies while it looks the product up, before the order is recorded.
     place_into_a_crash(&mut w, "died-early", ("stock", Call::Other)).await;
-    let (status, problem) = repeat(&w, "died-early").await;
-    assert_eq!(status, 409, "{problem}");
+    repeat(&w, "died-early").await.problem(409);
     tokio::time::sleep(Duration::from_millis(1100)).await;
-    let (status, answer) = repeat(&w, "died-early").await;
-    assert_eq!(status, 201, "{answer}");
+    let _: Order = repeat(&w, "died-early").await.ok_as(201);
     assert_eq!(
         w.shop.order_store().await.all_orders().await.unwrap().len(),
         1
@@ -258,15 +178,13 @@ async fn a_key_whose_request_died_before_recording_an_order_places_it_on_a_repea
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_past_their_retention_are_swept_and_free_again() {
     let w = World::new(1000, 10, 100, 10).await;
-    let (status, first) = repeat(&w, "old-key").await;
-    assert_eq!(status, 201, "{first}");
+    let first: Order = repeat(&w, "old-key").await.ok_as(201);
     let store = w.shop.order_store().await;
     // Keys created before a cutoff in the future: this one, as if 24 h had passed.
     let later = shop_kit::db::now() + chrono::TimeDelta::seconds(1);
     assert_eq!(store.sweep_keys(later).await.unwrap(), 1);
-    let (status, second) = repeat(&w, "old-key").await;
-    assert_eq!(status, 201, "{second}");
-    assert_ne!(second["id"], first["id"], "a swept key places a new order");
+    let second: Order = repeat(&w, "old-key").await.ok_as(201);
+    assert_ne!(second.id, first.id, "a swept key places a new order");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (960, 0));
 }

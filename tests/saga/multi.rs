@@ -2,9 +2,8 @@
 //! or none (the refusal names the first product short), each refusal giving everything back,
 //! and racing multi-line orders over overlapping products that neither oversell nor deadlock.
 
-use reqwest::Method;
 use serde_json::json;
-use shop_tests::{Order, OrderItem};
+use shop_tests::{Order, OrderItem, Page};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -55,13 +54,7 @@ async fn an_order_of_two_products_takes_both_and_prices_each_line() {
     assert_eq!(api.balance(&w.ann).await, (920, 0));
     assert_eq!(api.available(p[0]).await, 97);
     assert_eq!(api.available(p[1]).await, 8);
-    let stored: Order = api
-        .get(
-            &format!("{}/orders/{}", api.order, order.id),
-            Some(&w.ann.token),
-        )
-        .await
-        .ok();
+    let stored: Order = api.get_order(&w.ann, order.id).await.ok_as(200);
     assert_eq!(stored.items, order.items);
 }
 
@@ -82,21 +75,19 @@ async fn a_line_short_of_stock_releases_every_line_and_is_named() {
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
     let messages = api.messages(&w.ann).await;
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {id} is cancelled: out of stock.")
     );
     // The stock's own refusal names the product too.
-    let (status, body) = api
-        .internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.stock),
-            Some(json!({"order_id": Uuid::now_v7(), "items": [
-                {"product_id": p[2], "quantity": 1},
-                {"product_id": p[1], "quantity": 9},
-            ]})),
-        )
-        .await;
-    assert_eq!((status.as_u16(), &body["product_id"]), (409, &json!(p[1])));
+    let problem = api
+        .reservations(&api.stock)
+        .reserve(json!({"order_id": Uuid::now_v7(), "items": [
+            {"product_id": p[2], "quantity": 1},
+            {"product_id": p[1], "quantity": 9},
+        ]}))
+        .await
+        .problem(409);
+    assert_eq!(problem.product_id, Some(p[1]), "{problem:?}");
     assert_eq!(
         api.available(p[2]).await,
         50,
@@ -136,7 +127,6 @@ async fn each_refusal_of_a_multi_line_order_gives_everything_back() {
 async fn malformed_lines_are_422_and_record_nothing() {
     let (w, p) = with_products(1000, &[(20, 10)], 5).await;
     let api = &w.shop.api;
-    let url = format!("{}/orders", api.order);
     let line = |p: Uuid, q: i64| json!({"product_id": p, "quantity": q});
     let bodies = [
         json!({"product_id": p[0], "quantity": 1, "items": [line(p[1], 1)]}),
@@ -150,13 +140,10 @@ async fn malformed_lines_are_422_and_record_nothing() {
         json!({"items": [line(p[0], 1), line(Uuid::now_v7(), 1)]}),
     ];
     for body in bodies {
-        let problem = api
-            .post(&url, Some(&w.ann.token), body.clone())
-            .await
-            .problem(422);
+        let problem = api.place(&w.ann, body.clone(), None).await.problem(422);
         assert!(!problem.errors.is_empty(), "{body}: {problem:?}");
     }
-    let page: shop_tests::answer::Page<Order> = api.get(&url, Some(&w.ann.token)).await.ok();
+    let page: Page<Order> = api.list_orders(&w.ann, "").await.ok();
     assert!(page.items.is_empty(), "no order recorded: {page:?}");
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 }
@@ -191,9 +178,10 @@ async fn forty_racing_multi_line_orders_over_scarce_stock_complete_exactly_as_ma
             match status.as_u16() {
                 // Slower than the request deadline (a loaded machine): it finishes behind.
                 202 => {
-                    let id = body["id"].as_str().expect("order id").to_owned();
-                    let done = api.wait_order(&s, &id, &["completed", "cancelled"]).await;
-                    done["status"] == "completed"
+                    let id = body["id"].as_str().and_then(|i| i.parse().ok());
+                    let id = id.expect("order id");
+                    let done = api.wait_order(&s, id, &["completed", "cancelled"]).await;
+                    done.status == "completed"
                 }
                 201 => true,
                 409 => false,

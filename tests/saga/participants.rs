@@ -1,7 +1,7 @@
 //! The participants' protocol, called directly: every internal call is idempotent by order id,
 //! a release that comes first refuses the late reservation, and the conflicting cases are 409.
 
-use reqwest::{Method, StatusCode};
+use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -52,121 +52,65 @@ fn participants(w: &World) -> Vec<(&'static str, Participant)> {
     ]
 }
 
-async fn call(w: &World, method: Method, url: String, body: Option<Value>) -> StatusCode {
-    w.shop.api.internal(method, &url, body).await.0
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_internal_call_is_idempotent_and_conflicts_are_refused() {
     let mut w = World::new(1000, 10, 100, 10).await;
     // Reservations for orders order-svc never recorded: not the saga's books.
     w.shop.skip_invariants();
     for (name, p) in participants(&w) {
-        let reservations = format!("{}/internal/reservations", p.url);
+        let r = w.shop.api.reservations(&p.url);
         // reserve twice, confirm twice: one effect.
         let o = Uuid::now_v7();
+        assert_eq!(r.reserve((p.body)(o)).await.status, 201, "{name} reserve");
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
-            201,
-            "{name} reserve"
-        );
-        assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            r.reserve((p.body)(o)).await.status,
             201,
             "{name} repeated reserve"
         );
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.changed)(o))).await,
+            r.reserve((p.changed)(o)).await.status,
             409,
             "{name} reserve with other values"
         );
+        assert_eq!(r.confirm(o).await.status, 200, "{name} confirm");
+        assert_eq!(r.confirm(o).await.status, 200, "{name} repeated confirm");
         assert_eq!(
-            call(
-                &w,
-                Method::POST,
-                format!("{reservations}/{o}/confirm"),
-                None
-            )
-            .await,
-            200,
-            "{name} confirm"
-        );
-        assert_eq!(
-            call(
-                &w,
-                Method::POST,
-                format!("{reservations}/{o}/confirm"),
-                None
-            )
-            .await,
-            200,
-            "{name} repeated confirm"
-        );
-        assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            r.release(o).await.status,
             409,
             "{name} release after confirm"
         );
 
         // reserve, release twice, then confirm: refused.
         let o = Uuid::now_v7();
+        assert_eq!(r.reserve((p.body)(o)).await.status, 201, "{name} reserve");
+        assert_eq!(r.release(o).await.status, 200, "{name} release");
+        assert_eq!(r.release(o).await.status, 200, "{name} repeated release");
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
-            201,
-            "{name} reserve"
-        );
-        assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
-            200,
-            "{name} release"
-        );
-        assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
-            200,
-            "{name} repeated release"
-        );
-        assert_eq!(
-            call(
-                &w,
-                Method::POST,
-                format!("{reservations}/{o}/confirm"),
-                None
-            )
-            .await,
+            r.confirm(o).await.status,
             409,
             "{name} confirm after release"
         );
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            r.reserve((p.body)(o)).await.status,
             409,
             "{name} reserve after release"
         );
 
         // release first: the late reservation is refused, never applied.
         let o = Uuid::now_v7();
+        assert_eq!(r.release(o).await.status, 204, "{name} early release");
         assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
-            204,
-            "{name} early release"
-        );
-        assert_eq!(
-            call(&w, Method::POST, reservations.clone(), Some((p.body)(o))).await,
+            r.reserve((p.body)(o)).await.status,
             409,
             "{name} late reserve"
         );
         assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            r.release(o).await.status,
             204,
             "{name} repeated early release"
         );
         assert_eq!(
-            call(
-                &w,
-                Method::POST,
-                format!("{reservations}/{}/confirm", Uuid::now_v7()),
-                None
-            )
-            .await,
+            r.confirm(Uuid::now_v7()).await.status,
             404,
             "{name} confirm unknown"
         );
@@ -205,46 +149,22 @@ async fn a_short_participant_refuses_and_holds_nothing() {
     let o = Uuid::now_v7();
     let funds = json!({"order_id": o, "user_id": w.ann.id, "amount": 51});
     assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.payment),
-            Some(funds)
-        )
-        .await
-        .0,
+        api.reservations(&api.payment).reserve(funds).await.status,
         402
     );
     let units = json!({"order_id": o, "product_id": w.product, "quantity": 2});
     assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.stock),
-            Some(units)
-        )
-        .await
-        .0,
+        api.reservations(&api.stock).reserve(units).await.status,
         409
     );
     let unknown = json!({"order_id": o, "product_id": Uuid::now_v7(), "quantity": 1});
     assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.stock),
-            Some(unknown)
-        )
-        .await
-        .0,
+        api.reservations(&api.stock).reserve(unknown).await.status,
         404
     );
     let seat = json!({"order_id": o, "user_id": w.ann.id, "date": date});
     assert_eq!(
-        api.internal(
-            Method::POST,
-            &format!("{}/internal/reservations", api.delivery),
-            Some(seat)
-        )
-        .await
-        .0,
+        api.reservations(&api.delivery).reserve(seat).await.status,
         409
     );
     assert_eq!(api.balance(&w.ann).await, (50, 0));
@@ -261,59 +181,50 @@ async fn cancel_refunds_a_confirmed_reservation_once_and_only_that() {
     // Reservations for orders order-svc never recorded: not the saga's books.
     w.shop.skip_invariants();
     for (name, p) in participants(&w) {
-        let reservations = format!("{}/internal/reservations", p.url);
-        let cancel = |o: Uuid| format!("{reservations}/{o}/cancel");
-        let confirm = |o: Uuid| format!("{reservations}/{o}/confirm");
+        let r = w.shop.api.reservations(&p.url);
         let o = Uuid::now_v7();
-        let reserve = Some((p.body)(o));
+        let reserve = (p.body)(o);
+        assert_eq!(r.reserve(reserve).await.status, 201);
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), reserve).await,
-            201
-        );
-        assert_eq!(
-            call(&w, Method::POST, cancel(o), None).await,
+            r.cancel(o).await.status,
             409,
             "{name} cancel before confirm"
         );
-        assert_eq!(call(&w, Method::POST, confirm(o), None).await, 200);
-        let (status, body) = w.shop.api.internal(Method::POST, &cancel(o), None).await;
+        assert_eq!(r.confirm(o).await.status, 200);
+        let (status, body) = r.cancel(o).await.parts();
         assert_eq!(
             (status.as_u16(), &body["state"]),
             (200, &json!("cancelled")),
             "{name}"
         );
-        let (status, again) = w.shop.api.internal(Method::POST, &cancel(o), None).await;
+        let (status, again) = r.cancel(o).await.parts();
         assert_eq!(
             (status.as_u16(), &again),
             (200, &body),
             "{name} repeated cancel"
         );
         assert_eq!(
-            call(&w, Method::DELETE, format!("{reservations}/{o}"), None).await,
+            r.release(o).await.status,
             409,
             "{name} release after cancel"
         );
         assert_eq!(
-            call(&w, Method::POST, confirm(o), None).await,
+            r.confirm(o).await.status,
             200,
             "{name} a late repeat of the confirmation"
         );
 
         let released = Uuid::now_v7();
-        let reserve = Some((p.body)(released));
+        let reserve = (p.body)(released);
+        assert_eq!(r.reserve(reserve).await.status, 201);
+        assert_eq!(r.release(released).await.status, 200);
         assert_eq!(
-            call(&w, Method::POST, reservations.clone(), reserve).await,
-            201
-        );
-        let release = format!("{reservations}/{released}");
-        assert_eq!(call(&w, Method::DELETE, release, None).await, 200);
-        assert_eq!(
-            call(&w, Method::POST, cancel(released), None).await,
+            r.cancel(released).await.status,
             409,
             "{name} cancel after release"
         );
         assert_eq!(
-            call(&w, Method::POST, cancel(Uuid::now_v7()), None).await,
+            r.cancel(Uuid::now_v7()).await.status,
             404,
             "{name} cancel of an unknown order"
         );

@@ -74,9 +74,9 @@ async fn an_order_abandoned_while_reserving_stock_is_finished() {
     let finished = w
         .shop
         .api
-        .wait_order(&w.ann, &o.id.to_string(), &["completed", "cancelled"])
+        .wait_order(&w.ann, o.id, &["completed", "cancelled"])
         .await;
-    assert_eq!(finished["status"], "completed", "{finished}");
+    assert_eq!(finished.status, "completed", "{finished:?}");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
     assert_eq!(w.shop.api.available(w.product).await, 98);
@@ -108,10 +108,10 @@ async fn an_order_abandoned_while_compensating_is_cancelled_and_gives_everything
     let finished = w
         .shop
         .api
-        .wait_order(&w.ann, &o.id.to_string(), &["completed", "cancelled"])
+        .wait_order(&w.ann, o.id, &["completed", "cancelled"])
         .await;
-    assert_eq!(finished["status"], "cancelled", "{finished}");
-    assert_eq!(finished["failure_reason"], "no_courier");
+    assert_eq!(finished.status, "cancelled", "{finished:?}");
+    assert_eq!(finished.failure_reason.as_deref(), Some("no_courier"));
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 100);

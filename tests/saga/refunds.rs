@@ -6,9 +6,8 @@
 
 use std::time::Duration;
 
-use reqwest::Method;
 use serde_json::json;
-use shop_tests::{Call, Fault, Order, Shopper};
+use shop_tests::{Call, Entry, Fault, Order, Page, Shopper};
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
@@ -54,15 +53,8 @@ async fn cancelling_a_completed_order_refunds_it_returns_the_stock_and_frees_the
         0,
         "the courier's place is free"
     );
-    let (status, _) = api
-        .call(
-            Method::GET,
-            &format!("{}/deliveries/{}", api.delivery, order.id),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404, "a refunded order has no delivery");
+    let delivery = api.get_delivery(&w.ann, order.id).await;
+    assert_eq!(delivery.status, 404, "a refunded order has no delivery");
 
     // A repeat answers the refunded order again and refunds nothing more.
     let again: Order = api.cancel(&w.ann, order.id).await.ok_as(200);
@@ -70,31 +62,28 @@ async fn cancelling_a_completed_order_refunds_it_returns_the_stock_and_frees_the
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 
     // The statement shows the refund; the shopper got the message of each outcome.
-    let url = format!("{}/balance/transactions", api.payment);
-    let page: serde_json::Value = api.get(&url, Some(&w.ann.token)).await.ok();
-    assert_eq!(page["items"][0]["kind"], "refund", "{page}");
-    assert_eq!(page["items"][0]["amount"], 80, "{page}");
-    assert_eq!(page["items"][0]["balance_after"], 1000, "{page}");
+    let page: Page<Entry> = api.statement(&w.ann, "").await.ok_as(200);
+    let last = &page.items[0];
+    assert_eq!(
+        (last.kind.as_str(), last.amount, last.balance_after),
+        ("refund", 80, 1000),
+        "{page:?}"
+    );
+    assert_eq!(last.order_id, Some(order.id));
     w.shop.settle().await;
     let messages = api.messages(&w.ann).await;
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {} is cancelled and 80 is refunded.", order.id)
     );
     assert_eq!(
-        messages[1]["text"],
+        messages[1].text,
         format!(
             "Order {} is paid and a courier is booked for {date}.",
             order.id
         )
     );
-    let listed: shop_tests::answer::Page<Order> = api
-        .get(
-            &format!("{}/orders?status=refunded", api.order),
-            Some(&w.ann.token),
-        )
-        .await
-        .ok();
+    let listed: Page<Order> = api.list_orders(&w.ann, "status=refunded").await.ok();
     assert_eq!(listed.items.len(), 1);
 }
 
@@ -131,24 +120,15 @@ async fn a_cancel_with_an_idempotency_key_answers_its_repeat_the_same() {
     let w = World::new(1000, 10, 100, 5).await;
     let api = &w.shop.api;
     let order: Order = api.order(&w.ann, w.product, 2, None).await.ok_as(201);
-    let url = format!("{}/orders/{}/cancel", api.order, order.id);
-    let key = [("Idempotency-Key", "cancel-1")];
-    let send = || api.send(Method::POST, &url, Some(&w.ann.token), None, &key);
-    let (first, body) = send().await;
-    assert_eq!(first, 200, "{body}");
-    let (again, replayed) = send().await;
-    assert_eq!((again, &replayed), (first, &body));
+    let key = Some("cancel-1");
+    let first = api.cancel_keyed(&w.ann, order.id, key).await;
+    assert_eq!(first.status, 200, "{}", first.body);
+    let again = api.cancel_keyed(&w.ann, order.id, key).await;
+    assert_eq!((again.status, &again.body), (first.status, &first.body));
     // The same key for another request is 422.
-    let (status, _) = api
-        .send(
-            Method::POST,
-            &format!("{}/orders", api.order),
-            Some(&w.ann.token),
-            Some(json!({"product_id": w.product, "quantity": 1})),
-            &key,
-        )
-        .await;
-    assert_eq!(status, 422);
+    let body = json!({"product_id": w.product, "quantity": 1});
+    let problem = api.place(&w.ann, body, key).await.problem(422);
+    assert_eq!(problem.errors[0].field, "Idempotency-Key");
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 }
 
@@ -170,8 +150,7 @@ async fn cancellations_racing_the_order_saga_and_each_other_refund_once() {
         tokio::spawn(async move { api.order(&ann, product, 4, None).await })
     };
     let pending = loop {
-        let url = format!("{}/orders", api.order);
-        let page: shop_tests::answer::Page<Order> = api.get(&url, Some(&w.ann.token)).await.ok();
+        let page: Page<Order> = api.list_orders(&w.ann, "").await.ok();
         if let Some(o) = page.items.first() {
             break o.clone();
         }
@@ -193,10 +172,8 @@ async fn cancellations_racing_the_order_saga_and_each_other_refund_once() {
             "a racing cancel answered {status}"
         );
     }
-    let done = api
-        .wait_order(&w.ann, &order.id.to_string(), &["refunded"])
-        .await;
-    assert_eq!(done["status"], "refunded");
+    let done = api.wait_order(&w.ann, order.id, &["refunded"]).await;
+    assert_eq!(done.status, "refunded");
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
     assert_eq!(api.available(w.product).await, 100);
 }
@@ -220,13 +197,8 @@ pub async fn crash_around_each_cancel(loyal: bool, targets: &[&'static str]) {
             let order = completed(&w, &shopper, &[(w.product, 2)]).await;
             w.shop.faults.inject(target, Call::Cancel, crash, 1);
             let client = {
-                let api = w.shop.api.clone();
-                let url = format!("{}/orders/{}/cancel", api.order, order.id);
-                let token = shopper.token.clone();
-                tokio::spawn(async move {
-                    api.try_send(Method::POST, &url, Some(&token), None, &[])
-                        .await
-                })
+                let (api, shopper) = (w.shop.api.clone(), shopper.clone());
+                tokio::spawn(async move { api.try_cancel(&shopper, order.id, None).await })
             };
             tokio::time::timeout(Duration::from_secs(20), w.shop.faults.crash_asked())
                 .await
@@ -237,9 +209,8 @@ pub async fn crash_around_each_cancel(loyal: bool, targets: &[&'static str]) {
                 answer.is_err(),
                 "{point}: a crashed order-svc answered {answer:?}"
             );
-            let id = order.id.to_string();
-            let done = w.shop.api.wait_order(&shopper, &id, &["refunded"]).await;
-            assert_eq!(done["status"], "refunded", "{point}");
+            let done = w.shop.api.wait_order(&shopper, order.id, &["refunded"]);
+            assert_eq!(done.await.status, "refunded", "{point}");
             w.assert_free(&shopper, 100, &point).await;
         }
     }
@@ -266,10 +237,8 @@ async fn a_participant_down_mid_refund_is_retried_or_set_aside_for_an_admin() {
     f.inject("stock", Call::Cancel, Fault::Answer(503), 3);
     let (status, body) = api.cancel(&w.ann, order.id).await.parts();
     assert!(status == 200 || status == 202, "{status}: {body}");
-    let done = api
-        .wait_order(&w.ann, &order.id.to_string(), &["refunded"])
-        .await;
-    assert_eq!(done["status"], "refunded");
+    let done = api.wait_order(&w.ann, order.id, &["refunded"]).await;
+    assert_eq!(done.status, "refunded");
     assert_eq!(f.injected()["5xx"], 3);
 
     // Down for good: after three attempts the order needs attention, holding what the
@@ -278,9 +247,8 @@ async fn a_participant_down_mid_refund_is_retried_or_set_aside_for_an_admin() {
     f.inject("payment", Call::Cancel, Fault::Answer(503), 1000);
     let (status, body) = api.cancel(&w.ann, order.id).await.parts();
     assert_eq!(status, 202, "{body}");
-    let id = order.id.to_string();
-    let stuck = api.wait_order(&w.ann, &id, &["needs_attention"]).await;
-    assert_eq!(stuck["status"], "needs_attention");
+    let stuck = api.wait_order(&w.ann, order.id, &["needs_attention"]).await;
+    assert_eq!(stuck.status, "needs_attention");
     assert_eq!(api.available(w.product).await, 100, "stock came back first");
     assert_eq!(
         api.balance(&w.ann).await,
@@ -291,11 +259,7 @@ async fn a_participant_down_mid_refund_is_retried_or_set_aside_for_an_admin() {
     assert_eq!(api.cancel(&w.ann, order.id).await.status, 202);
 
     f.clear();
-    let url = format!("{}/admin/orders/{id}/retry", api.order);
-    let (status, done) = api
-        .call(Method::POST, &url, Some(&w.admin.token), None)
-        .await;
-    assert_eq!(status, 200, "{done}");
-    assert_eq!(done["status"], "refunded");
+    let done: Order = api.retry(&w.admin, order.id).await.ok_as(200);
+    assert_eq!(done.status, "refunded");
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
 }

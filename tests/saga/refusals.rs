@@ -1,4 +1,3 @@
-use reqwest::Method;
 use shop_tests::{Order, Problem};
 
 use crate::World;
@@ -9,26 +8,11 @@ async fn cancelled_order_holds_nothing(w: &World, problem: &Problem, reason: &st
     let api = &w.shop.api;
     let id = problem.order_id.expect("order_id in the problem");
     assert_eq!(problem.failure_reason.as_deref(), Some(reason));
-    let (status, stored) = api
-        .call(
-            Method::GET,
-            &format!("{}/orders/{id}", api.order),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 200);
-    assert_eq!(stored["status"], "cancelled");
-    assert_eq!(stored["failure_reason"], reason);
-    let (status, _) = api
-        .call(
-            Method::GET,
-            &format!("{}/deliveries/{id}", api.delivery),
-            Some(&w.ann.token),
-            None,
-        )
-        .await;
-    assert_eq!(status, 404, "a cancelled order has no delivery");
+    let stored: Order = api.get_order(&w.ann, id).await.ok_as(200);
+    assert_eq!(stored.status, "cancelled");
+    assert_eq!(stored.failure_reason.as_deref(), Some(reason));
+    let delivery = api.get_delivery(&w.ann, id).await;
+    assert_eq!(delivery.status, 404, "a cancelled order has no delivery");
     id
 }
 
@@ -46,7 +30,7 @@ async fn insufficient_funds_is_402_and_nothing_is_held() {
     assert_eq!(w.shop.api.available(w.product).await, 2000);
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {id} is cancelled: insufficient funds.")
     );
 }
@@ -65,7 +49,7 @@ async fn out_of_stock_is_409_and_the_funds_come_back() {
     assert_eq!(w.shop.api.available(w.product).await, 3);
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {id} is cancelled: out of stock.")
     );
 }
@@ -92,7 +76,7 @@ async fn no_courier_is_409_and_funds_and_stock_come_back() {
     assert_eq!(w.shop.api.available(w.product).await, 99);
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
-        messages[0]["text"],
+        messages[0].text,
         format!("Order {id} is cancelled: no courier available on {date}.")
     );
     // Another day still has room.

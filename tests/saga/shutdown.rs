@@ -4,9 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::json;
-use shop_tests::{Call, Fault};
+use shop_tests::{Call, Fault, Order};
 
 use crate::World;
 
@@ -25,14 +24,9 @@ async fn a_graceful_shutdown_answers_in_flight_orders_and_the_next_instance_fini
         1,
     );
     let client = {
-        let api = w.shop.api.clone();
-        let token = w.ann.token.clone();
+        let (api, ann) = (w.shop.api.clone(), w.ann.clone());
         let body = json!({"product_id": w.product, "quantity": 2});
-        tokio::spawn(async move {
-            let url = format!("{}/orders", api.order);
-            api.try_send(Method::POST, &url, Some(&token), Some(body), &[])
-                .await
-        })
+        tokio::spawn(async move { api.try_place(&ann, body, None).await })
     };
     // Wait until the courier booking is in flight, then shut down.
     let store = w.shop.order_store().await;
@@ -47,19 +41,22 @@ async fn a_graceful_shutdown_answers_in_flight_orders_and_the_next_instance_fini
     }
     let stopping = Instant::now();
     w.shop.redeploy_order().await;
-    let (status, order) = client
+    let order: Order = client
         .await
         .unwrap()
-        .expect("the request in flight is answered");
-    assert_eq!(status, 202, "{order}");
+        .expect("the request in flight is answered")
+        .ok_as(202);
     assert!(
         stopping.elapsed() < Duration::from_secs(10),
         "shutdown took {:?}",
         stopping.elapsed()
     );
-    let id = order["id"].as_str().unwrap().to_owned();
-    let done = w.shop.api.wait_order(&w.ann, &id, &["completed"]).await;
-    assert_eq!(done["status"], "completed");
+    let done = w
+        .shop
+        .api
+        .wait_order(&w.ann, order.id, &["completed"])
+        .await;
+    assert_eq!(done.status, "completed");
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (980, 0));
 }

@@ -17,10 +17,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use reqwest::Method;
 use serde_json::{Value, json};
 use shop_tests::{Api, Fault, Shopper, TestShop};
 use tokio::task::JoinSet;
+use uuid::Uuid;
 
 /// The seeds CI runs.
 const CI_SEEDS: [u64; 3] = [7, 1_337, 20_261_121];
@@ -50,8 +50,17 @@ fn seeds() -> Vec<u64> {
 #[derive(Debug)]
 struct Answer {
     status: u16,
-    order_id: Option<String>,
+    order_id: Option<Uuid>,
     cancel: Option<u16>,
+}
+
+/// What a shopper sends until it is answered.
+#[derive(Clone, Copy)]
+enum Request<'a> {
+    /// `POST /orders` with this body.
+    Place(&'a Value),
+    /// `POST /orders/{id}/cancel`.
+    Cancel(Uuid),
 }
 
 /// Sends a request until it gets an answer that is not "try again": through crashes (no
@@ -60,28 +69,19 @@ struct Answer {
 async fn until_answered(
     api: &Api,
     shopper: &Shopper,
-    url: &str,
-    body: Option<Value>,
+    request: Request<'_>,
     key: &str,
 ) -> (u16, Value) {
     let started = Instant::now();
     loop {
-        let headers = [("Idempotency-Key", key)];
-        let sent = api
-            .try_send(
-                Method::POST,
-                url,
-                Some(&shopper.token),
-                body.clone(),
-                &headers,
-            )
-            .await;
-        if let Ok((status, answer)) = sent {
-            let order_id = answer["id"]
-                .as_str()
-                .or_else(|| answer["order_id"].as_str());
+        let sent = match request {
+            Request::Place(body) => api.try_place(shopper, body.clone(), Some(key)).await,
+            Request::Cancel(id) => api.try_cancel(shopper, id, Some(key)).await,
+        };
+        if let Ok(shop_tests::Answer { status, body }) = sent {
+            let order_id = body["id"].as_str().or_else(|| body["order_id"].as_str());
             if order_id.is_some() || status.is_client_error() && status != 409 {
-                return (status.as_u16(), answer);
+                return (status.as_u16(), body);
             }
         }
         assert!(
@@ -95,38 +95,33 @@ async fn until_answered(
 /// Places one order and, when `cancel`, cancels it once it is no longer pending (a cancel of a
 /// pending order is 409: it is tried again).
 async fn place(api: Api, shopper: Shopper, body: Value, key: String, cancel: bool) -> Answer {
-    let url = format!("{}/orders", api.order);
-    let (status, answer) = until_answered(&api, &shopper, &url, Some(body), &key).await;
+    let (status, answer) = until_answered(&api, &shopper, Request::Place(&body), &key).await;
     let order_id = answer["id"]
         .as_str()
         .or_else(|| answer["order_id"].as_str())
-        .map(str::to_owned);
+        .and_then(|id| id.parse().ok());
     let mut placed = Answer {
         status,
         order_id,
         cancel: None,
     };
-    let Some(id) = placed.order_id.clone().filter(|_| cancel) else {
+    let Some(id) = placed.order_id.filter(|_| cancel) else {
         return placed;
     };
-    let url = format!("{}/orders/{id}/cancel", api.order);
     let started = Instant::now();
     for attempt in 1.. {
         // A key keeps its first answer, a 409 included: each new try has a key of its own.
         let key = format!("{key}-cancel-{attempt}");
-        let (status, answer) = until_answered(&api, &shopper, &url, None, &key).await;
+        let (status, answer) = until_answered(&api, &shopper, Request::Cancel(id), &key).await;
         if status != 409 {
             placed.cancel = Some(status);
             break;
         }
         // Refused while pending (it may have completed since: try again), or for good.
         let every = ["pending", "completed", "cancelled", "needs_attention"];
-        let order = api.wait_order(&shopper, &id, &every).await;
-        if order["status"] != "pending" && order["status"] != "completed" {
-            assert_eq!(
-                order["status"], "cancelled",
-                "{id}: cancel refused: {answer}"
-            );
+        let order = api.wait_order(&shopper, id, &every).await;
+        if order.status != "pending" && order.status != "completed" {
+            assert_eq!(order.status, "cancelled", "{id}: cancel refused: {answer}");
             placed.cancel = Some(status);
             break;
         }
@@ -255,16 +250,12 @@ async fn run(seed: u64, orders: usize, kills: u32) {
 
     let store = shop.order_store().await;
     let all = store.all_orders().await.expect("orders");
-    let status_of = |id: &str| {
-        all.iter()
-            .find(|o| o.id.to_string() == id)
-            .map(|o| o.status.as_str())
-    };
+    let status_of = |id: Uuid| all.iter().find(|o| o.id == id).map(|o| o.status.as_str());
     let mut seen = BTreeMap::<u16, usize>::new();
     let mut cancels = BTreeMap::<u16, usize>::new();
     for (key, a) in &answers {
         *seen.entry(a.status).or_default() += 1;
-        let Some(id) = &a.order_id else { continue };
+        let Some(id) = a.order_id else { continue };
         let status = status_of(id);
         match (a.status, a.cancel) {
             (_, Some(200 | 202)) => assert_eq!(status, Some("refunded"), "seed {seed}: {key}"),

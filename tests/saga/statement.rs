@@ -1,43 +1,25 @@
 //! The payment statement: every movement of a shopper's money, newest first, chaining to the
 //! balance; the admin sees anyone's, another shopper nobody's.
 
-use reqwest::Method;
-use serde_json::{Value, json};
+use shop_tests::{Entry, Order, Page};
 
 use crate::World;
-
-async fn statement(w: &World, url: &str, token: &str) -> (u16, Value) {
-    let (status, body) = w.shop.api.call(Method::GET, url, Some(token), None).await;
-    (status.as_u16(), body)
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_statement_lists_every_movement_and_chains_to_the_balance() {
     // 100 in, one unit of 10 in stock: the first order completes, the second is out of stock.
     let w = World::new(100, 10, 1, 5).await;
     let api = &w.shop.api;
-    let (status, _) = api.order(&w.ann, w.product, 1, None).await.parts();
-    assert_eq!(status, 201);
-    let (status, problem) = api.order(&w.ann, w.product, 1, None).await.parts();
-    assert_eq!(status, 409, "{problem}");
+    let _: Order = api.order(&w.ann, w.product, 1, None).await.ok_as(201);
+    api.order(&w.ann, w.product, 1, None).await.problem(409);
     w.shop.settle().await;
 
-    let mine = format!("{}/balance/transactions", api.payment);
-    let (status, page) = statement(&w, &mine, &w.ann.token).await;
-    assert_eq!(status, 200, "{page}");
-    let rows: Vec<(String, i64, i64, i64)> = page["items"]
-        .as_array()
-        .expect("items")
-        .iter()
+    let page: Page<Entry> = api.statement(&w.ann, "").await.ok_as(200);
+    let rows: Vec<(String, i64, i64, i64)> = page
+        .items
+        .into_iter()
         .rev() // oldest first
-        .map(|e| {
-            (
-                e["kind"].as_str().unwrap_or_default().to_owned(),
-                e["amount"].as_i64().unwrap_or_default(),
-                e["balance_after"].as_i64().unwrap_or_default(),
-                e["reserved_after"].as_i64().unwrap_or_default(),
-            )
-        })
+        .map(|e| (e.kind, e.amount, e.balance_after, e.reserved_after))
         .collect();
     let expected = [
         ("deposit", 100, 100, 0),
@@ -51,30 +33,20 @@ async fn the_statement_lists_every_movement_and_chains_to_the_balance() {
     assert_eq!(api.balance(&w.ann).await, (90, 0));
 
     // Pages of two, newest first, joined by the cursor.
-    let (_, first) = statement(&w, &format!("{mine}?limit=2"), &w.ann.token).await;
-    let cursor = first["next_cursor"]
-        .as_str()
-        .expect("a next page")
-        .to_owned();
-    let (_, second) = statement(&w, &format!("{mine}?limit=2&cursor={cursor}"), &w.ann.token).await;
-    let kinds = |page: &Value| -> Vec<String> {
-        page["items"]
-            .as_array()
-            .map(|items| items.iter().map(|e| e["kind"].to_string()).collect())
-            .unwrap_or_default()
-    };
-    assert_eq!(kinds(&first), ["\"release\"", "\"reserve\""]);
-    assert_eq!(kinds(&second), ["\"capture\"", "\"reserve\""]);
+    let first: Page<Entry> = api.statement(&w.ann, "limit=2").await.ok_as(200);
+    let cursor = first.next_cursor.clone().expect("a next page");
+    let query = format!("limit=2&cursor={cursor}");
+    let second: Page<Entry> = api.statement(&w.ann, &query).await.ok_as(200);
+    let kinds =
+        |page: &Page<Entry>| -> Vec<String> { page.items.iter().map(|e| e.kind.clone()).collect() };
+    assert_eq!(kinds(&first), ["release", "reserve"]);
+    assert_eq!(kinds(&second), ["capture", "reserve"]);
 
     // The admin reads ann's; another shopper may not.
-    let of_ann = format!("{}/balance/{}/transactions", api.payment, w.ann.id);
-    let (status, page) = statement(&w, &of_ann, &w.admin.token).await;
-    assert_eq!(status, 200);
-    assert_eq!(page["items"].as_array().map(Vec::len), Some(5));
+    let page: Page<Entry> = api.statement_of(&w.admin, w.ann.id, "").await.ok_as(200);
+    assert_eq!(page.items.len(), 5);
     let bob = api.register("bob").await;
-    let (status, _) = statement(&w, &of_ann, &bob.token).await;
-    assert_eq!(status, 403);
-    let (status, page) = statement(&w, &mine, &bob.token).await;
-    assert_eq!(status, 200);
-    assert_eq!(page["items"], json!([]), "bob has moved no money");
+    api.statement_of(&bob, w.ann.id, "").await.problem(403);
+    let page: Page<Entry> = api.statement(&bob, "").await.ok_as(200);
+    assert!(page.items.is_empty(), "bob has moved no money");
 }

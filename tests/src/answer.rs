@@ -108,6 +108,8 @@ pub struct User {
     pub username: String,
     /// Whether it is an admin.
     pub is_admin: bool,
+    /// The first name.
+    pub first_name: Option<String>,
 }
 
 /// A login's answer.

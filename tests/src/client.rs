@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use shop_kit::config::Secret;
 use uuid::Uuid;
 
-use crate::answer::{Answer, Balance, Courier, Page, Product, Token, User};
+use crate::answer::{Answer, Balance, Courier, Order, Page, Product, Token, User};
+use crate::endpoints::Message;
 
 /// A logged-in user.
 #[derive(Debug, Clone)]
@@ -295,31 +296,28 @@ impl Api {
             .iter()
             .map(|(product, quantity)| json!({"product_id": product, "quantity": quantity}))
             .collect();
-        let url = format!("{}/orders", self.order);
-        self.post(&url, Some(&s.token), json!({ "items": items }))
-            .await
+        self.place(s, json!({ "items": items }), None).await
     }
 
     /// Cancels order `id` as shopper `s`: `.ok_as::<Order>(200)` once refunded.
     pub async fn cancel(&self, s: &Shopper, id: Uuid) -> Answer {
-        let url = format!("{}/orders/{id}/cancel", self.order);
-        self.request(Method::POST, &url, Some(&s.token), None, &[])
-            .await
+        self.cancel_keyed(s, id, None).await
     }
 
     /// Waits (up to 30 s) until order `id` is in one of `statuses`; returns it.
-    pub async fn wait_order(&self, s: &Shopper, id: &str, statuses: &[&str]) -> Value {
+    pub async fn wait_order(&self, s: &Shopper, id: Uuid, statuses: &[&str]) -> Order {
         let url = format!("{}/orders/{id}", self.order);
         let mut last = Value::Null;
         for _ in 0..600 {
-            if let Ok((StatusCode::OK, o)) = self
-                .try_send(Method::GET, &url, Some(&s.token), None, &[])
+            if let Ok(a) = self
+                .try_request(Method::GET, &url, Some(&s.token), None, &[])
                 .await
+                && a.status == StatusCode::OK
             {
-                if statuses.iter().any(|st| o["status"] == *st) {
-                    return o;
+                if statuses.iter().any(|st| a.body["status"] == *st) {
+                    return a.ok_as(200);
                 }
-                last = o;
+                last = a.body;
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }
@@ -327,19 +325,18 @@ impl Api {
     }
 
     /// A shopper's only order (for a test whose request got no answer).
-    pub async fn only_order(&self, s: &Shopper) -> Value {
-        let url = format!("{}/orders", self.order);
-        let page: Page<Value> = self.get(&url, Some(&s.token)).await.ok();
+    pub async fn only_order(&self, s: &Shopper) -> Order {
+        let page: Page<Order> = self.list_orders(s, "").await.ok();
         assert_eq!(page.items.len(), 1, "one order: {page:?}");
         page.items[0].clone()
     }
 
     /// A shopper's messages, newest first.
-    pub async fn messages(&self, s: &Shopper) -> Vec<Value> {
+    pub async fn messages(&self, s: &Shopper) -> Vec<Message> {
         let url = format!("{}/messages?limit=100", self.notify);
         self.get(&url, Some(&s.token))
             .await
-            .ok::<Page<Value>>()
+            .ok::<Page<Message>>()
             .items
     }
 }

@@ -8,13 +8,15 @@
 pub mod answer;
 mod client;
 mod databases;
+pub mod endpoints;
 pub mod faults;
 mod invariants;
 pub mod loyalty;
 mod shop;
 
-pub use answer::{Answer, Order, OrderItem, Problem};
+pub use answer::{Answer, Order, OrderItem, Page, Problem};
 pub use client::{Api, Shopper};
 pub use databases::Databases;
+pub use endpoints::{Delivery, Entry, Message};
 pub use faults::{Call, Fault, Faults};
 pub use shop::{ADMIN_PASSWORD, Running, TestShop};

@@ -47,54 +47,33 @@ impl ServiceInfo {
     }
 }
 
+/// A service of the shop from its short name (`"user"`: `user-svc`, `USER_SVC`), its default
+/// port and its public path prefixes.
+macro_rules! service {
+    ($short:literal, $env:literal, $port:literal, $prefixes:expr) => {
+        ServiceInfo {
+            name: concat!($short, "-svc"),
+            short: $short,
+            env_prefix: concat!($env, "_SVC"),
+            default_port: $port,
+            api_prefixes: $prefixes,
+        }
+    };
+}
+
 /// user-svc: registration, login, tokens.
-pub const USER: ServiceInfo = ServiceInfo {
-    name: "user-svc",
-    short: "user",
-    env_prefix: "USER_SVC",
-    default_port: 8081,
-    api_prefixes: &["/users", "/auth/"],
-};
+pub const USER: ServiceInfo = service!("user", "USER", 8081, &["/users", "/auth/"]);
 /// order-svc: the saga orchestrator.
-pub const ORDER: ServiceInfo = ServiceInfo {
-    name: "order-svc",
-    short: "order",
-    env_prefix: "ORDER_SVC",
-    default_port: 8082,
-    api_prefixes: &["/orders", "/admin/orders"],
-};
+pub const ORDER: ServiceInfo = service!("order", "ORDER", 8082, &["/orders", "/admin/orders"]);
 /// payment-svc: balances and fund reservations.
-pub const PAYMENT: ServiceInfo = ServiceInfo {
-    name: "payment-svc",
-    short: "payment",
-    env_prefix: "PAYMENT_SVC",
-    default_port: 8083,
-    api_prefixes: &["/balance"],
-};
+pub const PAYMENT: ServiceInfo = service!("payment", "PAYMENT", 8083, &["/balance"]);
 /// stock-svc: the catalogue and stock reservations.
-pub const STOCK: ServiceInfo = ServiceInfo {
-    name: "stock-svc",
-    short: "stock",
-    env_prefix: "STOCK_SVC",
-    default_port: 8084,
-    api_prefixes: &["/products"],
-};
+pub const STOCK: ServiceInfo = service!("stock", "STOCK", 8084, &["/products"]);
 /// delivery-svc: couriers and bookings.
-pub const DELIVERY: ServiceInfo = ServiceInfo {
-    name: "delivery-svc",
-    short: "delivery",
-    env_prefix: "DELIVERY_SVC",
-    default_port: 8085,
-    api_prefixes: &["/couriers", "/deliveries"],
-};
+pub const DELIVERY: ServiceInfo =
+    service!("delivery", "DELIVERY", 8085, &["/couriers", "/deliveries"]);
 /// notify-svc: messages to users.
-pub const NOTIFY: ServiceInfo = ServiceInfo {
-    name: "notify-svc",
-    short: "notify",
-    env_prefix: "NOTIFY_SVC",
-    default_port: 8086,
-    api_prefixes: &["/messages"],
-};
+pub const NOTIFY: ServiceInfo = service!("notify", "NOTIFY", 8086, &["/messages"]);
 
 /// The six services, in the order of their default ports.
 pub const SERVICES: [ServiceInfo; 6] = [USER, ORDER, PAYMENT, STOCK, DELIVERY, NOTIFY];

@@ -9,6 +9,7 @@ mod attention;
 pub mod crashes;
 mod faults;
 mod happy;
+mod history;
 mod idempotency;
 mod loyalty;
 mod multi;

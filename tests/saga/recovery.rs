@@ -37,6 +37,7 @@ async fn abandon(w: &World, o: &order::Model, state: SagaState) {
             state,
             Found::default(),
             expired,
+            &[],
         )
         .await;
     assert!(saved.unwrap());

@@ -164,6 +164,20 @@ pub struct Order {
     pub failure_reason: Option<String>,
     /// The courier booked.
     pub courier_id: Option<Uuid>,
+    /// Its milestones, oldest first.
+    #[serde(default)]
+    pub timeline: Vec<Milestone>,
+}
+
+/// One milestone of an order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Milestone {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `placed`, `completed`, `cancelled`, `refund_requested` or `refunded`.
+    pub event: String,
+    /// Why it was cancelled.
+    pub reason: Option<String>,
 }
 
 /// One line of an order.

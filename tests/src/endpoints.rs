@@ -50,6 +50,66 @@ pub struct Message {
     pub text: String,
 }
 
+/// An order's saga history, as admins read it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct History {
+    /// The order.
+    pub order_id: Uuid,
+    /// Its status now.
+    pub status: String,
+    /// Its saga's step now.
+    pub step: String,
+    /// What happened, oldest first.
+    pub events: Vec<HistoryEvent>,
+}
+
+/// One entry of an order's history.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryEvent {
+    /// When.
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// `recorded`, `call`, `paused`, `resumed`, `retried`, `refund_requested`, `finished`.
+    pub event: String,
+    /// The participant called.
+    pub participant: Option<String>,
+    /// The call.
+    pub action: Option<String>,
+    /// Which attempt of the step.
+    pub attempt: Option<u32>,
+    /// `done`, `refused` or `unreachable`.
+    pub answer: Option<String>,
+    /// The refusal or the error.
+    pub detail: Option<String>,
+    /// How long the call took.
+    pub duration_ms: Option<u64>,
+    /// The step reached.
+    pub step: Option<String>,
+    /// The order's status after it.
+    pub status: Option<String>,
+    /// Why it was cancelled.
+    pub reason: Option<String>,
+    /// Who did it.
+    pub by: Option<Uuid>,
+}
+
+impl HistoryEvent {
+    /// `event participant action answer` (the parts it has), for comparing a history at a
+    /// glance.
+    pub fn summary(&self) -> String {
+        [
+            Some(self.event.as_str()),
+            self.participant.as_deref(),
+            self.action.as_deref(),
+            self.answer.as_deref(),
+            self.status.as_deref(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+    }
+}
+
 /// `Idempotency-Key: key`, when there is one.
 fn keyed(key: Option<&str>) -> Vec<(&str, &str)> {
     key.map(|k| ("Idempotency-Key", k)).into_iter().collect()
@@ -138,6 +198,12 @@ impl Api {
     pub async fn admin_orders(&self, admin: &Shopper, query: &str) -> Answer {
         let url = format!("{}/admin/orders?{query}", self.order);
         self.get(&url, Some(&admin.token)).await
+    }
+
+    /// `GET /admin/orders/{id}/history`.
+    pub async fn order_history(&self, s: &Shopper, id: Uuid) -> Answer {
+        let url = format!("{}/admin/orders/{id}/history", self.order);
+        self.get(&url, Some(&s.token)).await
     }
 
     /// `POST /admin/orders/{id}/retry`.

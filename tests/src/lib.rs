@@ -17,6 +17,6 @@ mod shop;
 pub use answer::{Answer, Order, OrderItem, Page, Problem};
 pub use client::{Api, Shopper};
 pub use databases::Databases;
-pub use endpoints::{Delivery, Entry, Message};
+pub use endpoints::{Delivery, Entry, History, HistoryEvent, Message};
 pub use faults::{Call, Fault, Faults};
 pub use shop::{ADMIN_PASSWORD, Running, TestShop};

@@ -4,12 +4,13 @@ use std::time::Duration;
 
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, OpenApi};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::{Order, Tag, deadline_in, drive_within, order_page, parse_status};
+use crate::domain::history::{self, Event};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
 use crate::store::OrderFilter;
@@ -27,6 +28,28 @@ enum RetryResponse {
     /// The saga goes on in the background (or was set aside again).
     #[oai(status = 202)]
     Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
+
+/// An order's saga history.
+#[derive(Object, Debug, Clone)]
+struct OrderHistory {
+    /// The order.
+    order_id: Uuid,
+    /// Its status now.
+    status: String,
+    /// The step its saga is at (`done` when it is over).
+    step: String,
+    /// Everything that happened to it, oldest first: recorded, each call to a participant with
+    /// its answer, pauses, takeovers, re-drives, the end. Orders recorded before the history
+    /// was kept have none.
+    events: Vec<Event>,
+}
+
+#[derive(ApiResponse)]
+enum HistoryResponse {
+    /// The order's history.
+    #[oai(status = 200)]
+    Ok(Json<OrderHistory>),
 }
 
 #[derive(ApiResponse)]
@@ -63,6 +86,26 @@ impl AdminApi {
         ))
     }
 
+    /// The saga history of an order (admins only): every call the saga made for it, to which
+    /// participant, what it answered, which attempt, how long it took and in which trace; the
+    /// step it reached; pauses, re-drives (by whom) and the outcome.
+    #[oai(
+        path = "/admin/orders/:id/history",
+        method = "get",
+        operation_id = "admin_order_history"
+    )]
+    async fn history(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<HistoryResponse> {
+        auth.0.require_admin()?;
+        let found = self.runner.store.order(id.0).await?;
+        let o = found.ok_or(Error::NoSuchOrder)?;
+        Ok(HistoryResponse::Ok(Json(OrderHistory {
+            order_id: o.id,
+            events: history::parse(&o.history),
+            status: o.status,
+            step: o.step,
+        })))
+    }
+
     /// Re-drives an order set aside as `needs_attention` (or a pending one waiting for its next
     /// attempt) at once, with its attempts cleared: 200 when the saga finishes within the
     /// request deadline, 202 when it goes on in the background. An order that is finished, or
@@ -76,7 +119,7 @@ impl AdminApi {
         auth.0.require_admin()?;
         let store = &self.runner.store;
         let claimed = store
-            .claim_for_redrive(id.0, self.runner.lease_until())
+            .claim_for_redrive(id.0, self.runner.lease_until(), auth.0.user_id)
             .await?;
         let Some(order) = claimed else {
             let found = store.order(id.0).await?;

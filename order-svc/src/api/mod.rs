@@ -16,6 +16,7 @@ use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use crate::domain::OrderStatus;
+use crate::domain::history::{self, Milestone, MilestoneKind};
 use crate::error::ApiResult;
 use crate::saga::{Drive, SagaRunner};
 use crate::store::{OrderFilter, OrderStore, order};
@@ -142,6 +143,10 @@ pub struct Order {
     pub created_at: DateTime<Utc>,
     /// When it last changed.
     pub updated_at: DateTime<Utc>,
+    /// What happened to it, oldest first: placed, then completed or cancelled (with the
+    /// reason), a refund requested, refunded.
+    #[oai(default)]
+    pub timeline: Vec<Milestone>,
 }
 
 impl TryFrom<order::Model> for Order {
@@ -162,7 +167,9 @@ impl TryFrom<order::Model> for Order {
                 line_total: l.unit_price.saturating_mul(l.quantity),
             })
             .collect();
+        let timeline = milestones(&o);
         Ok(Self {
+            timeline,
             id: o.id,
             user_id: o.user_id,
             product_id: one.map(|l| l.product_id),
@@ -178,6 +185,32 @@ impl TryFrom<order::Model> for Order {
             updated_at: o.updated_at,
         })
     }
+}
+
+/// The shopper's milestones of an order: from its history, or, for an order recorded before the
+/// history was kept, its placing and its status now.
+fn milestones(o: &order::Model) -> Vec<Milestone> {
+    if !o.history.is_empty() {
+        return history::timeline(&history::parse(&o.history));
+    }
+    let placed = Milestone {
+        at: o.created_at,
+        event: MilestoneKind::Placed,
+        reason: None,
+    };
+    let now = match o.status.as_str() {
+        "completed" => Some(MilestoneKind::Completed),
+        "cancelled" => Some(MilestoneKind::Cancelled),
+        "refunded" => Some(MilestoneKind::Refunded),
+        _ => None,
+    };
+    std::iter::once(placed)
+        .chain(now.map(|event| Milestone {
+            at: o.updated_at,
+            event,
+            reason: o.failure_reason.clone(),
+        }))
+        .collect()
 }
 
 /// A page of the orders `filter` selects, as the API shows them, newest first.

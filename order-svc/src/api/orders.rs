@@ -169,7 +169,10 @@ impl OrdersApi {
         let mine = |o: &order::Model| caller.is_admin || o.user_id == caller.user_id;
         let found = store.order(id).await?.filter(mine);
         let o = found.ok_or(Error::NoSuchOrder)?;
-        if let Some(claimed) = store.start_refund(id, today, runner.lease_until()).await? {
+        if let Some(claimed) = store
+            .start_refund(id, today, runner.lease_until(), caller.user_id)
+            .await?
+        {
             tracing::info!(order_id = %id, "the shopper cancels the order: refunding");
             return cancelled(drive_within(runner, claimed, until).await);
         }

@@ -1,5 +1,6 @@
 //! Order domain: the values an order is made of and the saga's state machine. Pure: no I/O.
 
+pub mod history;
 mod order;
 mod saga;
 

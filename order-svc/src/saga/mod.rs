@@ -13,6 +13,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::client::{Answer, Participants};
+use crate::domain::history::{Event, EventKind};
 use crate::domain::{Action, Participant, SagaDefinition, SagaState, Step};
 use crate::metrics::SagaMetrics;
 use crate::store::{Found, OrderStore, order};
@@ -138,9 +139,10 @@ impl SagaRunner {
         lease: Uuid,
         state: SagaState,
         found: Found,
+        events: &[Event],
     ) -> Result<bool, DbErr> {
         self.store
-            .save_state(o.id, lease, state, found, self.lease_until())
+            .save_state(o.id, lease, state, found, self.lease_until(), events)
             .await
     }
 
@@ -149,16 +151,35 @@ impl SagaRunner {
         &self.participants.saga
     }
 
-    fn observe<T>(&self, p: Participant, action: Action, started: Instant, answer: &Answer<T>) {
-        let result = match answer {
-            Answer::Done(_) => "done",
-            Answer::Refused(..) => "refused",
-            Answer::Unreachable(_) => "unreachable",
+    /// Counts a call's answer in the step metrics and returns its history entry (`attempt`:
+    /// which attempt of the step it was).
+    fn record<T>(
+        &self,
+        p: Participant,
+        action: Action,
+        attempt: u32,
+        started: Instant,
+        answer: &Answer<T>,
+    ) -> Event {
+        let (result, detail) = match answer {
+            Answer::Done(_) => ("done", None),
+            Answer::Refused(refusal, _) => ("refused", Some(refusal.as_str().to_owned())),
+            Answer::Unreachable(e) => ("unreachable", Some(e.to_string())),
         };
+        let took = started.elapsed();
         self.metrics
             .steps
             .with_label_values(&[self.saga().name(p), action.as_str(), result])
-            .observe(started.elapsed().as_secs_f64());
+            .observe(took.as_secs_f64());
+        Event {
+            participant: Some(self.saga().name(p).to_owned()),
+            action: Some(action.as_str().to_owned()),
+            attempt: Some(attempt),
+            answer: Some(result.to_owned()),
+            detail,
+            duration_ms: Some(u64::try_from(took.as_millis()).unwrap_or(u64::MAX)),
+            ..Event::now(EventKind::Call)
+        }
     }
 
     /// Drives an order this instance has claimed until it finishes or has to pause: one step

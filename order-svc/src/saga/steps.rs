@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{Drive, Next, SagaRunner, after};
 use crate::client::Answer;
+use crate::domain::history::{self, Event, EventKind};
 use crate::domain::{
     Action, Held, OrderStatus, Participant, SagaState, Step, message_text, refund_text,
 };
@@ -30,12 +31,13 @@ impl SagaRunner {
     ) -> Result<Next, DbErr> {
         let order = o.order()?;
         let in_flight = state.reserving();
-        if in_flight != state && !self.save(o, lease, in_flight, Found::default()).await? {
+        let nothing = Found::default();
+        if in_flight != state && !self.save(o, lease, in_flight, nothing, &[]).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         let started = Instant::now();
         let answer = self.participants.reserve(p, &order).await;
-        self.observe(p, Action::Reserve, started, &answer);
+        let call = self.record(p, Action::Reserve, attempt(o), started, &answer);
         let mut found = Found::default();
         let state = match answer {
             Answer::Done(courier) => {
@@ -59,7 +61,8 @@ impl SagaRunner {
         };
         o.courier_id = found.courier_id.or(o.courier_id);
         o.short_product_id = found.short_product_id.or(o.short_product_id);
-        if !self.save(o, lease, state, found).await? {
+        let call = call.step(self.saga().step_name(state.step));
+        if !self.save(o, lease, state, found, &[call]).await? {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         Ok(ControlFlow::Continue(state))
@@ -76,20 +79,26 @@ impl SagaRunner {
         let answers = join_all(self.saga().participants().map(|p| async move {
             let started = Instant::now();
             let answer = self.participants.confirm(p, o.id).await;
-            self.observe(p, Action::Confirm, started, &answer);
-            (p, answer)
+            let call = self.record(p, Action::Confirm, attempt(o), started, &answer);
+            (p, answer, call)
         }))
         .await;
+        let (answers, mut calls): (Vec<_>, Vec<_>) = answers
+            .into_iter()
+            .map(|(p, a, call)| ((p, a), call))
+            .unzip();
+        // In the history, in the order the answers came.
+        calls.sort_by_key(|c| c.at);
         for (p, answer) in answers {
             if let Some(drive) = self
-                .pause_unless_done(o, lease, p, Action::Confirm, answer)
+                .pause_unless_done(o, lease, p, Action::Confirm, answer, &calls)
                 .await?
             {
                 return Ok(ControlFlow::Break(drive));
             }
         }
         let finished = self
-            .finish(o, lease, state.confirmed(), OrderStatus::Completed)
+            .finish(o, lease, state.confirmed(), OrderStatus::Completed, calls)
             .await?;
         Ok(ControlFlow::Break(finished))
     }
@@ -106,6 +115,7 @@ impl SagaRunner {
         action: Action,
     ) -> Result<Next, DbErr> {
         let step = state.step;
+        let mut last = Vec::new();
         while state.step == step {
             let Some(p) = state.held.last() else {
                 break;
@@ -115,12 +125,23 @@ impl SagaRunner {
                 Action::Cancel => self.participants.cancel(p, o.id).await,
                 _ => self.participants.release(p, o.id).await,
             };
-            self.observe(p, action, started, &answer);
-            if let Some(drive) = self.pause_unless_done(o, lease, p, action, answer).await? {
+            let call = self.record(p, action, attempt(o), started, &answer);
+            let calls = [call];
+            if let Some(drive) = self
+                .pause_unless_done(o, lease, p, action, answer, &calls)
+                .await?
+            {
                 return Ok(ControlFlow::Break(drive));
             }
             state = state.released_one();
-            if !state.is_done() && !self.save(o, lease, state, Found::default()).await? {
+            let [call] = calls;
+            let call = call.step(self.saga().step_name(state.step));
+            if state.is_done() {
+                last.push(call);
+            } else if !self
+                .save(o, lease, state, Found::default(), &[call])
+                .await?
+            {
                 return Ok(ControlFlow::Break(Drive::LeaseLost));
             }
         }
@@ -133,7 +154,7 @@ impl SagaRunner {
             held: Held::NONE,
             reason,
         };
-        let finished = self.finish(o, lease, done, status).await?;
+        let finished = self.finish(o, lease, done, status, last).await?;
         Ok(ControlFlow::Break(finished))
     }
 
@@ -148,8 +169,9 @@ impl SagaRunner {
         p: Participant,
         action: Action,
         answer: Answer<()>,
+        calls: &[Event],
     ) -> Result<Option<Drive>, DbErr> {
-        let attempts = u32::try_from(o.attempts).unwrap_or(0).saturating_add(1);
+        let attempts = attempt(o);
         let needs_attention = match answer {
             Answer::Done(()) => return Ok(None),
             Answer::Refused(refusal, _) => {
@@ -173,10 +195,24 @@ impl SagaRunner {
             }
         };
         let next = after(self.retry.backoff(attempts));
+        let mut events = Vec::new();
+        if needs_attention || history::records_pause(attempts) {
+            let status = match needs_attention {
+                true => OrderStatus::NeedsAttention,
+                false => o.order_status()?,
+            };
+            events.extend_from_slice(calls);
+            events.push(Event {
+                attempt: Some(attempts),
+                status: Some(status.as_str().to_owned()),
+                step: Some(o.step.clone()),
+                ..Event::now(EventKind::Paused)
+            });
+        }
         let attempts = i32::try_from(attempts).unwrap_or(i32::MAX);
         if !self
             .store
-            .pause(o.id, lease, attempts, next, needs_attention)
+            .pause(o.id, lease, attempts, next, needs_attention, &events)
             .await?
         {
             return Ok(Some(Drive::LeaseLost));
@@ -197,12 +233,22 @@ impl SagaRunner {
         lease: Uuid,
         state: SagaState,
         status: OrderStatus,
+        mut events: Vec<Event>,
     ) -> Result<Drive, DbErr> {
         let text = match status {
             OrderStatus::Refunded => refund_text(o.id, o.total),
             _ => message_text(o.id, o.delivery_date, state.reason),
         };
-        let Some(finished) = self.store.finish(o, lease, state, status, text).await? else {
+        events.push(Event {
+            status: Some(status.as_str().to_owned()),
+            reason: state.reason.map(|r| r.as_str().to_owned()),
+            ..Event::now(EventKind::Finished)
+        });
+        let finished = self
+            .store
+            .finish(o, lease, state, status, text, &events)
+            .await?;
+        let Some(finished) = finished else {
             return Ok(Drive::LeaseLost);
         };
         self.outbox_wake.notify_one();
@@ -230,4 +276,9 @@ impl SagaRunner {
             .observe(age.as_secs_f64());
         Ok(Drive::Finished(finished))
     }
+}
+
+/// Which attempt of its current step the order is at, from 1.
+fn attempt(o: &order::Model) -> u32 {
+    u32::try_from(o.attempts).unwrap_or(0).saturating_add(1)
 }

@@ -3,11 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
 use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionTrait, UpdateMany};
 use shop_kit::db::now;
 
 use super::{OrderStore, order, outbox};
+use crate::domain::history::{self, Event, EventKind};
 use crate::domain::{OrderStatus, SagaState, Step};
 
 /// What a participant's answer named, stored with the saga's state.
@@ -39,7 +40,7 @@ impl OrderStore {
     /// `lease_until`, and clears the failed attempts (the saga moved on); with what a
     /// participant's answer named (the courier booked, the product short). `false` when the
     /// claim was lost (another driver has the order now).
-    #[tracing::instrument(level = "debug", skip(self, found), fields(step = self.saga.step_name(state.step), held = %self.saga.names(state.held)))]
+    #[tracing::instrument(level = "debug", skip(self, found, events), fields(step = self.saga.step_name(state.step), held = %self.saga.names(state.held)))]
     pub async fn save_state(
         &self,
         order_id: Uuid,
@@ -47,9 +48,10 @@ impl OrderStore {
         state: SagaState,
         found: Found,
         lease_until: DateTime<Utc>,
+        events: &[Event],
     ) -> Result<bool, DbErr> {
-        let mut update = self
-            .with_state(order::Entity::update_many(), state)
+        let update = self.with_state(order::Entity::update_many(), state);
+        let mut update = appending(update, events)
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()));
@@ -68,7 +70,7 @@ impl OrderStore {
 
     /// Ends the saga: stores the terminal status and queues the user's message, in one
     /// transaction. Answers the order as stored now; `None` when the claim was lost.
-    #[tracing::instrument(level = "debug", skip(self, state, message), fields(status = status.as_str()))]
+    #[tracing::instrument(level = "debug", skip(self, state, message, events), fields(status = status.as_str()))]
     pub async fn finish(
         &self,
         order: &order::Model,
@@ -76,11 +78,12 @@ impl OrderStore {
         state: SagaState,
         status: OrderStatus,
         message: String,
+        events: &[Event],
     ) -> Result<Option<order::Model>, DbErr> {
         let at = now();
         let txn = self.db.begin().await?;
-        let res = self
-            .with_state(order::Entity::update_many(), state)
+        let update = self.with_state(order::Entity::update_many(), state);
+        let res = appending(update, events)
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .col_expr(order::Column::Attempts, Expr::value(0))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
@@ -116,6 +119,7 @@ impl OrderStore {
             step: stored.step.into(),
             held: stored.held,
             holding: stored.holding,
+            history: order.history.clone() + &history::lines(events),
             failure_reason: state.reason.map(|r| r.as_str().into()),
             attempts: 0,
             lease_owner: None,
@@ -134,24 +138,32 @@ impl OrderStore {
         order_id: Uuid,
         today: chrono::NaiveDate,
         lease_until: DateTime<Utc>,
+        by: Uuid,
     ) -> Result<Option<order::Model>, DbErr> {
         let state = SagaState::refund(&self.saga);
         let lease = Uuid::now_v7();
-        let res = self
-            .with_state(order::Entity::update_many(), state)
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::Refunding.as_str()),
-            )
-            .col_expr(order::Column::Attempts, Expr::value(0))
-            .col_expr(order::Column::LeaseOwner, Expr::value(lease))
-            .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
-            .col_expr(order::Column::UpdatedAt, Expr::value(now()))
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
-            .filter(order::Column::DeliveryDate.gt(today))
-            .exec(&self.db)
-            .await?;
+        let requested = Event {
+            by: Some(by),
+            ..Event::now(EventKind::RefundRequested)
+        };
+        let update = self.with_state(order::Entity::update_many(), state);
+        let res = appending(
+            update,
+            &[requested.step(Step::Refund.fixed_name().unwrap_or_default())],
+        )
+        .col_expr(
+            order::Column::Status,
+            Expr::value(OrderStatus::Refunding.as_str()),
+        )
+        .col_expr(order::Column::Attempts, Expr::value(0))
+        .col_expr(order::Column::LeaseOwner, Expr::value(lease))
+        .col_expr(order::Column::LeaseUntil, Expr::value(lease_until))
+        .col_expr(order::Column::UpdatedAt, Expr::value(now()))
+        .filter(order::Column::Id.eq(order_id))
+        .filter(order::Column::Status.eq(OrderStatus::Completed.as_str()))
+        .filter(order::Column::DeliveryDate.gt(today))
+        .exec(&self.db)
+        .await?;
         self.claimed(res.rows_affected, order_id, lease).await
     }
 
@@ -164,8 +176,9 @@ impl OrderStore {
         attempts: i32,
         next_attempt: DateTime<Utc>,
         needs_attention: bool,
+        events: &[Event],
     ) -> Result<bool, DbErr> {
-        let mut update = order::Entity::update_many()
+        let mut update = appending(order::Entity::update_many(), events)
             .col_expr(order::Column::Attempts, Expr::value(attempts))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
             .col_expr(order::Column::LeaseUntil, Expr::value(next_attempt))
@@ -221,7 +234,8 @@ impl OrderStore {
                 .add(order::Column::Id.eq(o.id))
                 .add(active())
                 .add(due.clone());
-            if let Some(o) = self.claim(o.id, condition, lease_until, false).await? {
+            let resumed = Event::now(EventKind::Resumed);
+            if let Some(o) = self.claim(o.id, condition, lease_until, resumed).await? {
                 claimed.push(o);
             }
         }
@@ -235,6 +249,7 @@ impl OrderStore {
         &self,
         order_id: Uuid,
         lease_until: DateTime<Utc>,
+        admin: Uuid,
     ) -> Result<Option<order::Model>, DbErr> {
         let idle_pending = Condition::all().add(active()).add(
             Condition::any()
@@ -247,20 +262,26 @@ impl OrderStore {
                 .add(order::Column::Status.eq(OrderStatus::NeedsAttention.as_str()))
                 .add(idle_pending),
         );
-        self.claim(order_id, condition, lease_until, true).await
+        let retried = Event {
+            by: Some(admin),
+            ..Event::now(EventKind::Retried)
+        };
+        self.claim(order_id, condition, lease_until, retried).await
     }
 
     /// Takes order `order_id`, when it matches `condition`, with a fresh lease token: pending
-    /// (refunding in the refund saga), and with its failed attempts cleared when `fresh_start`.
+    /// (refunding in the refund saga), and with its failed attempts cleared when an admin
+    /// re-drives it; `event` says who took it.
     async fn claim(
         &self,
         order_id: Uuid,
         condition: Condition,
         lease_until: DateTime<Utc>,
-        fresh_start: bool,
+        event: Event,
     ) -> Result<Option<order::Model>, DbErr> {
         let lease = Uuid::now_v7();
-        let mut update = order::Entity::update_many();
+        let fresh_start = event.event == EventKind::Retried;
+        let mut update = appending(order::Entity::update_many(), &[event]);
         if fresh_start {
             update = update.col_expr(order::Column::Attempts, Expr::value(0));
         }
@@ -318,4 +339,23 @@ fn held_by(order_id: Uuid, lease: Uuid) -> Condition {
         .add(order::Column::Id.eq(order_id))
         .add(order::Column::LeaseOwner.eq(lease))
         .add(active())
+}
+
+/// The most a history grows to, in characters: past it, entries are no longer appended.
+const HISTORY_CAP: i64 = 64 * 1024;
+
+/// `update` appending `events` to the order's history, in the same statement (up to
+/// [`HISTORY_CAP`]).
+fn appending(update: UpdateMany<order::Entity>, events: &[Event]) -> UpdateMany<order::Entity> {
+    if events.is_empty() {
+        return update;
+    }
+    let history = Expr::col(order::Column::History);
+    // `||` concatenates text on SQLite and PostgreSQL alike.
+    let appended = history
+        .clone()
+        .binary(BinOper::Custom("||"), Expr::val(history::lines(events)));
+    let capped =
+        Expr::case(Func::char_length(history.clone()).lt(HISTORY_CAP), appended).finally(history);
+    update.col_expr(order::Column::History, capped.into())
 }

@@ -38,6 +38,8 @@ pub mod order {
         pub trace_parent: Option<String>,
         pub items: Option<String>,
         pub short_product_id: Option<Uuid>,
+        /// The saga's history: one JSON object per line (`domain::history`).
+        pub history: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

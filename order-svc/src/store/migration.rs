@@ -15,6 +15,7 @@ impl MigratorTrait for Migrator {
             Box::new(M20261122TraceParents),
             Box::new(M20261122LinesAndShortProducts),
             Box::new(M20261204HoldingByName),
+            Box::new(M20261204History),
         ]
     }
 }
@@ -43,6 +44,7 @@ enum Orders {
     TraceParent,
     Items,
     ShortProductId,
+    History,
 }
 
 #[derive(DeriveIden)]
@@ -290,6 +292,29 @@ impl MigrationTrait for M20261204HoldingByName {
             Query::update()
                 .table(Orders::Table)
                 .value(Orders::Holding, names)
+                .to_owned(),
+        )
+        .await
+    }
+}
+
+/// Each order's saga history (`domain::history`): one JSON object per line, appended by the
+/// writes that store the saga's state. Orders recorded before it have none.
+struct M20261204History;
+
+impl MigrationName for M20261204History {
+    fn name(&self) -> &str {
+        "m20261204_000006_history"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M20261204History {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.alter_table(
+            Table::alter()
+                .table(Orders::Table)
+                .add_column(text(Orders::History).default(""))
                 .to_owned(),
         )
         .await

@@ -8,6 +8,7 @@ use shop_kit::db::now;
 use shop_kit::page::PageRequest;
 
 use super::{OrderStore, idempotency_key, order};
+use crate::domain::history::{Event, EventKind};
 use crate::domain::{OrderStatus, SagaState};
 
 /// A new order, priced.
@@ -66,6 +67,10 @@ impl OrderStore {
             step: Set(state.step.into()),
             held: Set(state.held),
             holding: Set(state.holding),
+            history: Set(crate::domain::history::lines(&[Event::now(
+                EventKind::Recorded,
+            )
+            .step(state.step)])),
             failure_reason: Set(None),
             courier_id: Set(None),
             lease_owner: Set(Some(Uuid::now_v7())),

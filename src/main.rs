@@ -2,11 +2,13 @@
 //! service under the data directory), or on PostgreSQL (one database per service).
 #![forbid(unsafe_code)]
 
+mod front;
 mod secrets;
 
 use std::path::PathBuf;
 
 use clap::Parser;
+use poem::listener::{Listener, TcpListener};
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret, env_opt};
 use shop_kit::server::Service;
@@ -39,6 +41,11 @@ struct Args {
     /// user-svc, order-svc, payment-svc, stock-svc, delivery-svc, notify-svc.
     #[arg(long, env = "SHOP_BASE_PORT", default_value_t = 8081)]
     base_port: u16,
+    /// The port of the front door, which routes every request by its path to its service as
+    /// the chart's Ingress does (one base URL, one docs page at `/<service>/docs`); the port
+    /// before `--base-port` unless set.
+    #[arg(long, env = "SHOP_FRONT_PORT")]
+    front_port: Option<u16>,
     /// Start signing tokens with a new key. Tokens signed with the current key stay valid until
     /// they expire; those of the key before it are refused from now on.
     #[arg(long)]
@@ -156,14 +163,50 @@ async fn start(args: Args) -> anyhow::Result<()> {
             other => anyhow::bail!("{}: not a service of the shop", other.name),
         });
     }
-    run(services, &args.host).await
+    let front_port = args
+        .front_port
+        .or_else(|| args.base_port.checked_sub(1))
+        .ok_or_else(|| anyhow::anyhow!("--base-port 0 leaves no port for the front door"))?;
+    let door = front::FrontDoor::new(|s| {
+        let port = s.consecutive_port(args.base_port).unwrap_or(s.default_port);
+        format!("http://127.0.0.1:{port}")
+    })?;
+    let listener = TcpListener::bind(format!("{}:{front_port}", args.host));
+    let acceptor = listener
+        .into_acceptor()
+        .await
+        .map_err(|e| anyhow::anyhow!("front door on port {front_port}: {e}"))?;
+    run(services, (door, acceptor, front_port), &args.host).await
 }
 
-/// Runs every service until Ctrl-C or SIGTERM, then shuts them all down.
-async fn run(services: Vec<Service>, host: &str) -> anyhow::Result<()> {
+/// The front door, where it listens, and its port.
+type Front = (front::FrontDoor, poem::listener::TcpAcceptor, u16);
+
+/// Runs every service and the front door until Ctrl-C or SIGTERM, then shuts them all down.
+async fn run(
+    services: Vec<Service>,
+    (door, acceptor, port): Front,
+    host: &str,
+) -> anyhow::Result<()> {
     let shown = if host == "0.0.0.0" { "127.0.0.1" } else { host };
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
+    let front = format!("http://{shown}:{port}");
+    println!(
+        "{:<13} {front}  Swagger UI: {front}/order/docs (all six)",
+        "front door"
+    );
+    let mut stop = stop_rx.clone();
+    tasks.spawn(async move {
+        let server = poem::Server::new_with_acceptor(acceptor).run_with_graceful_shutdown(
+            door,
+            async move {
+                let _ = stop.wait_for(|s| *s).await;
+            },
+            Some(std::time::Duration::from_secs(5)),
+        );
+        ("front door", server.await)
+    });
     for service in services {
         let url = format!("http://{shown}:{}", service.port());
         let docs = shop_kit::topology::service(service.name()).map_or("", |s| s.short);

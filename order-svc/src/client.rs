@@ -76,6 +76,21 @@ impl Participants {
         }
     }
 
+    /// The newest product of the catalogue, if any.
+    pub async fn newest_product(&self) -> Result<Option<Uuid>, CallError> {
+        let reply = self
+            .catalogue
+            .send::<()>(Method::GET, "/products?limit=1", None)
+            .await?;
+        if reply.status != StatusCode::OK {
+            return Err(reply.unexpected());
+        }
+        let page: serde_json::Value = reply.json()?;
+        Ok(page["items"][0]["id"]
+            .as_str()
+            .and_then(|id| id.parse().ok()))
+    }
+
     /// Reserves with a participant for an order, with the body its definition builds; answers
     /// what the order keeps from the answer (the courier booked).
     #[tracing::instrument(level = "debug", skip(self, o), fields(order_id = %o.id))]

@@ -61,6 +61,9 @@ impl App {
                 notifier = Some(client::Notifier {
                     notify: client(topology::NOTIFY.name, &config.urls.notify),
                 });
+                let _ = parts
+                    .live_examples
+                    .set(api::place_order_example(participants.clone()));
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
                 let store = store::OrderStore::of(db, config.definition.clone());
                 parts

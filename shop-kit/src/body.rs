@@ -114,7 +114,7 @@ pub fn parse<T: ParseFromJSON + DeserializeOwned>(data: &[u8]) -> Result<T, ApiE
         ApiError::field(
             StatusCode::UNPROCESSABLE_ENTITY,
             field,
-            format!("must satisfy {message}"),
+            crate::problem::rule_in_words(message),
         )
     })
 }

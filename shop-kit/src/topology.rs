@@ -16,6 +16,8 @@ pub struct ServiceInfo {
     pub default_port: u16,
     /// Its public API's path prefixes (API.md), routed by its Ingress besides its docs.
     pub api_prefixes: &'static [&'static str],
+    /// What it does, for its spec's description.
+    pub about: &'static str,
 }
 
 impl ServiceInfo {
@@ -48,32 +50,68 @@ impl ServiceInfo {
 }
 
 /// A service of the shop from its short name (`"user"`: `user-svc`, `USER_SVC`), its default
-/// port and its public path prefixes.
+/// port, its public path prefixes and what it does.
 macro_rules! service {
-    ($short:literal, $env:literal, $port:literal, $prefixes:expr) => {
+    ($short:literal, $env:literal, $port:literal, $prefixes:expr, $about:literal) => {
         ServiceInfo {
             name: concat!($short, "-svc"),
             short: $short,
             env_prefix: concat!($env, "_SVC"),
             default_port: $port,
             api_prefixes: $prefixes,
+            about: $about,
         }
     };
 }
 
 /// user-svc: registration, login, tokens.
-pub const USER: ServiceInfo = service!("user", "USER", 8081, &["/users", "/auth/"]);
+pub const USER: ServiceInfo = service!(
+    "user",
+    "USER",
+    8081,
+    &["/users", "/auth/"],
+    "Shoppers and admins: registration, login (bearer tokens, argon2id passwords), profiles and the admin role. Log in with `POST /auth/login`, then Authorize with the `access_token`: it works for every service of the shop."
+);
 /// order-svc: the saga orchestrator.
-pub const ORDER: ServiceInfo = service!("order", "ORDER", 8082, &["/orders", "/admin/orders"]);
+pub const ORDER: ServiceInfo = service!(
+    "order",
+    "ORDER",
+    8082,
+    &["/orders", "/admin/orders"],
+    "Orders and their saga: placing an order reserves funds, stock and a courier, then confirms all three, or gives everything back and cancels it. Shoppers place, read and cancel their orders; admins list every order, read its saga history and re-drive orders set aside as `needs_attention`."
+);
 /// payment-svc: balances and fund reservations.
-pub const PAYMENT: ServiceInfo = service!("payment", "PAYMENT", 8083, &["/balance"]);
+pub const PAYMENT: ServiceInfo = service!(
+    "payment",
+    "PAYMENT",
+    8083,
+    &["/balance"],
+    "Balances: deposits (with an `Idempotency-Key`), the balance and what is held for orders in flight, and the statement of every movement."
+);
 /// stock-svc: the catalogue and stock reservations.
-pub const STOCK: ServiceInfo = service!("stock", "STOCK", 8084, &["/products"]);
+pub const STOCK: ServiceInfo = service!(
+    "stock",
+    "STOCK",
+    8084,
+    &["/products"],
+    "The catalogue: products with their price and units in stock. Anyone reads it; admins add, change and restock products."
+);
 /// delivery-svc: couriers and bookings.
-pub const DELIVERY: ServiceInfo =
-    service!("delivery", "DELIVERY", 8085, &["/couriers", "/deliveries"]);
+pub const DELIVERY: ServiceInfo = service!(
+    "delivery",
+    "DELIVERY",
+    8085,
+    &["/couriers", "/deliveries"],
+    "Couriers and deliveries: admins add couriers with their daily capacity; a shopper reads the delivery booked for an order."
+);
 /// notify-svc: messages to users.
-pub const NOTIFY: ServiceInfo = service!("notify", "NOTIFY", 8086, &["/messages"]);
+pub const NOTIFY: ServiceInfo = service!(
+    "notify",
+    "NOTIFY",
+    8086,
+    &["/messages"],
+    "Messages to users about their orders: read them page by page, or live as Server-Sent Events with `Last-Event-ID` to resume."
+);
 
 /// The six services, in the order of their default ports.
 pub const SERVICES: [ServiceInfo; 6] = [USER, ORDER, PAYMENT, STOCK, DELIVERY, NOTIFY];

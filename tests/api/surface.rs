@@ -45,8 +45,25 @@ async fn every_service_has_health_docs_spec_and_metrics() {
             !spec["paths"].as_object().unwrap().is_empty(),
             "{docs} spec has paths"
         );
-        // The participants serve the reservation protocol on the paths order-svc calls.
+        assert!(
+            spec["paths"]
+                .as_object()
+                .unwrap()
+                .keys()
+                .all(|p| !p.starts_with("/internal/")),
+            "{docs}'s public spec shows no internal operation"
+        );
+        // The participants serve the reservation protocol on the paths order-svc calls, listed
+        // in their internal spec.
         if ["payment", "stock", "delivery"].contains(&docs) {
+            let spec: serde_json::Value = http
+                .get(format!("{url}/{docs}/internal/openapi.json"))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
             for op in shop_kit::ledger::ReservationOp::ALL {
                 let (method, path) = op.path("{order_id}");
                 let method = method.as_str().to_lowercase();

@@ -24,12 +24,14 @@ mod access;
 mod clients;
 mod disk;
 mod drain;
+mod front;
 mod load;
 mod outage;
 mod trace;
 
-/// Six consecutive free ports, never overlapping the six of another test of this binary (tests
-/// run side by side, and a shop that finds a port taken exits).
+/// A base port with the six after it free and the one before it (the front door's), never
+/// overlapping the seven of another test of this binary (tests run side by side, and a shop
+/// that finds a port taken exits).
 fn free_base_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
@@ -37,15 +39,15 @@ fn free_base_port() -> u16 {
         let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let base = probe.local_addr().unwrap().port();
         drop(probe);
-        if base < 65_000
-            && given.iter().all(|g| base.abs_diff(*g) >= 6)
-            && (base..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
+        if (1025..65_000).contains(&base)
+            && given.iter().all(|g| base.abs_diff(*g) >= 7)
+            && (base - 1..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())
         {
             given.push(base);
             return base;
         }
     }
-    panic!("no six consecutive free ports");
+    panic!("no seven consecutive free ports");
 }
 
 /// The running `shop`, killed when the test ends, even by a panic.

@@ -30,6 +30,14 @@ async fn another_users_resources_are_404_and_admin_operations_403() {
         ),
         (
             "order-svc",
+            "/admin/orders/{id}/history",
+            format!("{}/admin/orders/{order}/history", api.order),
+            Method::GET,
+            403,
+            200,
+        ),
+        (
+            "order-svc",
             "/admin/orders/{id}/retry",
             format!("{}/admin/orders/{order}/retry", api.order),
             Method::POST,

@@ -65,8 +65,17 @@ pub async fn operations(shop: &TestShop) -> Vec<Operation> {
         ("notify-svc", "notify", &api.notify),
     ];
     let mut ops = Vec::new();
-    for (service, docs, base) in services {
-        let spec: Value = reqwest::get(format!("{base}/{docs}/openapi.json"))
+    let specs = services.iter().flat_map(|&(service, docs, base)| {
+        let internal = shop_kit::server::docs::WITH_INTERNAL.contains(&docs);
+        let public = Some(format!("{base}/{docs}/openapi.json"));
+        let internal = internal.then(|| format!("{base}/{docs}/internal/openapi.json"));
+        [public, internal]
+            .into_iter()
+            .flatten()
+            .map(move |url| (service, base, url))
+    });
+    for (service, base, url) in specs {
+        let spec: Value = reqwest::get(url)
             .await
             .expect("the spec")
             .json()

@@ -24,6 +24,7 @@ pub static LOYALTY: ServiceInfo = ServiceInfo {
     env_prefix: "LOYALTY",
     default_port: 0,
     api_prefixes: &[],
+    about: "Loyalty points, a participant of the test shop's saga.",
 };
 
 /// How loyalty says it is short.

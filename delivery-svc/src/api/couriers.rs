@@ -42,6 +42,7 @@ impl From<courier::Model> for Courier {
 
 /// A new courier.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct NewCourier {
     /// 1..=100 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
@@ -51,8 +52,18 @@ struct NewCourier {
     daily_capacity: i32,
 }
 
+impl poem_openapi::types::Example for NewCourier {
+    fn example() -> Self {
+        Self {
+            name: "Kim Lee".into(),
+            daily_capacity: 10,
+        }
+    }
+}
+
 /// Changes to a courier; absent fields stay as they are.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct CourierChanges {
     /// 1..=100 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
@@ -60,6 +71,15 @@ struct CourierChanges {
     /// Deliveries per day, 0..=10000.
     #[oai(validator(minimum(value = "0"), maximum(value = "10000")))]
     daily_capacity: Option<i32>,
+}
+
+impl poem_openapi::types::Example for CourierChanges {
+    fn example() -> Self {
+        Self {
+            name: None,
+            daily_capacity: Some(12),
+        }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -81,7 +101,12 @@ enum CourierPage {
 
 #[OpenApi(tag = "Tag::Couriers")]
 impl CouriersApi {
-    /// Adds a courier.
+    /// Add a courier (admin)
+    ///
+    /// Adds a courier with the number of deliveries a day it takes.
+    ///
+    /// 201: added; the courier as stored.
+    /// 403: only admins add couriers.
     #[oai(path = "/couriers", method = "post", operation_id = "create_courier")]
     async fn create(
         &self,
@@ -105,7 +130,11 @@ impl CouriersApi {
         Ok(CourierResponse::Created(Json(c.into())))
     }
 
-    /// The couriers, newest first; cursor pagination.
+    /// List couriers (admin)
+    ///
+    /// The couriers, newest first, a page at a time.
+    ///
+    /// 403: only admins list couriers.
     #[oai(path = "/couriers", method = "get", operation_id = "list_couriers")]
     async fn list(
         &self,
@@ -124,7 +153,14 @@ impl CouriersApi {
         ))))
     }
 
-    /// Changes a courier's name or capacity.
+    /// Change a courier (admin)
+    ///
+    /// Changes its name or daily capacity; days already booked beyond a lower capacity keep their
+    /// bookings.
+    ///
+    /// 200: the courier as changed.
+    /// 403: only admins change couriers.
+    /// 404: no such courier.
     #[oai(
         path = "/couriers/:id",
         method = "patch",

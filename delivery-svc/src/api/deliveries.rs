@@ -1,6 +1,5 @@
 //! `/deliveries`: a shopper's view of a courier booking.
 
-use chrono::NaiveDate;
 use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
@@ -23,7 +22,7 @@ struct Delivery {
     order_id: Uuid,
     courier_id: Uuid,
     courier_name: String,
-    date: NaiveDate,
+    date: shop_kit::date::Date,
     /// `reserved` or `confirmed`.
     status: ReservationState,
 }
@@ -37,8 +36,12 @@ enum DeliveryResponse {
 
 #[OpenApi(tag = "Tag::Deliveries")]
 impl DeliveriesApi {
-    /// The delivery of an order: its owner or an admin sees it; a cancelled or refunded order's
-    /// is 404, and so is another user's.
+    /// The delivery of an order
+    ///
+    /// The courier and day booked for an order; its owner or an admin sees it.
+    ///
+    /// 404: no delivery for this order: none was booked, the order was cancelled or refunded, or it
+    /// is another user's.
     #[oai(
         path = "/deliveries/:order_id",
         method = "get",

@@ -77,7 +77,7 @@ impl Ledger for SeatsLedger {
     }
 
     fn matches(row: &booking::Model, req: &BookCourier) -> bool {
-        row.user_id == Some(req.user_id) && row.date == Some(req.date)
+        row.user_id == Some(req.user_id) && row.date == Some(req.date.0)
     }
 
     fn is_mark(row: &booking::Model) -> bool {
@@ -98,7 +98,7 @@ impl Ledger for SeatsLedger {
             user_id: row.user_id.unwrap_or_default(),
             courier_id: row.courier_id.unwrap_or_default(),
             courier_name: row.courier_name,
-            date: row.date.unwrap_or_default(),
+            date: shop_kit::date::Date(row.date.unwrap_or_default()),
             state,
         }
     }
@@ -115,7 +115,7 @@ impl Ledger for SeatsLedger {
                 Expr::col((courier_day::Entity, courier_day::Column::CourierId))
                     .equals((courier::Entity, courier::Column::Id)),
             )
-            .add(Expr::col((courier_day::Entity, courier_day::Column::Date)).eq(req.date));
+            .add(Expr::col((courier_day::Entity, courier_day::Column::Date)).eq(req.date.0));
         let query = Query::select()
             .column((courier::Entity, courier::Column::Id))
             .column((courier::Entity, courier::Column::Name))
@@ -140,7 +140,7 @@ impl Ledger for SeatsLedger {
             if c.booked.is_none() {
                 let day = courier_day::ActiveModel {
                     courier_id: Set(c.id),
-                    date: Set(req.date),
+                    date: Set(req.date.0),
                     booked: Set(0),
                 };
                 courier_day::Entity::insert(day)
@@ -161,7 +161,7 @@ impl Ledger for SeatsLedger {
                     Expr::col(courier_day::Column::Booked).add(1),
                 )
                 .filter(courier_day::Column::CourierId.eq(c.id))
-                .filter(courier_day::Column::Date.eq(req.date))
+                .filter(courier_day::Column::Date.eq(req.date.0))
                 .filter(courier_day::Column::Booked.lt(c.daily_capacity))
                 .exec(txn)
                 .await?;
@@ -171,7 +171,7 @@ impl Ledger for SeatsLedger {
                     user_id: Some(req.user_id),
                     courier_id: Some(c.id),
                     courier_name: c.name,
-                    date: Some(req.date),
+                    date: Some(req.date.0),
                     state: ReservationState::Reserved,
                     created_at: now(),
                     updated_at: now(),

@@ -28,7 +28,11 @@ enum SendResponse {
 
 #[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
 impl InternalApi {
-    /// Delivers a message to a user, once per message id; another message under a used id is 409.
+    /// Send a message
+    ///
+    /// Delivers a message to a user, once per message id (order-svc's outbox calls it).
+    ///
+    /// 409: another message was sent under this id.
     #[oai(path = "/messages", method = "post", operation_id = "send_message")]
     async fn send(
         &self,

@@ -24,7 +24,9 @@ enum MessagePage {
 
 #[OpenApi(tag = "Tag::Messages")]
 impl MessagesApi {
-    /// The caller's messages, newest first, optionally about one order; cursor pagination.
+    /// Your messages
+    ///
+    /// Your messages, newest first, optionally about one order (`order_id`), a page at a time.
     #[oai(path = "/messages", method = "get", operation_id = "list_messages")]
     async fn list(
         &self,

@@ -252,10 +252,15 @@ enum StreamResponse {
 
 #[OpenApi(tag = "Tag::Messages")]
 impl StreamApi {
-    /// The caller's new messages as they arrive (Server-Sent Events). With `Last-Event-ID` (one
-    /// of the caller's message ids) the messages stored after that one come first. 429 when the
-    /// caller has 4 streams open. The stream ends when the caller's token expires; reconnect
-    /// with a fresh token and `Last-Event-ID`.
+    /// Your messages, live
+    ///
+    /// Your new messages as they arrive, as Server-Sent Events (`id:` the message id, `data:` the
+    /// message as JSON; a comment every 5 s when there is none). With `Last-Event-ID` the messages
+    /// stored after that one come first. The stream ends when your token expires: reconnect with a
+    /// fresh token and `Last-Event-ID`. Swagger UI shows the events only once the stream ends; use
+    /// `curl -N` to watch them.
+    ///
+    /// 429: you have 4 streams open already.
     #[oai(
         path = "/messages/stream",
         method = "get",

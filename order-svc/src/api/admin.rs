@@ -9,7 +9,8 @@ use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use super::{Order, Tag, deadline_in, drive_within, order_page, parse_status};
+use super::{Order, Tag, deadline_in, drive_within, order_page};
+use crate::domain::OrderStatus;
 use crate::domain::history::{self, Event};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
@@ -61,7 +62,12 @@ enum OrderPage {
 
 #[OpenApi(tag = "Tag::Admin")]
 impl AdminApi {
-    /// All orders, newest first, optionally of one status or one user (admins only).
+    /// List all orders (admin)
+    ///
+    /// Every order, newest first, optionally of one `status` (`needs_attention`: the orders an admin
+    /// should look at) or one user, a page at a time.
+    ///
+    /// 403: only admins list every order.
     #[oai(
         path = "/admin/orders",
         method = "get",
@@ -70,7 +76,7 @@ impl AdminApi {
     async fn list(
         &self,
         auth: UserAuth,
-        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        status: Query<Option<OrderStatus>>,
         user_id: Query<Option<Uuid>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
         #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
@@ -79,16 +85,22 @@ impl AdminApi {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = OrderFilter {
             user_id: user_id.0,
-            status: parse_status(status.0.as_deref())?,
+            status: status.0,
         };
         Ok(OrderPage::Ok(
             order_page(&self.runner.store, filter, page).await?,
         ))
     }
 
-    /// The saga history of an order (admins only): every call the saga made for it, to which
-    /// participant, what it answered, which attempt, how long it took and in which trace; the
-    /// step it reached; pauses, re-drives (by whom) and the outcome.
+    /// An order's saga history (admin)
+    ///
+    /// Everything the saga did for an order, oldest first: the calls it made (to which participant,
+    /// which action, which attempt, what the participant answered, how long it took, in which
+    /// trace), the step each reached, pauses, takeovers after a restart, re-drives and who asked for
+    /// them, and the outcome.
+    ///
+    /// 403: only admins read histories.
+    /// 404: no such order.
     #[oai(
         path = "/admin/orders/:id/history",
         method = "get",
@@ -106,10 +118,15 @@ impl AdminApi {
         })))
     }
 
-    /// Re-drives an order set aside as `needs_attention` (or a pending one waiting for its next
-    /// attempt) at once, with its attempts cleared: 200 when the saga finishes within the
-    /// request deadline, 202 when it goes on in the background. An order that is finished, or
-    /// being driven right now, is 409 (admins only).
+    /// Re-drive an order (admin)
+    ///
+    /// Drives an order set aside as `needs_attention` (or a pending one waiting for its next
+    /// attempt) on at once, with its attempts cleared: 200 when the saga finishes within the request
+    /// deadline, 202 when it goes on in the background. Its history says who re-drove it.
+    ///
+    /// 403: only admins re-drive orders.
+    /// 404: no such order.
+    /// 409: the order is finished, or being driven right now.
     #[oai(
         path = "/admin/orders/:id/retry",
         method = "post",

@@ -8,15 +8,15 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use poem_openapi::payload::Json;
 use shop_kit::ApiError;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
-use crate::domain::OrderStatus;
 use crate::domain::history::{self, Milestone, MilestoneKind};
+use crate::domain::{FailureReason, OrderStatus};
 use crate::error::ApiResult;
 use crate::saga::{Drive, SagaRunner};
 use crate::store::{OrderFilter, OrderStore, order};
@@ -129,13 +129,13 @@ pub struct Order {
     /// The sum of the lines' totals, in cents.
     pub total: i64,
     /// When it is delivered.
-    pub delivery_date: NaiveDate,
+    pub delivery_date: shop_kit::date::Date,
     /// `pending`, `completed`, `cancelled`, `refunding` (its shopper cancelled it; the refund
     /// runs), `refunded`, or `needs_attention` (a step kept failing; an admin re-drives it).
-    pub status: String,
+    pub status: OrderStatus,
     /// Why it was cancelled.
     #[oai(skip_serializing_if_is_none)]
-    pub failure_reason: Option<String>,
+    pub failure_reason: Option<FailureReason>,
     /// The courier booked.
     #[oai(nullable)]
     pub courier_id: Option<Uuid>,
@@ -177,9 +177,9 @@ impl TryFrom<order::Model> for Order {
             unit_price: one.map(|l| l.unit_price),
             items,
             total: o.total,
-            delivery_date: o.delivery_date,
-            status: o.status,
-            failure_reason: o.failure_reason,
+            delivery_date: shop_kit::date::Date(o.delivery_date),
+            status: o.order_status()?,
+            failure_reason: o.reason()?,
             courier_id: o.courier_id,
             created_at: o.created_at,
             updated_at: o.updated_at,
@@ -227,15 +227,27 @@ async fn order_page(
     Ok(Json(Page::from_rows(orders, page.limit, |o| o.id)))
 }
 
-/// Parses an optional `?status=` filter: 422 for an unknown status.
-fn parse_status(raw: Option<&str>) -> Result<Option<OrderStatus>, ApiError> {
-    raw.map(|s| {
-        OrderStatus::parse(s).ok_or_else(|| {
-            ApiError::invalid_field(
-                "status",
-                "must be pending, completed, cancelled, refunding, refunded or needs_attention",
-            )
+/// Swagger UI's proposed `POST /orders` body: one unit of the newest product of the catalogue
+/// (a placeholder id while it is empty), delivered tomorrow (the default), so that "Execute"
+/// as proposed places an order.
+pub fn place_order_example(
+    catalogue: crate::client::Participants,
+) -> shop_kit::server::LiveExamples {
+    std::sync::Arc::new(move |mut spec| {
+        let catalogue = catalogue.clone();
+        Box::pin(async move {
+            let newest = tokio::time::timeout(Duration::from_secs(1), catalogue.newest_product());
+            let product = match newest.await {
+                Ok(Ok(Some(id))) => id,
+                _ => Uuid::nil(),
+            };
+            let example = serde_json::json!({"product_id": product, "quantity": 1});
+            if let Some(media) =
+                spec.pointer_mut("/paths/~1orders/post/requestBody/content/application~1json")
+            {
+                media["example"] = example;
+            }
+            spec
         })
     })
-    .transpose()
 }

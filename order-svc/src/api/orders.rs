@@ -15,7 +15,7 @@ use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::answers::{CancelResponse, Keys, PlaceResponse, cancelled, placed};
-use super::{Order, Tag, deadline_in, drive_within, order_page, parse_status, within};
+use super::{Order, Tag, deadline_in, drive_within, order_page, within};
 use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity, Unpriced};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
@@ -199,16 +199,23 @@ impl OrdersApi {
 
 #[OpenApi(tag = "Tag::Orders")]
 impl OrdersApi {
-    /// Places an order of one product (`product_id`, `quantity`) or several (`items`: stock is
-    /// held for all lines or none): reserves funds, stock and a courier, then confirms all
-    /// three. A refusal cancels the order (402 insufficient funds, 409 out of stock, naming the
-    /// first product short, or no courier) after giving back what was held; when a participant
-    /// is unreachable past the request deadline, 202 and the saga finishes in the background.
-    /// An unknown product is 422 and records no order. With an `Idempotency-Key` (1..=255
-    /// characters, per user, kept at least 24 h) a repeat returns the first answer; the same
-    /// key with another body is 422; while the first request runs, 409. A key whose first
-    /// request died without answering is released after `ORDER_SVC_KEY_LOCK_MS` (60 s): a
-    /// repeat then answers from the order it recorded, or places the order if it recorded none.
+    /// Place an order
+    ///
+    /// Orders one product (`product_id`, `quantity`) or several (`items`; stock is held for all
+    /// lines or none), delivered on `delivery_date` (tomorrow when left out). The saga reserves the
+    /// funds, the stock and a courier, then confirms all three (201, `completed`), or gives back
+    /// what it held and cancels the order. When a service is slow past the request deadline the
+    /// answer is 202 (`pending`) and the saga finishes in the background. Every outcome sends you a
+    /// message. Send an `Idempotency-Key` to make a retry safe: a repeat answers the first answer.
+    ///
+    /// 402: insufficient funds; the order is recorded cancelled and nothing was charged.
+    /// 409: out of stock (`product_id` names the first product short) or no courier free that day;
+    /// the order is recorded cancelled and nothing was charged. Or: a request with this
+    /// `Idempotency-Key` is still running.
+    /// 422: a field is invalid (an unknown product, a past date), or the `Idempotency-Key` was used
+    /// with another body; no order is recorded.
+    /// 503: a service stayed unavailable; the order is recorded cancelled and nothing was charged,
+    /// or nothing was recorded at all (retry after `Retry-After` seconds).
     #[oai(path = "/orders", method = "post", operation_id = "place_order")]
     async fn place_order(
         &self,
@@ -249,13 +256,17 @@ impl OrdersApi {
         within(until, placing).await
     }
 
-    /// Cancels a completed order whose delivery date is after today (UTC), by its owner or an
-    /// admin: the refund saga frees the courier's place, returns the stock and refunds the
-    /// funds, then the order is `refunded` (200, and the shopper gets a message); 202 when a
-    /// participant is slow and the refund finishes in the background. Cancelling a refunded
-    /// order again answers 200 with it. 409 for an order that is not completed (pending,
-    /// cancelled by the saga) or whose delivery date has come; another user's order is 404.
-    /// `Idempotency-Key` as for placing an order.
+    /// Cancel an order
+    ///
+    /// Cancels a completed order whose delivery date is after today (UTC), by its owner or an admin:
+    /// the refund saga frees the courier's place, returns the stock and refunds the money, then the
+    /// order is `refunded` (200; you get a message). 202 when a service is slow and the refund
+    /// finishes in the background. Cancelling a refunded order again answers it again.
+    ///
+    /// 404: no such order, or another user's.
+    /// 409: the order is not completed (pending, or cancelled by the saga), or its delivery date has
+    /// come. Or: a request with this `Idempotency-Key` is still running.
+    /// 422: the `Idempotency-Key` was used with another request.
     #[oai(
         path = "/orders/:id/cancel",
         method = "post",
@@ -281,26 +292,33 @@ impl OrdersApi {
         within(until, cancelling).await
     }
 
-    /// The caller's orders, newest first, optionally of one status; cursor pagination.
+    /// Your orders
+    ///
+    /// Your orders, newest first, optionally of one `status`, a page at a time (`limit`, then
+    /// `cursor` from `next_cursor`).
     #[oai(path = "/orders", method = "get", operation_id = "list_orders")]
     async fn list(
         &self,
         auth: UserAuth,
-        #[oai(validator(max_length = 32))] status: Query<Option<String>>,
+        status: Query<Option<OrderStatus>>,
         #[oai(validator(minimum(value = "1"), maximum(value = "100")))] limit: Query<Option<i64>>,
         #[oai(validator(max_length = 128))] cursor: Query<Option<String>>,
     ) -> ApiResult<OrderPage> {
         let page = PageRequest::parse(limit.0, cursor.0.as_deref())?;
         let filter = OrderFilter {
             user_id: Some(auth.0.user_id),
-            status: parse_status(status.0.as_deref())?,
+            status: status.0,
         };
         Ok(OrderPage::Ok(
             order_page(&self.runner.store, filter, page).await?,
         ))
     }
 
-    /// One order: its owner or an admin sees it; another user's is 404.
+    /// Get an order
+    ///
+    /// One order with its lines and milestones; its owner or an admin sees it.
+    ///
+    /// 404: no such order, or another user's.
     #[oai(path = "/orders/:id", method = "get", operation_id = "get_order")]
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<OrderResponse> {
         let found = self.runner.store.order(id.0).await?;

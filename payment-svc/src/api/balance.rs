@@ -21,10 +21,17 @@ pub struct BalanceApi {
 
 /// A deposit.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct DepositRequest {
     /// Amount in cents, 1..=10^12.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000000000000")))]
     amount: i64,
+}
+
+impl poem_openapi::types::Example for DepositRequest {
+    fn example() -> Self {
+        Self { amount: 1000 }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -36,7 +43,11 @@ enum BalanceResponse {
 
 #[OpenApi(tag = "Tag::Balance")]
 impl BalanceApi {
-    /// The caller's balance.
+    /// Your balance
+    ///
+    /// What you can spend (`balance`) and what is held for orders in flight (`reserved`), in cents.
+    ///
+    /// 404: no account (a user registered before payment-svc knew of it).
     #[oai(path = "/balance", method = "get", operation_id = "get_balance")]
     async fn balance(&self, auth: UserAuth) -> ApiResult<BalanceResponse> {
         let user_id = auth.0.user_id;
@@ -48,9 +59,14 @@ impl BalanceApi {
         }))))
     }
 
-    /// Adds money to the caller's balance. With an `Idempotency-Key` (1..=255 characters, kept
-    /// at least 24 h), a repeat with the same amount returns the first answer and deposits
-    /// nothing; the same key with another amount is 422.
+    /// Deposit money
+    ///
+    /// Adds `amount` cents to your balance. Send an `Idempotency-Key` to make a retry safe: a repeat
+    /// with the same amount answers the first deposit again and deposits nothing.
+    ///
+    /// 404: no account.
+    /// 422: the amount is out of range, the balance would pass its limit, or the key was used with
+    /// another amount.
     #[oai(path = "/balance/deposit", method = "post", operation_id = "deposit")]
     async fn deposit(
         &self,
@@ -83,7 +99,10 @@ impl BalanceApi {
         }
     }
 
-    /// Any user's balance (admins only).
+    /// A user's balance (admin)
+    ///
+    /// 403: only admins read other users' balances.
+    /// 404: no account for this user.
     #[oai(
         path = "/balance/:user_id",
         method = "get",

@@ -28,7 +28,9 @@ enum AccountResponse {
 
 #[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
 impl InternalApi {
-    /// Opens a user's account with balance 0; idempotent.
+    /// Open an account
+    ///
+    /// Opens a user's account with balance 0 (user-svc calls it at registration); idempotent.
     #[oai(
         path = "/accounts/:user_id",
         method = "put",

@@ -78,9 +78,12 @@ impl StatementApi {
 
 #[OpenApi(tag = "Tag::Balance")]
 impl StatementApi {
-    /// The caller's statement, newest first: every deposit, reservation, capture, release and
-    /// refund, each written in the same transaction as the balance change it records, so the
-    /// statement and the balance never disagree. Cursor pagination.
+    /// Your statement
+    ///
+    /// Every movement of your money, newest first: deposits, reservations for orders, captures,
+    /// releases and refunds. Each entry is written in the same transaction as the balance change it
+    /// records, so the statement always adds up to the balance. A page at a time (`limit`, then
+    /// `cursor` from `next_cursor`).
     #[oai(
         path = "/balance/transactions",
         method = "get",
@@ -96,7 +99,11 @@ impl StatementApi {
             .await
     }
 
-    /// Any user's statement (admins only), newest first; cursor pagination.
+    /// A user's statement (admin)
+    ///
+    /// Any user's statement, newest first, a page at a time.
+    ///
+    /// 403: only admins read other users' statements.
     #[oai(
         path = "/balance/:user_id/transactions",
         method = "get",

@@ -11,13 +11,14 @@ pub const SHORT: Shortage = Shortage {
 
 /// `POST /internal/reservations`: book a courier with free capacity on `date`.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[oai(example)]
 pub struct BookCourier {
     /// The order (the idempotency key).
     pub order_id: Uuid,
     /// Who the delivery is for.
     pub user_id: Uuid,
     /// The day the courier delivers (`YYYY-MM-DD`).
-    pub date: NaiveDate,
+    pub date: crate::date::Date,
 }
 
 /// A courier booking.
@@ -32,7 +33,19 @@ pub struct CourierBooking {
     /// The courier's name.
     pub courier_name: String,
     /// The day the courier delivers (`YYYY-MM-DD`).
-    pub date: NaiveDate,
+    pub date: crate::date::Date,
     /// Where it stands.
     pub state: ReservationState,
+}
+
+impl poem_openapi::types::Example for BookCourier {
+    fn example() -> Self {
+        Self {
+            order_id: super::EXAMPLE_ORDER,
+            user_id: super::EXAMPLE_USER,
+            date: crate::date::Date(
+                chrono::NaiveDate::from_ymd_opt(2027, 1, 15).unwrap_or_default(),
+            ),
+        }
+    }
 }

@@ -1,7 +1,6 @@
 //! The wire contracts of the `/internal/` calls, shared by each server and its caller so both
 //! sides use one definition.
 
-use chrono::NaiveDate;
 use poem_openapi::{Enum, Object};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -53,6 +52,11 @@ impl ReservationState {
         }
     }
 }
+
+/// The order, user and product the internal examples name.
+pub(crate) const EXAMPLE_ORDER: Uuid = Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0001);
+pub(crate) const EXAMPLE_USER: Uuid = Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0002);
+pub(crate) const EXAMPLE_PRODUCT: Uuid = Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0003);
 
 pub mod payment;
 

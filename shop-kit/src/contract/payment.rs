@@ -11,6 +11,7 @@ pub const SHORT: Shortage = Shortage {
 
 /// `POST /internal/reservations`: hold `amount` of the user's funds for an order.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[oai(example)]
 pub struct ReserveFunds {
     /// The order the funds are held for (the idempotency key).
     pub order_id: Uuid,
@@ -42,4 +43,14 @@ pub struct Account {
     pub balance: i64,
     /// Funds held by orders in flight, in cents.
     pub reserved: i64,
+}
+
+impl poem_openapi::types::Example for ReserveFunds {
+    fn example() -> Self {
+        Self {
+            order_id: super::EXAMPLE_ORDER,
+            user_id: super::EXAMPLE_USER,
+            amount: 450,
+        }
+    }
 }

@@ -21,6 +21,7 @@ pub struct StockLine {
 /// `POST /internal/reservations`: hold units for an order, all lines or none. Either
 /// `product_id` and `quantity` (one product) or `items` (one or more, each product once).
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[oai(example)]
 pub struct ReserveStock {
     /// The order (the idempotency key).
     pub order_id: Uuid,
@@ -106,6 +107,17 @@ impl ReserveStock {
                 quantity: None,
                 items: Some(lines.to_vec()),
             },
+        }
+    }
+}
+
+impl poem_openapi::types::Example for ReserveStock {
+    fn example() -> Self {
+        Self {
+            order_id: super::EXAMPLE_ORDER,
+            product_id: Some(super::EXAMPLE_PRODUCT),
+            quantity: Some(1),
+            items: None,
         }
     }
 }

@@ -132,9 +132,14 @@ enum Tag {
 
 #[OpenApi(prefix_path = "/internal", tag = "Tag::Internal")]
 impl<P: Participant> ReservationsApi<P> {
-    /// Holds what the request asks for its order: 201, and a repeat answers the same. Refused
-    /// when short (402 for funds, 409 for stock and couriers), 409 after a release of the order
-    /// or with different values, 404 for an unknown product.
+    /// Reserve for an order
+    ///
+    /// Holds what the request asks for its order (201); a repeat answers the same.
+    ///
+    /// 402: payment-svc: not enough funds.
+    /// 404: stock-svc: no such product (`product_id` names it).
+    /// 409: short (stock-svc: not enough units, `product_id` names the first; delivery-svc: no
+    /// courier free that day), or the order was released before or reserved with other values.
     #[oai(path = "/reservations", method = "post", operation_id = "reserve")]
     async fn reserve(
         &self,
@@ -146,8 +151,13 @@ impl<P: Participant> ReservationsApi<P> {
         reserved(outcome, P::SHORT)
     }
 
-    /// Confirms what is held for an order: the funds are captured, the stock sold, the courier
-    /// booked for good. 409 after a release; 404 when nothing was reserved.
+    /// Confirm an order's reservation
+    ///
+    /// Captures what is held: the funds are taken, the stock sold, the courier booked for good. A
+    /// repeat answers the same.
+    ///
+    /// 404: nothing was reserved for this order.
+    /// 409: the reservation was released.
     #[oai(
         path = "/reservations/:order_id/confirm",
         method = "post",
@@ -161,8 +171,12 @@ impl<P: Participant> ReservationsApi<P> {
         settled(super::confirm(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
     }
 
-    /// Gives back what is held for an order (200); with nothing held, leaves a mark (204) that
-    /// refuses a later reservation of the order. 409 after a confirmation.
+    /// Release an order's reservation
+    ///
+    /// Gives back what is held (200); with nothing held, leaves a mark (204) that refuses a later
+    /// reservation of the order. A repeat answers the same.
+    ///
+    /// 409: the reservation was confirmed (cancel it instead).
     #[oai(
         path = "/reservations/:order_id",
         method = "delete",
@@ -176,10 +190,14 @@ impl<P: Participant> ReservationsApi<P> {
         released(super::release(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
     }
 
-    /// Gives back what a confirmation captured, for a completed order its shopper cancelled:
-    /// the funds are refunded, the units go back on sale, the courier's place is freed. A
-    /// repeat answers the same; 409 when the reservation is not confirmed (reserved or
-    /// released); 404 when nothing was reserved.
+    /// Cancel an order's confirmed reservation
+    ///
+    /// Gives back what a confirmation captured, for a completed order its shopper cancelled: the
+    /// funds are refunded, the units go back on sale, the courier's place is freed. A repeat answers
+    /// the same.
+    ///
+    /// 404: nothing was reserved for this order.
+    /// 409: the reservation is not confirmed (reserved or released).
     #[oai(
         path = "/reservations/:order_id/cancel",
         method = "post",

@@ -65,13 +65,15 @@ pub fn plain(status: StatusCode, detail: impl Into<String>) -> Response {
         .body(body)
 }
 
-/// A query, path or header parameter that failed to parse (400) or broke a bound its schema
-/// documents (422), naming the parameter.
+/// A query, path or header parameter that failed to parse (400) or broke a bound or a closed
+/// set its schema documents (422), naming the parameter.
 fn param_problem(e: &poem_openapi::error::ParseParamError) -> ApiError {
     let (status, message) = match e.reason.split_once("verification failed. ") {
-        Some((_, rule)) => (
+        Some((_, rule)) => (StatusCode::UNPROCESSABLE_ENTITY, super::rule_in_words(rule)),
+        // A closed set's parameter (an order status) given a value outside it.
+        None if e.reason.contains("Expect a valid enumeration value") => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            format!("must satisfy {rule}"),
+            "must be one of the values the spec lists for it".to_owned(),
         ),
         None => (StatusCode::BAD_REQUEST, e.reason.clone()),
     };

@@ -82,3 +82,82 @@ impl std::fmt::Display for ErrorChain<'_> {
         Ok(())
     }
 }
+
+/// A validator's rule, as poem-openapi states it (`minimum(1, exclusive: false)`), in plain
+/// words for the one who broke it (`must be at least 1`).
+pub fn rule_in_words(rule: &str) -> String {
+    let arg = |name: &str| {
+        rule.strip_prefix(name)
+            .and_then(|r| r.strip_prefix('('))
+            .and_then(|r| r.strip_suffix(')'))
+    };
+    let plural = |n: &str, one: &str, many: &str| match n {
+        "1" => format!("{n} {one}"),
+        _ => format!("{n} {many}"),
+    };
+    if let Some(args) = arg("minimum") {
+        return match args.split_once(", exclusive: ") {
+            Some((n, "true")) => format!("must be more than {n}"),
+            Some((n, _)) => format!("must be at least {n}"),
+            None => format!("must be at least {args}"),
+        };
+    }
+    if let Some(args) = arg("maximum") {
+        return match args.split_once(", exclusive: ") {
+            Some((n, "true")) => format!("must be less than {n}"),
+            Some((n, _)) => format!("must be at most {n}"),
+            None => format!("must be at most {args}"),
+        };
+    }
+    if let Some(n) = arg("minLength") {
+        return format!(
+            "must be at least {} long",
+            plural(n, "character", "characters")
+        );
+    }
+    if let Some(n) = arg("maxLength") {
+        return format!(
+            "must be at most {} long",
+            plural(n, "character", "characters")
+        );
+    }
+    if let Some(n) = arg("minItems") {
+        return format!("must have at least {}", plural(n, "item", "items"));
+    }
+    if let Some(n) = arg("maxItems") {
+        return format!("must have at most {}", plural(n, "item", "items"));
+    }
+    match arg("pattern") {
+        Some("\"\\S\"") => "must not be blank".to_owned(),
+        Some(p) => format!("has the wrong format (must match {p})"),
+        None => format!("must satisfy {rule}"),
+    }
+}
+
+#[cfg(test)]
+mod words {
+    use super::rule_in_words;
+
+    #[test]
+    fn rules_read_as_plain_words() {
+        assert_eq!(
+            rule_in_words("minimum(1, exclusive: false)"),
+            "must be at least 1"
+        );
+        assert_eq!(
+            rule_in_words("maximum(100, exclusive: false)"),
+            "must be at most 100"
+        );
+        assert_eq!(
+            rule_in_words("maxLength(100)"),
+            "must be at most 100 characters long"
+        );
+        assert_eq!(
+            rule_in_words("minLength(1)"),
+            "must be at least 1 character long"
+        );
+        assert_eq!(rule_in_words("maxItems(20)"), "must have at most 20 items");
+        assert_eq!(rule_in_words("pattern(\"\\S\")"), "must not be blank");
+        assert_eq!(rule_in_words("multipleOf(3)"), "must satisfy multipleOf(3)");
+    }
+}

@@ -19,6 +19,7 @@ use crate::auth::{InternalToken, TokenKeys};
 use crate::metrics::{self, ServiceMetrics};
 use crate::problem::{self, ApiError};
 
+pub mod docs;
 mod layers;
 mod run;
 mod serve;
@@ -83,7 +84,17 @@ pub struct ServiceParts {
     pub disk: Option<Arc<crate::disk::DiskGuard>>,
     /// Cancelled at SIGTERM, before the shutdown delay: readiness answers 503 from then on.
     pub draining: CancellationToken,
+    /// Examples of the public spec that depend on the data (an order of a product that
+    /// exists), filled in each time the spec is served.
+    pub live_examples: std::sync::OnceLock<LiveExamples>,
 }
+
+/// Fills a spec's examples from the data it serves; answers the spec as it is when it cannot.
+pub type LiveExamples = Arc<
+    dyn Fn(serde_json::Value) -> Pin<Box<dyn Future<Output = serde_json::Value> + Send>>
+        + Send
+        + Sync,
+>;
 
 impl ServiceParts {
     /// The parts of service `name` from its common configuration; fails on an unusable key.
@@ -124,6 +135,7 @@ impl ServiceParts {
             limits: config.limits,
             disk,
             draining: CancellationToken::new(),
+            live_examples: std::sync::OnceLock::new(),
         })
     }
 }
@@ -135,12 +147,67 @@ pub fn endpoint<A: OpenApi + 'static>(
 ) -> BoxEndpoint<'static, Response> {
     let api_service = OpenApiService::new(api, parts.name, env!("CARGO_PKG_VERSION")).server("/");
     let docs = parts.docs;
+    let service =
+        crate::topology::service(parts.name)
+            .copied()
+            .unwrap_or(crate::topology::ServiceInfo {
+                name: parts.name,
+                short: docs,
+                env_prefix: "",
+                default_port: 0,
+                api_prefixes: &[],
+                about: "",
+            });
+    let raw = api_service.spec();
+    let html = api_service.swagger_ui_html();
+    let json = |body: String| {
+        poem::endpoint::make_sync(move |_| {
+            body.clone()
+                .with_content_type("application/json")
+                .into_response()
+        })
+    };
+    let page = |body: String| poem::endpoint::make_sync(move |_| poem::web::Html(body.clone()));
+    let public = docs::public_spec(&raw, &service);
+    let public: BoxEndpoint<'static, Response> = match parts.live_examples.get().cloned() {
+        None => json(public).boxed(),
+        Some(fill) => {
+            let base: serde_json::Value = serde_json::from_str(&public).unwrap_or_default();
+            poem::endpoint::make(move |_| {
+                let (fill, base) = (fill.clone(), base.clone());
+                async move {
+                    fill(base)
+                        .await
+                        .to_string()
+                        .with_content_type("application/json")
+                        .into_response()
+                }
+            })
+            .boxed()
+        }
+    };
+    let mut route = Route::new()
+        .at(docs::spec_path(&service), public)
+        .at(
+            format!("/{docs}/docs"),
+            page(docs::page(&html, &service, false)),
+        )
+        .at(
+            format!("/{docs}/docs/"),
+            page(docs::page(&html, &service, false)),
+        );
+    if let Some(internal) = docs::internal_spec(&raw, &service) {
+        route = route
+            .at(docs::internal_spec_path(&service), json(internal))
+            .at(
+                format!("/{docs}/internal/docs"),
+                page(docs::page(&html, &service, true)),
+            );
+    }
     let ready = parts.ready.clone();
     let limits = parts.limits;
     let draining = parts.draining.clone();
-    let route = Route::new()
-        .nest(format!("/{docs}/docs"), api_service.swagger_ui())
-        .at(format!("/{docs}/openapi.json"), api_service.spec_endpoint())
+    let route = route
         .at("/health/live", live)
         .at(
             "/health/ready",

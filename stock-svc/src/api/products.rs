@@ -21,6 +21,7 @@ pub struct ProductsApi {
 
 /// A new product.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct NewProduct {
     /// 1..=200 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
@@ -33,8 +34,19 @@ struct NewProduct {
     quantity: i64,
 }
 
+impl poem_openapi::types::Example for NewProduct {
+    fn example() -> Self {
+        Self {
+            name: "Green tea, 100 g".into(),
+            price: 450,
+            quantity: 100,
+        }
+    }
+}
+
 /// Changes to a product; absent fields stay as they are.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct ProductChanges {
     /// 1..=200 characters, not only spaces.
     #[oai(validator(min_length = 1, max_length = 200, pattern = r"\S"))]
@@ -44,12 +56,28 @@ struct ProductChanges {
     price: Option<i64>,
 }
 
+impl poem_openapi::types::Example for ProductChanges {
+    fn example() -> Self {
+        Self {
+            name: None,
+            price: Some(500),
+        }
+    }
+}
+
 /// Units to add.
 #[derive(Object, Debug, serde::Deserialize)]
+#[oai(example)]
 struct Restock {
     /// 1..=10^9.
     #[oai(validator(minimum(value = "1"), maximum(value = "1000000000")))]
     quantity: i64,
+}
+
+impl poem_openapi::types::Example for Restock {
+    fn example() -> Self {
+        Self { quantity: 50 }
+    }
 }
 
 #[derive(ApiResponse)]
@@ -71,7 +99,10 @@ enum ProductPage {
 
 #[OpenApi(tag = "Tag::Products")]
 impl ProductsApi {
-    /// The catalogue, newest first; cursor pagination.
+    /// List products
+    ///
+    /// The catalogue, newest first, a page at a time (`limit`, then `cursor` from `next_cursor`).
+    /// No token needed.
     #[oai(path = "/products", method = "get", operation_id = "list_products")]
     async fn list(
         &self,
@@ -87,7 +118,12 @@ impl ProductsApi {
         ))))
     }
 
-    /// One product.
+    /// Get a product
+    ///
+    /// No token needed.
+    ///
+    /// 200: the product.
+    /// 404: no such product.
     #[oai(path = "/products/:id", method = "get", operation_id = "get_product")]
     async fn get(&self, id: Path<Uuid>) -> ApiResult<ProductResponse> {
         let product = self.store.product(id.0).await?;
@@ -96,7 +132,12 @@ impl ProductsApi {
             .ok_or_else(|| Error::NoSuchProduct.into())
     }
 
-    /// Adds a product (admins only).
+    /// Add a product (admin)
+    ///
+    /// Adds a product with its price in cents and the units in stock.
+    ///
+    /// 201: added; the product as stored.
+    /// 403: only admins add products.
     #[oai(path = "/products", method = "post", operation_id = "create_product")]
     async fn create(
         &self,
@@ -122,7 +163,13 @@ impl ProductsApi {
         Ok(ProductResponse::Created(Json(product)))
     }
 
-    /// Changes a product's name or price (admins only).
+    /// Change a product (admin)
+    ///
+    /// Changes its name or price; orders already placed keep the price they were placed at.
+    ///
+    /// 200: the product as changed.
+    /// 403: only admins change products.
+    /// 404: no such product.
     #[oai(
         path = "/products/:id",
         method = "patch",
@@ -145,7 +192,13 @@ impl ProductsApi {
             .ok_or_else(|| Error::NoSuchProduct.into())
     }
 
-    /// Adds units to a product's stock (admins only).
+    /// Restock a product (admin)
+    ///
+    /// Adds `quantity` units to what can be ordered.
+    ///
+    /// 200: the product with its new stock.
+    /// 403: only admins restock.
+    /// 404: no such product.
     #[oai(
         path = "/products/:id/restock",
         method = "post",

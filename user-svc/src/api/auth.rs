@@ -28,6 +28,7 @@ pub struct AuthApi {
 
 /// A login: the username or the email, and the password.
 #[derive(Object, serde::Deserialize)]
+#[oai(example)]
 struct Login {
     /// Username or email.
     #[oai(validator(min_length = 1, max_length = 254))]
@@ -35,6 +36,15 @@ struct Login {
     /// In clear; only its argon2id hash is kept.
     #[oai(validator(min_length = 1, max_length = 128))]
     password: String,
+}
+
+impl poem_openapi::types::Example for Login {
+    fn example() -> Self {
+        Self {
+            username: "ann".into(),
+            password: "correct-horse-1".into(),
+        }
+    }
 }
 
 /// An access token.
@@ -89,9 +99,14 @@ enum KeysResponse {
 
 #[OpenApi(tag = "Tag::Auth")]
 impl AuthApi {
-    /// Logs in with a username or email. Wrong credentials are 401, the same whether or not the
-    /// user exists. After 10 failures for one username within 15 minutes (or 100 from one
-    /// address), attempts are refused with 429 and `Retry-After`, even with the right password.
+    /// Log in
+    ///
+    /// Logs in with a username or an email and the password, and answers a bearer token (valid
+    /// 15 minutes): in Swagger UI, paste its `access_token` into Authorize once, for every service.
+    ///
+    /// 401: wrong username or password (the same answer whether or not the user exists).
+    /// 429: too many failed attempts for this username (10 in 15 minutes) or from this address (100);
+    /// refused even with the right password until `Retry-After` seconds have passed.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
     async fn login(&self, body: JsonBody<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
         let user_key = body.username.to_lowercase();
@@ -145,8 +160,10 @@ impl AuthApi {
         })))
     }
 
-    /// The public keys that verify access tokens, for services that take them from here rather
-    /// than from configuration.
+    /// The keys that verify tokens
+    ///
+    /// The public keys that verify access tokens (a JWK Set), for services that take them from here
+    /// rather than from their configuration.
     #[oai(path = "/auth/jwks.json", method = "get", operation_id = "public_keys")]
     async fn public_keys(&self) -> ApiResult<KeysResponse> {
         let keys = self

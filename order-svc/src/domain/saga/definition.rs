@@ -86,7 +86,7 @@ fn courier(o: &Order) -> serde_json::Result<Value> {
     serde_json::to_value(BookCourier {
         order_id: o.id,
         user_id: o.user_id,
-        date: o.delivery_date,
+        date: shop_kit::date::Date(o.delivery_date),
     })
 }
 

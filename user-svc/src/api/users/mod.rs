@@ -54,19 +54,17 @@ enum UserPage {
 
 impl UsersApi {
     /// Parses the profile fields common to both kinds of change, hashing a new password.
-    async fn parse_changes(&self, fields: &ProfileFields) -> ApiResult<UserChanges> {
+    async fn parse_changes(&self, fields: ProfileFields<'_>) -> ApiResult<UserChanges> {
         let mut errors = FieldErrors::default();
-        let email = fields.email.as_ref().map(|e| e.0.as_str());
         let changes = UserChanges {
-            email: errors.check_opt("email", email, Email::parse),
-            first_name: errors.check_opt("first_name", fields.first_name.as_deref(), Name::parse),
-            last_name: errors.check_opt("last_name", fields.last_name.as_deref(), Name::parse),
-            phone: errors.check_opt("phone", fields.phone.as_deref(), Phone::parse),
+            email: errors.check_opt("email", fields.email, Email::parse),
+            first_name: errors.check_opt("first_name", fields.first_name, Name::parse),
+            last_name: errors.check_opt("last_name", fields.last_name, Name::parse),
+            phone: errors.check_opt("phone", fields.phone, Phone::parse),
             password_hash: None,
             is_admin: None,
         };
-        let password = fields.password.as_deref();
-        let new_password = errors.check_opt("password", password, Password::parse);
+        let new_password = errors.check_opt("password", fields.password, Password::parse);
         errors.finish()?;
         let password_hash = match new_password {
             Some(p) => Some(self.passwords.hash(p).await?),
@@ -87,8 +85,13 @@ fn found(user: Option<user::Model>) -> ApiResult<UserResponse> {
 
 #[OpenApi(tag = "Tag::Users")]
 impl UsersApi {
-    /// Registers a user and opens the user's account in payment-svc (balance 0). 409 when the
-    /// username or email is taken.
+    /// Register
+    ///
+    /// Registers a user and opens the user's account in payment-svc (balance 0). Anyone may
+    /// register; `is_admin` in the body is ignored.
+    ///
+    /// 201: registered; the user as stored.
+    /// 409: the username or the email is taken.
     #[oai(path = "/users", method = "post", operation_id = "register")]
     async fn register(&self, body: JsonBody<Registration>) -> ApiResult<UserResponse> {
         let (mut new, password) = body.parse()?;
@@ -121,20 +124,30 @@ impl UsersApi {
         Ok(UserResponse::Created(Json(user.into())))
     }
 
-    /// The caller's profile.
+    /// Your profile
+    ///
+    /// 200: your profile.
+    /// 404: the account was deleted.
     #[oai(path = "/users/me", method = "get", operation_id = "get_me")]
     async fn me(&self, auth: UserAuth) -> ApiResult<UserResponse> {
         found(self.store.by_id(auth.0.user_id).await?)
     }
 
-    /// Changes the caller's profile; a new password needs `current_password` (403 when wrong).
+    /// Change your profile
+    ///
+    /// Changes the fields given. A new `password` needs the `current_password`.
+    ///
+    /// 200: the profile as changed.
+    /// 403: `current_password` is wrong.
+    /// 404: the account was deleted.
+    /// 409: the email is another user's.
     #[oai(path = "/users/me", method = "patch", operation_id = "update_me")]
     async fn update_me(
         &self,
         auth: UserAuth,
         body: JsonBody<ProfileChanges>,
     ) -> ApiResult<UserResponse> {
-        if body.fields.password.is_some() {
+        if body.password.is_some() {
             let Some(current) = body.current_password.clone() else {
                 return Err(ApiError::invalid_field(
                     "current_password",
@@ -151,11 +164,13 @@ impl UsersApi {
                 return Err(ApiError::forbidden("the current password is wrong"));
             }
         }
-        let changes = self.parse_changes(&body.fields).await?;
+        let changes = self.parse_changes(body.fields()).await?;
         found(self.store.update(auth.0.user_id, changes).await?)
     }
 
-    /// Deletes the caller's account.
+    /// Delete your account
+    ///
+    /// 404: the account was deleted already.
     #[oai(path = "/users/me", method = "delete", operation_id = "delete_me")]
     async fn delete_me(&self, auth: UserAuth) -> ApiResult<DeleteResponse> {
         match self.store.delete(auth.0.user_id).await? {
@@ -164,7 +179,11 @@ impl UsersApi {
         }
     }
 
-    /// All users, newest first (admins only); cursor pagination.
+    /// List users (admin)
+    ///
+    /// All users, newest first, a page at a time (`limit`, then `cursor` from `next_cursor`).
+    ///
+    /// 403: only admins list users.
     #[oai(path = "/users", method = "get", operation_id = "list_users")]
     async fn list(
         &self,
@@ -181,14 +200,25 @@ impl UsersApi {
         }))))
     }
 
-    /// One user (admins only).
+    /// Get a user (admin)
+    ///
+    /// 200: the user.
+    /// 403: only admins read other users.
+    /// 404: no such user.
     #[oai(path = "/users/:id", method = "get", operation_id = "get_user")]
     async fn get(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<UserResponse> {
         auth.0.require_admin()?;
         found(self.store.by_id(id.0).await?)
     }
 
-    /// Changes a user, including the admin role (admins only).
+    /// Change a user (admin)
+    ///
+    /// Changes the fields given, including the admin role (`is_admin`).
+    ///
+    /// 200: the user as changed.
+    /// 403: only admins change other users.
+    /// 404: no such user.
+    /// 409: the email is another user's.
     #[oai(path = "/users/:id", method = "patch", operation_id = "update_user")]
     async fn update(
         &self,
@@ -199,7 +229,7 @@ impl UsersApi {
         auth.0.require_admin()?;
         let changes = UserChanges {
             is_admin: body.is_admin,
-            ..self.parse_changes(&body.fields).await?
+            ..self.parse_changes(body.fields()).await?
         };
         found(self.store.update(id.0, changes).await?)
     }

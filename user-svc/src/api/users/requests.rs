@@ -14,7 +14,7 @@ use crate::store::NewUser;
 /// An email address as a request carries it. Its schema documents the rule (at most 254
 /// characters, `local@domain.tld`); [`Email::parse`] applies it, in the handler, beside the
 /// other fields' rules, so that one 422 names every invalid field.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(transparent)]
 pub(super) struct EmailText(pub(super) String);
 
@@ -65,6 +65,7 @@ impl ToJSON for EmailText {
 
 /// A registration. Fields the caller may not set (such as `is_admin`) are ignored.
 #[derive(Object, serde::Deserialize)]
+#[oai(example)]
 pub(super) struct Registration {
     /// 3..=32 of `[a-zA-Z0-9_.-]`.
     #[oai(validator(pattern = r"^[a-zA-Z0-9_.-]{3,32}$"))]
@@ -85,9 +86,23 @@ pub(super) struct Registration {
     pub(super) phone: String,
 }
 
-/// The profile fields a change may set, the user's own or an admin's.
-#[derive(Object, serde::Deserialize)]
-pub(super) struct ProfileFields {
+impl poem_openapi::types::Example for Registration {
+    fn example() -> Self {
+        Self {
+            username: "ann".into(),
+            password: "correct-horse-1".into(),
+            email: EmailText("ann@example.com".into()),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            phone: "+4915112345678".into(),
+        }
+    }
+}
+
+/// Changes to one's own profile. A new `password` needs the `current_password`.
+#[derive(Object, serde::Deserialize, Default)]
+#[oai(example)]
+pub(super) struct ProfileChanges {
     /// A valid email address, at most 254 characters.
     pub(super) email: Option<EmailText>,
     /// 1..=100 characters, not only spaces.
@@ -102,28 +117,78 @@ pub(super) struct ProfileFields {
     /// A new password, 8..=128 characters.
     #[oai(validator(min_length = 8, max_length = 128))]
     pub(super) password: Option<String>,
-}
-
-/// Changes to one's own profile. A new `password` needs the `current_password`.
-#[derive(Object, serde::Deserialize)]
-pub(super) struct ProfileChanges {
-    #[oai(flatten)]
-    #[serde(flatten)]
-    pub(super) fields: ProfileFields,
     /// The current password; required to set a new one.
     #[oai(validator(max_length = 128))]
     pub(super) current_password: Option<String>,
 }
 
+impl poem_openapi::types::Example for ProfileChanges {
+    fn example() -> Self {
+        Self {
+            first_name: Some("Annie".into()),
+            ..Self::default()
+        }
+    }
+}
+
 /// Changes an admin makes to a user.
-#[derive(Object, serde::Deserialize)]
+#[derive(Object, serde::Deserialize, Default)]
+#[oai(example)]
 pub(super) struct AdminChanges {
-    #[oai(flatten)]
-    #[serde(flatten)]
-    pub(super) fields: ProfileFields,
+    /// A valid email address, at most 254 characters.
+    pub(super) email: Option<EmailText>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) first_name: Option<String>,
+    /// 1..=100 characters, not only spaces.
+    #[oai(validator(min_length = 1, max_length = 100, pattern = r"\S"))]
+    pub(super) last_name: Option<String>,
+    /// `+` then 7..=15 digits.
+    #[oai(validator(pattern = r"^\+[0-9]{7,15}$"))]
+    pub(super) phone: Option<String>,
+    /// A new password, 8..=128 characters.
+    #[oai(validator(min_length = 8, max_length = 128))]
+    pub(super) password: Option<String>,
     /// Grants or revokes the admin role.
     pub(super) is_admin: Option<bool>,
 }
+
+impl poem_openapi::types::Example for AdminChanges {
+    fn example() -> Self {
+        Self {
+            is_admin: Some(true),
+            ..Self::default()
+        }
+    }
+}
+
+/// The profile fields either kind of change sets.
+pub(super) struct ProfileFields<'a> {
+    pub(super) email: Option<&'a str>,
+    pub(super) first_name: Option<&'a str>,
+    pub(super) last_name: Option<&'a str>,
+    pub(super) phone: Option<&'a str>,
+    pub(super) password: Option<&'a str>,
+}
+
+/// The profile fields of a change.
+macro_rules! profile_fields {
+    ($change:ty) => {
+        impl $change {
+            pub(super) fn fields(&self) -> ProfileFields<'_> {
+                ProfileFields {
+                    email: self.email.as_ref().map(|e| e.0.as_str()),
+                    first_name: self.first_name.as_deref(),
+                    last_name: self.last_name.as_deref(),
+                    phone: self.phone.as_deref(),
+                    password: self.password.as_deref(),
+                }
+            }
+        }
+    };
+}
+profile_fields!(ProfileChanges);
+profile_fields!(AdminChanges);
 
 impl Registration {
     /// The registration parsed into a new user (the password still in clear), or a 422 naming

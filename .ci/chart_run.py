@@ -283,6 +283,14 @@ def check_ingresses(manifest, replicas):
         if status != 200:
             fail(f"{dep}: no spec at /{short}/openapi.json")
         paths = list(spec["paths"]) + [f"/{short}/docs/", f"/{short}/openapi.json"]
+        # The participants' internal spec and page: served on the service's port, never routed.
+        status, _, internal = http("GET", f"{rs[0].url}/{short}/internal/openapi.json")
+        if status == 200:
+            paths += list(internal["paths"])
+            for path in [f"/{short}/internal/docs", f"/{short}/internal/openapi.json"]:
+                target = ingress_target(manifest, host, path)
+                if target is not None:
+                    fail(f"{path} is routed to {target}")
         for path in paths:
             concrete = re.sub(r"\{[^}]+\}", "0190a5d2-0000-7000-8000-000000000000", path)
             target = ingress_target(manifest, host, concrete)

@@ -109,6 +109,7 @@ pub struct OrderItem {
 
 /// An order.
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct Order {
     /// The order's id.
     pub id: Uuid,
@@ -147,6 +148,47 @@ pub struct Order {
     /// reason), a refund requested, refunded.
     #[oai(default)]
     pub timeline: Vec<Milestone>,
+}
+
+impl poem_openapi::types::Example for Order {
+    fn example() -> Self {
+        let id = Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0001);
+        let product_id = Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0003);
+        let placed = DateTime::<Utc>::from_timestamp(1_796_000_000, 0).unwrap_or_default();
+        let delivery = chrono::NaiveDate::from_ymd_opt(2026, 12, 5).unwrap_or_default();
+        Self {
+            id,
+            user_id: Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0002),
+            product_id: Some(product_id),
+            quantity: Some(1),
+            unit_price: Some(450),
+            items: vec![OrderItem {
+                product_id,
+                quantity: 1,
+                unit_price: 450,
+                line_total: 450,
+            }],
+            total: 450,
+            delivery_date: shop_kit::date::Date(delivery),
+            status: OrderStatus::Completed,
+            failure_reason: None,
+            courier_id: Some(Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0005)),
+            created_at: placed,
+            updated_at: placed,
+            timeline: vec![
+                Milestone {
+                    at: placed,
+                    event: MilestoneKind::Placed,
+                    reason: None,
+                },
+                Milestone {
+                    at: placed,
+                    event: MilestoneKind::Completed,
+                    reason: None,
+                },
+            ],
+        }
+    }
 }
 
 impl TryFrom<order::Model> for Order {

@@ -156,19 +156,10 @@ impl DeliveryDate {
 }
 
 /// Where an order stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    poem_openapi::Enum,
-)]
-#[strum(serialize_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
 #[oai(rename_all = "snake_case")]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum OrderStatus {
     /// The saga is running (or waiting to be driven on).
     Pending,
@@ -214,19 +205,10 @@ impl OrderStatus {
 
 /// Why an order was cancelled. Its stored and public name is the variant's in snake case
 /// (`insufficient_funds`); everything else it means is one row of [`FailureReason::row`].
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    strum::VariantArray,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    poem_openapi::Enum,
-)]
-#[strum(serialize_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, poem_openapi::Enum)]
 #[oai(rename_all = "snake_case")]
+#[derive(strum::VariantArray, strum::IntoStaticStr, strum::EnumString)]
+#[strum(serialize_all = "snake_case")]
 pub enum FailureReason {
     /// payment-svc refused: the balance is short.
     InsufficientFunds,

@@ -36,6 +36,7 @@ pub struct FundsReservation {
 
 /// `PUT /internal/accounts/{user_id}`: open an account with balance 0 (idempotent).
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[oai(example)]
 pub struct Account {
     /// The account's owner.
     pub user_id: Uuid,
@@ -51,6 +52,16 @@ impl poem_openapi::types::Example for ReserveFunds {
             order_id: super::EXAMPLE_ORDER,
             user_id: super::EXAMPLE_USER,
             amount: 450,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Account {
+    fn example() -> Self {
+        Self {
+            user_id: super::EXAMPLE_USER,
+            balance: 550,
+            reserved: 0,
         }
     }
 }

@@ -56,6 +56,7 @@ pub struct StockReservation {
 
 /// A catalogue entry as the public API shows it.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[oai(example)]
 pub struct Product {
     /// The product's id.
     pub id: Uuid,
@@ -118,6 +119,17 @@ impl poem_openapi::types::Example for ReserveStock {
             product_id: Some(super::EXAMPLE_PRODUCT),
             quantity: Some(1),
             items: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Product {
+    fn example() -> Self {
+        Self {
+            id: super::EXAMPLE_PRODUCT,
+            name: "Green tea, 100 g".into(),
+            price: 450,
+            available: 99,
         }
     }
 }

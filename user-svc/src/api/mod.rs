@@ -84,6 +84,7 @@ enum Tag {
 
 /// A user as the API shows it (never the password or its hash).
 #[derive(Object, Debug, Clone)]
+#[oai(example)]
 pub struct User {
     /// The user's id.
     pub id: Uuid,
@@ -101,6 +102,21 @@ pub struct User {
     pub is_admin: bool,
     /// When the user registered.
     pub created_at: DateTime<Utc>,
+}
+
+impl poem_openapi::types::Example for User {
+    fn example() -> Self {
+        Self {
+            id: Uuid::from_u128(0x0190_a5d2_7c1e_7000_8000_0000_0000_0002),
+            username: "ann".into(),
+            email: "ann@example.com".into(),
+            first_name: "Ann".into(),
+            last_name: "Lee".into(),
+            phone: "+4915112345678".into(),
+            is_admin: false,
+            created_at: DateTime::<Utc>::from_timestamp(1_796_000_000, 0).unwrap_or_default(),
+        }
+    }
 }
 
 impl From<user::Model> for User {

@@ -41,7 +41,10 @@ async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
         .unwrap();
     assert!(page.contains("<title>stock-svc API · the shop</title>"));
     assert!(page.contains(r#"specs.find(s => s.name === "stock-svc")"#));
-    assert!(page.contains(r#"<select id="shop-spec""#), "the selector of specs");
+    assert!(
+        page.contains(r#"<select id="shop-spec""#),
+        "the selector of specs"
+    );
     for s in shop_kit::topology::SERVICES {
         assert!(
             page.contains(&format!("/{}/openapi.json", s.short)),

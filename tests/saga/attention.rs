@@ -8,24 +8,28 @@ use shop_tests::{Call, Fault, Order, Page};
 
 use crate::World;
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it() {
+/// A shop whose order-svc gives a failing release up after `release_attempts` quick attempts,
+/// and one order of `units` whose courier is refused and whose stock release keeps failing:
+/// answered 202, it ends `needs_attention`.
+pub async fn stuck_release(release_attempts: u32, units: i64) -> (World, Order) {
     let w = World::tuned(1000, 10, 100, 5, |c| {
         c.saga.call_timeout = Duration::from_millis(300);
         c.saga.call_retries = 1;
-        c.saga.release_attempts = 3;
+        c.saga.release_attempts = release_attempts;
         c.saga.retry_backoff = Duration::from_millis(20);
     })
     .await;
     let f = &w.shop.faults;
     f.inject("delivery", Call::Reserve, Fault::Answer(409), 1);
     f.inject("stock", Call::Release, Fault::Answer(503), 1000);
-    let order: Order = w
-        .shop
-        .api
-        .order(&w.ann, w.product, 3, None)
-        .await
-        .ok_as(202);
+    let order = w.shop.api.order(&w.ann, w.product, units, None).await;
+    (w, order.ok_as(202))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_release_that_keeps_failing_needs_attention_until_an_admin_retries_it() {
+    let (w, order) = stuck_release(3, 3).await;
+    let f = &w.shop.faults;
     let id = order.id;
     let stuck = w
         .shop

@@ -2,9 +2,7 @@
 //! answer and attempt, pauses, takeovers, re-drives and the outcome; the shopper reads the
 //! milestones on the order itself.
 
-use std::time::Duration;
-
-use shop_tests::{Call, Fault, History, Order};
+use shop_tests::{History, Order};
 
 use crate::World;
 
@@ -104,22 +102,8 @@ async fn a_refusal_shows_what_refused_and_what_was_given_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pauses_attention_and_the_admins_retry_are_in_the_history() {
-    let w = World::tuned(1000, 10, 100, 5, |c| {
-        c.saga.call_timeout = Duration::from_millis(300);
-        c.saga.call_retries = 1;
-        c.saga.release_attempts = 2;
-        c.saga.retry_backoff = Duration::from_millis(20);
-    })
-    .await;
+    let (w, order) = crate::attention::stuck_release(2, 1).await;
     let f = &w.shop.faults;
-    f.inject("delivery", Call::Reserve, Fault::Answer(409), 1);
-    f.inject("stock", Call::Release, Fault::Answer(503), 1000);
-    let order: Order = w
-        .shop
-        .api
-        .order(&w.ann, w.product, 1, None)
-        .await
-        .ok_as(202);
     let api = &w.shop.api;
     api.wait_order(&w.ann, order.id, &["needs_attention"]).await;
     f.clear();

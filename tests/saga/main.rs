@@ -5,7 +5,7 @@
 //! seeded random simulation. Every test ends with the shop's invariants.
 #![allow(clippy::unwrap_used)]
 
-mod attention;
+pub mod attention;
 pub mod crashes;
 mod faults;
 mod happy;

@@ -31,14 +31,15 @@ mod trace;
 
 /// A base port with the six after it free and the one before it (the front door's), never
 /// overlapping the seven of another test of this binary (tests run side by side, and a shop
-/// that finds a port taken exits).
+/// that finds a port taken exits), outside the range the kernel gives client sockets.
 fn free_base_port() -> u16 {
     static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
     let mut given = GIVEN.lock().unwrap();
-    for _ in 0..100 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let base = probe.local_addr().unwrap().port();
-        drop(probe);
+    // Below the kernel's ephemeral range (32768 and up), so that no client socket of this
+    // machine (a PostgreSQL connection, a test's request) takes one of them meanwhile.
+    let seed = u16::try_from(std::process::id() % 1000).unwrap();
+    for attempt in 0..1000u16 {
+        let base = 20_000 + (seed.wrapping_mul(7) + attempt * 7) % 12_000;
         if (1025..65_000).contains(&base)
             && given.iter().all(|g| base.abs_diff(*g) >= 7)
             && (base - 1..base + 6).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok())

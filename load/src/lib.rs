@@ -9,6 +9,7 @@ use std::time::Duration;
 
 mod books;
 mod client;
+pub mod cpu;
 mod drive;
 mod report;
 mod setup;
@@ -83,18 +84,23 @@ pub struct Plan {
     pub progress: bool,
     /// How long to measure `GET /health/live` for the comparison (zero: not at all).
     pub health: Duration,
+    /// The shop's process, whose CPU time the orders phase costs (`None`: not measured).
+    pub shop_pid: Option<i32>,
 }
 
 /// Runs `plan` against the shop at `urls`, logged in as the admin with `admin_password`.
 pub async fn run(urls: &Urls, admin_password: &str, plan: &Plan) -> anyhow::Result<Report> {
     let http = client::Http::new(plan.concurrency)?;
     let world = std::sync::Arc::new(setup::World::create(&http, urls, admin_password, plan).await?);
+    let cpu_before = plan.shop_pid.and_then(cpu::seconds);
     let orders = drive::orders(&http, urls, world.clone(), plan).await;
+    let cpu_after = plan.shop_pid.and_then(cpu::seconds);
+    let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
     let health = if plan.health.is_zero() {
         None
     } else {
         Some(drive::health(&http, urls, plan.concurrency, plan.health).await)
     };
     let books = books::check(&http, urls, &world).await?;
-    Ok(Report::new(plan, orders, health, books))
+    Ok(Report::new(plan, orders, health, books, cpu))
 }

@@ -61,6 +61,10 @@ struct Args {
     /// Also write the figures as JSON to this file.
     #[arg(long)]
     json: Option<PathBuf>,
+    /// The shop's process id, whose CPU time per order is reported; by default the process
+    /// that listens on order-svc's port, when it runs on this machine.
+    #[arg(long)]
+    shop_pid: Option<i32>,
 }
 
 #[tokio::main]
@@ -99,6 +103,10 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
         mix: args.mix,
         progress: std::io::stderr().is_terminal(),
         health: seconds(args.health_seconds, "--health-seconds")?,
+        shop_pid: args.shop_pid.or_else(|| {
+            let order = shop_kit::topology::ORDER.consecutive_port(args.base_port)?;
+            shop_load::cpu::listening_on(order)
+        }),
     };
     let urls = Urls::consecutive(&args.host, args.base_port);
     let report = shop_load::run(&urls, &password, &plan).await?;

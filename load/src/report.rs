@@ -29,6 +29,11 @@ pub struct Report {
     pub health_per_second: Option<f64>,
     /// orders/s × 9 ÷ health requests/s: the share of the bare request rate the saga reaches.
     pub ratio_to_health: Option<f64>,
+    /// The shop process's CPU time (user + system) during the orders phase, in seconds.
+    pub shop_cpu_seconds: Option<f64>,
+    /// That ÷ completed orders, in milliseconds: what an order costs the shop, whatever share
+    /// of the machine the load tool takes.
+    pub cpu_ms_per_order: Option<f64>,
     pub books: Books,
 }
 
@@ -44,7 +49,13 @@ pub struct Latency {
 }
 
 impl Report {
-    pub(crate) fn new(plan: &Plan, m: Measured, health: Option<f64>, books: Books) -> Self {
+    pub(crate) fn new(
+        plan: &Plan,
+        m: Measured,
+        health: Option<f64>,
+        books: Books,
+        cpu: Option<f64>,
+    ) -> Self {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let q = |q: f64| ms(m.latency.value_at_quantile(q));
         let seconds = m.elapsed.as_secs_f64().max(0.001);
@@ -71,6 +82,10 @@ impl Report {
             ratio_to_health: health
                 .filter(|h| *h > 0.0)
                 .map(|h| orders_per_second * REQUESTS_PER_ORDER / h),
+            shop_cpu_seconds: cpu,
+            cpu_ms_per_order: cpu
+                .filter(|_| m.completed > 0)
+                .map(|c| c * 1000.0 / m.completed as f64),
             books,
         }
     }
@@ -106,6 +121,12 @@ impl Report {
                 l.min, l.p50, l.p90, l.p99, l.p999, l.max
             ),
         );
+        if let (Some(c), Some(per)) = (self.shop_cpu_seconds, self.cpu_ms_per_order) {
+            row(
+                "shop CPU",
+                format!("{c:.2} s, {per:.2} ms per completed order"),
+            );
+        }
         if let (Some(h), Some(r)) = (self.health_per_second, self.ratio_to_health) {
             row("GET /health/live /s", format!("{h:.0}"));
             row("orders/s × 9 ÷ health/s", format!("{r:.3}"));

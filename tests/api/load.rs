@@ -29,6 +29,8 @@ async fn a_short_load_run_balances_its_books() {
         mix: true,
         progress: false,
         health: Duration::from_millis(200),
+        // The shop runs in this process (with the load): the figure's path, not its size.
+        shop_pid: i32::try_from(std::process::id()).ok(),
     };
     let report = shop_load::run(&urls, ADMIN_PASSWORD, &plan)
         .await
@@ -38,5 +40,10 @@ async fn a_short_load_run_balances_its_books() {
     let finished = report.completed + report.accepted + report.refused;
     assert_eq!(finished, report.books.orders, "{}", report.table());
     assert!(report.completed > 0, "{}", report.table());
+    assert!(
+        report.cpu_ms_per_order.is_some_and(|ms| ms > 0.0),
+        "{}",
+        report.table()
+    );
     assert!(report.health_per_second.is_some_and(|h| h > 0.0));
 }

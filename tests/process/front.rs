@@ -28,6 +28,13 @@ async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
     assert_eq!(order.total, 50);
     let delivery = api.get_delivery(&ann, order.id).await;
     assert_eq!(delivery.status, 200, "{}", delivery.body);
+    // Its history names the trace each step ran in: the order's one trace.
+    let history: shop_tests::History = api.order_history(&admin, order.id).await.ok_as(200);
+    let traces: std::collections::HashSet<_> =
+        history.events.iter().map(|e| e.trace_id.clone()).collect();
+    assert_eq!(traces.len(), 1, "one trace: {:?}", history.events);
+    let trace = traces.into_iter().next().flatten().unwrap_or_default();
+    assert_eq!(trace.len(), 32, "a trace id: {trace:?}");
 
     // One docs page: every service's lists the six specs, its own first.
     let http = reqwest::Client::new();

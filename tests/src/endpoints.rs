@@ -90,6 +90,8 @@ pub struct HistoryEvent {
     pub reason: Option<String>,
     /// Who did it.
     pub by: Option<Uuid>,
+    /// The trace it happened in.
+    pub trace_id: Option<String>,
 }
 
 impl HistoryEvent {

@@ -38,11 +38,12 @@ async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
 
     // One docs page: every service's lists the six specs, its own first.
     let http = reqwest::Client::new();
-    let page = http
-        .get(format!("{front}/stock/docs"))
-        .send()
+    let get = |url: String| {
+        let http = http.clone();
+        async move { http.get(url).send().await.unwrap() }
+    };
+    let page = get(format!("{front}/stock/docs"))
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -58,11 +59,8 @@ async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
             "{}",
             s.name
         );
-        let spec: serde_json::Value = http
-            .get(format!("{front}/{}/openapi.json", s.short))
-            .send()
+        let spec: serde_json::Value = get(format!("{front}/{}/openapi.json", s.short))
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -83,20 +81,12 @@ async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
         "/health/ready",
         "/metrics",
     ] {
-        let status = http
-            .get(format!("{front}{path}"))
-            .send()
-            .await
-            .unwrap()
-            .status();
+        let status = get(format!("{front}{path}")).await.status();
         assert_eq!(status, 404, "{path}");
     }
     let payment = format!("http://127.0.0.1:{}", base + 2);
-    let internal: serde_json::Value = http
-        .get(format!("{payment}/payment/internal/openapi.json"))
-        .send()
+    let internal: serde_json::Value = get(format!("{payment}/payment/internal/openapi.json"))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();

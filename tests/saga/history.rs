@@ -129,3 +129,62 @@ async fn pauses_attention_and_the_admins_retry_are_in_the_history() {
     assert_eq!(retried.and_then(|e| e.by), Some(w.admin.id));
     assert_eq!(steps.last().map(String::as_str), Some("finished cancelled"));
 }
+
+/// A history is bounded: once it holds 64 KiB, the writes that store the saga's state go on,
+/// and append no more.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_history_stops_growing_at_its_cap() {
+    use order_svc::domain::history::{Event, EventKind};
+    use order_svc::domain::{PricedLine, SagaState};
+    use order_svc::store::{Found, NewOrder};
+
+    let mut w = World::new(1000, 10, 100, 5).await;
+    // An order recorded by hand and never driven: not the saga's books.
+    w.shop.skip_invariants();
+    let store = w.shop.order_store().await;
+    let until = shop_kit::db::now() + chrono::TimeDelta::minutes(5);
+    let new = NewOrder {
+        user_id: w.ann.id,
+        lines: vec![PricedLine {
+            product_id: w.product,
+            quantity: 1,
+            unit_price: 10,
+        }],
+        total: 10,
+        delivery_date: chrono::Utc::now().date_naive() + chrono::Days::new(1),
+    };
+    let o = store.create(new, until, None).await.unwrap();
+    let lease = o.lease_owner.unwrap();
+    let big = Event {
+        detail: Some("x".repeat(4000)),
+        ..Event::now(EventKind::Call)
+    };
+    let mut lengths = Vec::new();
+    for _ in 0..40 {
+        let state = SagaState::start().reserving();
+        let saved = store
+            .save_state(
+                o.id,
+                lease,
+                state,
+                Found::default(),
+                until,
+                std::slice::from_ref(&big),
+            )
+            .await
+            .unwrap();
+        assert!(saved, "the state is still stored");
+        let row = store.order(o.id).await.unwrap().unwrap();
+        lengths.push(row.history.len());
+    }
+    let last = *lengths.last().unwrap();
+    assert!(
+        lengths.windows(2).any(|p| p[0] < p[1]),
+        "it grew: {lengths:?}"
+    );
+    assert!(
+        (64 * 1024..64 * 1024 + 4200).contains(&last),
+        "it stopped just past 64 KiB: {lengths:?}"
+    );
+    assert_eq!(lengths[lengths.len() - 5..], [last; 5], "and stays there");
+}

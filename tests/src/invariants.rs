@@ -119,108 +119,47 @@ impl Databases {
     /// its total, as funds.
     async fn check_points(&self, books: &Books<'_>) {
         let db = self.connect(crate::loyalty::LOYALTY.short).await;
-        let mut captured: HashMap<Uuid, i64> = HashMap::new();
-        let mut refunded: HashMap<Uuid, i64> = HashMap::new();
-        let mut settled = 0;
-        for r in crate::loyalty::reservations(&db)
+        let held = crate::loyalty::reservations(&db)
             .await
-            .expect("point reservations")
-        {
-            assert_ne!(
-                r.state,
-                ReservationState::Reserved,
-                "points still reserved for order {}",
-                r.order_id
-            );
-            let Some(o) = books.settled(r.order_id, r.state, "points captured") else {
-                continue;
-            };
-            assert_eq!(r.points, o.total, "points of order {}", r.order_id);
-            let user = r.user_id.expect("user");
-            *captured.entry(user).or_default() += r.points;
-            if r.state == ReservationState::Cancelled {
-                *refunded.entry(user).or_default() += r.points;
-            }
-            settled += 1;
-        }
-        assert_eq!(
-            settled,
-            books.len(),
-            "every completed or refunded order spent its points"
+            .expect("point reservations");
+        let accounts = crate::loyalty::accounts(&db)
+            .await
+            .expect("loyalty accounts");
+        check_totals(
+            "points",
+            books,
+            held.iter()
+                .map(|r| (r.order_id, r.user_id, r.points, r.state)),
+            accounts.iter().map(|a| Holder {
+                id: a.user_id,
+                added: a.granted,
+                free: a.balance,
+                reserved: a.reserved,
+                captured: a.captured,
+                returned: a.refunded,
+            }),
         );
-        for a in crate::loyalty::accounts(&db)
-            .await
-            .expect("loyalty accounts")
-        {
-            assert_eq!(a.reserved, 0, "points of {} still reserved", a.user_id);
-            assert_eq!(
-                a.granted,
-                a.balance + a.reserved + a.captured - a.refunded,
-                "points of {} are not conserved",
-                a.user_id
-            );
-            assert_eq!(
-                (a.captured, a.refunded),
-                (
-                    captured.get(&a.user_id).copied().unwrap_or(0),
-                    refunded.get(&a.user_id).copied().unwrap_or(0)
-                ),
-                "points captured and refunded of {}",
-                a.user_id
-            );
-        }
     }
 
     async fn check_money(&self, books: &Books<'_>) {
         let payment =
             payment_svc::store::PaymentStore::new(self.connect("payment").await, detached());
-        let mut captured: HashMap<Uuid, i64> = HashMap::new();
-        let mut refunded: HashMap<Uuid, i64> = HashMap::new();
-        let mut settled = HashSet::new();
-        for r in payment.reservations().await.expect("fund reservations") {
-            assert_ne!(
-                r.state,
-                ReservationState::Reserved,
-                "funds still reserved for order {}",
-                r.order_id
-            );
-            if let Some(o) = books.settled(r.order_id, r.state, "funds captured") {
-                assert_eq!(r.amount, o.total, "captured amount of order {}", r.order_id);
-                let user = r.user_id.expect("user");
-                *captured.entry(user).or_default() += r.amount;
-                if r.state == ReservationState::Cancelled {
-                    *refunded.entry(user).or_default() += r.amount;
-                }
-                settled.insert(r.order_id);
-            }
-        }
-        assert_eq!(
-            settled.len(),
-            books.len(),
-            "every completed or refunded order captured its funds"
+        let held = payment.reservations().await.expect("fund reservations");
+        let accounts = payment.accounts().await.expect("accounts");
+        check_totals(
+            "funds",
+            books,
+            held.iter()
+                .map(|r| (r.order_id, r.user_id, r.amount, r.state)),
+            accounts.iter().map(|a| Holder {
+                id: a.user_id,
+                added: a.deposited,
+                free: a.balance,
+                reserved: a.reserved,
+                captured: a.captured,
+                returned: a.refunded,
+            }),
         );
-        for a in payment.accounts().await.expect("accounts") {
-            assert_eq!(
-                a.reserved, 0,
-                "account {} still has funds reserved",
-                a.user_id
-            );
-            assert_eq!(
-                a.deposited,
-                a.balance + a.reserved + a.captured - a.refunded,
-                "money of account {} is not conserved",
-                a.user_id
-            );
-            assert_eq!(
-                (a.captured, a.refunded),
-                (
-                    captured.get(&a.user_id).copied().unwrap_or(0),
-                    refunded.get(&a.user_id).copied().unwrap_or(0)
-                ),
-                "captured and refunded funds of {}",
-                a.user_id
-            );
-        }
         check_statements(&payment).await;
     }
 
@@ -426,4 +365,70 @@ async fn check_statements(payment: &payment_svc::store::PaymentStore) {
         );
     }
     assert!(entries.is_empty(), "entries of accounts that do not exist");
+}
+
+/// A holder of what a ledger of order totals moves (an account of funds or of points): what was
+/// ever added, and its four counters.
+struct Holder {
+    id: Uuid,
+    added: i64,
+    free: i64,
+    reserved: i64,
+    captured: i64,
+    returned: i64,
+}
+
+/// The invariants of a ledger that holds each order's total for its user (funds, points):
+/// nothing stays reserved; each settled reservation (`(order, user, amount, state)`) belongs to
+/// a completed or refunded order and holds its total; every such order has one; each holder's
+/// counters add up to what was added, and its captured and returned amounts are its orders'.
+fn check_totals(
+    what: &str,
+    books: &Books<'_>,
+    reservations: impl Iterator<Item = (Uuid, Option<Uuid>, i64, ReservationState)>,
+    holders: impl Iterator<Item = Holder>,
+) {
+    let mut captured: HashMap<Uuid, i64> = HashMap::new();
+    let mut returned: HashMap<Uuid, i64> = HashMap::new();
+    let mut settled = HashSet::new();
+    for (order_id, user, amount, state) in reservations {
+        assert_ne!(
+            state,
+            ReservationState::Reserved,
+            "{what} still reserved for order {order_id}"
+        );
+        let Some(o) = books.settled(order_id, state, &format!("{what} captured")) else {
+            continue;
+        };
+        assert_eq!(amount, o.total, "{what} of order {order_id}");
+        let user = user.expect("user");
+        *captured.entry(user).or_default() += amount;
+        if state == ReservationState::Cancelled {
+            *returned.entry(user).or_default() += amount;
+        }
+        settled.insert(order_id);
+    }
+    assert_eq!(
+        settled.len(),
+        books.len(),
+        "every completed or refunded order took its {what}"
+    );
+    for h in holders {
+        assert_eq!(h.reserved, 0, "{what} of {} still reserved", h.id);
+        assert_eq!(
+            h.added,
+            h.free + h.reserved + h.captured - h.returned,
+            "{what} of {} are not conserved",
+            h.id
+        );
+        assert_eq!(
+            (h.captured, h.returned),
+            (
+                captured.get(&h.id).copied().unwrap_or(0),
+                returned.get(&h.id).copied().unwrap_or(0)
+            ),
+            "{what} captured and returned of {}",
+            h.id
+        );
+    }
 }

@@ -240,12 +240,7 @@ fn milestones(o: &order::Model) -> Vec<Milestone> {
         event: MilestoneKind::Placed,
         reason: None,
     };
-    let now = match o.status.as_str() {
-        "completed" => Some(MilestoneKind::Completed),
-        "cancelled" => Some(MilestoneKind::Cancelled),
-        "refunded" => Some(MilestoneKind::Refunded),
-        _ => None,
-    };
+    let now = MilestoneKind::ended(&o.status);
     std::iter::once(placed)
         .chain(now.map(|event| Milestone {
             at: o.updated_at,

@@ -155,6 +155,18 @@ pub enum MilestoneKind {
     Refunded,
 }
 
+impl MilestoneKind {
+    /// The milestone a saga's end reaches: completed, cancelled or refunded.
+    pub fn ended(status: &str) -> Option<Self> {
+        match status {
+            "completed" => Some(Self::Completed),
+            "cancelled" => Some(Self::Cancelled),
+            "refunded" => Some(Self::Refunded),
+            _ => None,
+        }
+    }
+}
+
 /// One milestone of an order.
 #[derive(Debug, Clone, PartialEq, Eq, poem_openapi::Object)]
 pub struct Milestone {
@@ -172,12 +184,10 @@ pub fn timeline(events: &[Event]) -> Vec<Milestone> {
     events
         .iter()
         .filter_map(|e| {
-            let event = match (e.event, e.status.as_deref()) {
-                (EventKind::Recorded, _) => MilestoneKind::Placed,
-                (EventKind::RefundRequested, _) => MilestoneKind::RefundRequested,
-                (EventKind::Finished, Some("completed")) => MilestoneKind::Completed,
-                (EventKind::Finished, Some("cancelled")) => MilestoneKind::Cancelled,
-                (EventKind::Finished, Some("refunded")) => MilestoneKind::Refunded,
+            let event = match e.event {
+                EventKind::Recorded => MilestoneKind::Placed,
+                EventKind::RefundRequested => MilestoneKind::RefundRequested,
+                EventKind::Finished => MilestoneKind::ended(e.status.as_deref()?)?,
                 _ => return None,
             };
             let reason = (event == MilestoneKind::Cancelled)

@@ -161,11 +161,7 @@ impl CouriersApi {
     /// 200: the courier as changed.
     /// 403: only admins change couriers.
     /// 404: no such courier.
-    #[oai(
-        path = "/couriers/:id",
-        method = "patch",
-        operation_id = "update_courier"
-    )]
+    #[oai(path = "/couriers/:id", method = "patch", operation_id = "update_courier")]
     async fn update(
         &self,
         auth: UserAuth,

@@ -42,11 +42,7 @@ impl DeliveriesApi {
     ///
     /// 404: no delivery for this order: none was booked, the order was cancelled or refunded, or it
     /// is another user's.
-    #[oai(
-        path = "/deliveries/:order_id",
-        method = "get",
-        operation_id = "get_delivery"
-    )]
+    #[oai(path = "/deliveries/:order_id", method = "get", operation_id = "get_delivery")]
     async fn get(&self, auth: UserAuth, order_id: Path<Uuid>) -> ApiResult<DeliveryResponse> {
         let booking = self.store.booking(order_id.0).await?;
         let visible = booking.filter(|b| auth.0.is_admin || b.user_id == auth.0.user_id);

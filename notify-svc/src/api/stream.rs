@@ -261,11 +261,7 @@ impl StreamApi {
     /// `curl -N` to watch them.
     ///
     /// 429: you have 4 streams open already.
-    #[oai(
-        path = "/messages/stream",
-        method = "get",
-        operation_id = "stream_messages"
-    )]
+    #[oai(path = "/messages/stream", method = "get", operation_id = "stream_messages")]
     async fn stream(
         &self,
         auth: UserAuth,

@@ -68,11 +68,7 @@ impl AdminApi {
     /// should look at) or one user, a page at a time.
     ///
     /// 403: only admins list every order.
-    #[oai(
-        path = "/admin/orders",
-        method = "get",
-        operation_id = "admin_list_orders"
-    )]
+    #[oai(path = "/admin/orders", method = "get", operation_id = "admin_list_orders")]
     async fn list(
         &self,
         auth: UserAuth,
@@ -101,11 +97,7 @@ impl AdminApi {
     ///
     /// 403: only admins read histories.
     /// 404: no such order.
-    #[oai(
-        path = "/admin/orders/:id/history",
-        method = "get",
-        operation_id = "admin_order_history"
-    )]
+    #[oai(path = "/admin/orders/:id/history", method = "get", operation_id = "admin_order_history")]
     async fn history(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<HistoryResponse> {
         auth.0.require_admin()?;
         let found = self.runner.store.order(id.0).await?;
@@ -127,11 +119,7 @@ impl AdminApi {
     /// 403: only admins re-drive orders.
     /// 404: no such order.
     /// 409: the order is finished, or being driven right now.
-    #[oai(
-        path = "/admin/orders/:id/retry",
-        method = "post",
-        operation_id = "admin_retry_order"
-    )]
+    #[oai(path = "/admin/orders/:id/retry", method = "post", operation_id = "admin_retry_order")]
     async fn retry(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<RetryResponse> {
         auth.0.require_admin()?;
         let store = &self.runner.store;

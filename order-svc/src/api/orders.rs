@@ -267,11 +267,7 @@ impl OrdersApi {
     /// 409: the order is not completed (pending, or cancelled by the saga), or its delivery date has
     /// come. Or: a request with this `Idempotency-Key` is still running.
     /// 422: the `Idempotency-Key` was used with another request.
-    #[oai(
-        path = "/orders/:id/cancel",
-        method = "post",
-        operation_id = "cancel_order"
-    )]
+    #[oai(path = "/orders/:id/cancel", method = "post", operation_id = "cancel_order")]
     async fn cancel(
         &self,
         auth: UserAuth,

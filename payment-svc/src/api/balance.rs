@@ -103,11 +103,7 @@ impl BalanceApi {
     ///
     /// 403: only admins read other users' balances.
     /// 404: no account for this user.
-    #[oai(
-        path = "/balance/:user_id",
-        method = "get",
-        operation_id = "get_user_balance"
-    )]
+    #[oai(path = "/balance/:user_id", method = "get", operation_id = "get_user_balance")]
     async fn user_balance(
         &self,
         auth: UserAuth,

@@ -31,11 +31,7 @@ impl InternalApi {
     /// Open an account
     ///
     /// Opens a user's account with balance 0 (user-svc calls it at registration); idempotent.
-    #[oai(
-        path = "/accounts/:user_id",
-        method = "put",
-        operation_id = "open_account"
-    )]
+    #[oai(path = "/accounts/:user_id", method = "put", operation_id = "open_account")]
     async fn open_account(
         &self,
         _auth: InternalAuth,

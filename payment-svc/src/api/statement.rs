@@ -84,11 +84,7 @@ impl StatementApi {
     /// releases and refunds. Each entry is written in the same transaction as the balance change it
     /// records, so the statement always adds up to the balance. A page at a time (`limit`, then
     /// `cursor` from `next_cursor`).
-    #[oai(
-        path = "/balance/transactions",
-        method = "get",
-        operation_id = "get_statement"
-    )]
+    #[oai(path = "/balance/transactions", method = "get", operation_id = "get_statement")]
     async fn mine(
         &self,
         auth: UserAuth,

@@ -88,11 +88,7 @@ impl InternalToken {
 
 /// The internal token, for `/internal/` paths (service-to-service only).
 #[derive(SecurityScheme)]
-#[oai(
-    ty = "bearer",
-    rename = "InternalToken",
-    checker = "check_internal_token"
-)]
+#[oai(ty = "bearer", rename = "InternalToken", checker = "check_internal_token")]
 pub struct InternalAuth(pub ());
 
 async fn check_internal_token(req: &Request, bearer: Bearer) -> poem::Result<()> {

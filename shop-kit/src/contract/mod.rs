@@ -22,10 +22,7 @@ use uuid::Uuid;
 )]
 #[oai(rename_all = "snake_case")]
 #[serde(rename_all = "snake_case")]
-#[sea_orm(
-    rs_type = "String",
-    db_type = "String(sea_orm::sea_query::StringLen::None)"
-)]
+#[sea_orm(rs_type = "String", db_type = "String(sea_orm::sea_query::StringLen::None)")]
 pub enum ReservationState {
     /// Held for the order.
     #[sea_orm(string_value = "reserved")]

@@ -158,11 +158,7 @@ impl<P: Participant> ReservationsApi<P> {
     ///
     /// 404: nothing was reserved for this order.
     /// 409: the reservation was released.
-    #[oai(
-        path = "/reservations/:order_id/confirm",
-        method = "post",
-        operation_id = "confirm"
-    )]
+    #[oai(path = "/reservations/:order_id/confirm", method = "post", operation_id = "confirm")]
     async fn confirm(
         &self,
         _auth: InternalAuth,
@@ -177,11 +173,7 @@ impl<P: Participant> ReservationsApi<P> {
     /// reservation of the order. A repeat answers the same.
     ///
     /// 409: the reservation was confirmed (cancel it instead).
-    #[oai(
-        path = "/reservations/:order_id",
-        method = "delete",
-        operation_id = "release"
-    )]
+    #[oai(path = "/reservations/:order_id", method = "delete", operation_id = "release")]
     async fn release(
         &self,
         _auth: InternalAuth,
@@ -198,11 +190,7 @@ impl<P: Participant> ReservationsApi<P> {
     ///
     /// 404: nothing was reserved for this order.
     /// 409: the reservation is not confirmed (reserved or released).
-    #[oai(
-        path = "/reservations/:order_id/cancel",
-        method = "post",
-        operation_id = "cancel"
-    )]
+    #[oai(path = "/reservations/:order_id/cancel", method = "post", operation_id = "cancel")]
     async fn cancel(
         &self,
         _auth: InternalAuth,

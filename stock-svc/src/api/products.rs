@@ -170,11 +170,7 @@ impl ProductsApi {
     /// 200: the product as changed.
     /// 403: only admins change products.
     /// 404: no such product.
-    #[oai(
-        path = "/products/:id",
-        method = "patch",
-        operation_id = "update_product"
-    )]
+    #[oai(path = "/products/:id", method = "patch", operation_id = "update_product")]
     async fn update(
         &self,
         auth: UserAuth,
@@ -199,11 +195,7 @@ impl ProductsApi {
     /// 200: the product with its new stock.
     /// 403: only admins restock.
     /// 404: no such product.
-    #[oai(
-        path = "/products/:id/restock",
-        method = "post",
-        operation_id = "restock_product"
-    )]
+    #[oai(path = "/products/:id/restock", method = "post", operation_id = "restock_product")]
     async fn restock(
         &self,
         auth: UserAuth,

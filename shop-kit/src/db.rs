@@ -34,10 +34,22 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
     // `ROLLBACK TO SAVEPOINT`, which leaves that transaction open: from then on every later
     // "commit" only releases a nested savepoint, the write lock is held for good and all the
     // service writes is lost at the next restart (seen with a full disk). A pooled connection
-    // is checked (after the pool's ping has flushed any queued rollback) before every use: one
-    // that is still inside a transaction is closed, and the pool opens a fresh one.
+    // is checked before every use: one that is still inside a transaction is closed, and the
+    // pool opens a fresh one.
+    //
+    // A dropped transaction's rollback is queued, not awaited. PostgreSQL's is sent ahead of the
+    // connection's next statement and its depth drops at once (its ping flushes it). SQLite's
+    // goes to the connection's thread, which lowers the depth when it has run it, so a depth
+    // above zero is only believed once a ping, queued behind that rollback, has come back. On
+    // SQLite every ping is a round trip to that thread; pinging only then spares one per
+    // statement (a live embedded file needs no liveness check).
     opts.map_sqlx_sqlite_before_acquire(|conn, _| {
-        Box::pin(async move { Ok(settled(conn, "SQLite")) })
+        Box::pin(async move {
+            if sea_orm::sqlx::Connection::is_in_transaction(conn) {
+                sea_orm::sqlx::Connection::ping(conn).await?;
+            }
+            Ok(settled(conn, "SQLite"))
+        })
     })
     .map_sqlx_postgres_before_acquire(|conn, _| {
         Box::pin(async move { Ok(settled(conn, "PostgreSQL")) })
@@ -51,6 +63,7 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
         // load (a saga test hung twice at 100% CPU in its `ArrayQueue::push`).
         opts.max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .map_sqlx_sqlite_opts(|o| {
@@ -63,7 +76,13 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
                     .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
             });
     } else {
-        opts.max_connections(pool_size.max(1)).min_connections(1);
+        // A connection in use is known to be alive; one idle for a while is checked first (a
+        // restarted server or a dropped NAT entry). Pinging every connection handed out cost a
+        // round trip to the server per statement; a connection that dies under load fails its
+        // statement (503) and the pool replaces it.
+        opts.max_connections(pool_size.max(1))
+            .min_connections(1)
+            .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR);
     }
     Database::connect(opts).await
 }
@@ -71,6 +90,9 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
 /// The size a SQLite write-ahead log is cut back to after a checkpoint. The log itself is
 /// checkpointed every 1,000 pages (SQLite's default, ~4 MiB) as it grows.
 pub const WAL_SIZE_LIMIT: u64 = 8 * 1024 * 1024;
+
+/// How long a pooled PostgreSQL connection may sit idle before it is pinged on its way out.
+pub const PING_WHEN_IDLE_FOR: Duration = Duration::from_secs(10);
 
 /// How long a request waits for a pooled connection before it fails (503): well inside the
 /// deadlines callers keep (order-svc answers `POST /orders` within 5 s).

@@ -1,7 +1,7 @@
 //! The only place notify-svc touches its database.
 
 use sea_orm::entity::prelude::*;
-use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use sea_orm::{QueryOrder, QuerySelect};
 use shop_kit::contract::notify::SendMessage;
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::page::PageRequest;
@@ -60,21 +60,14 @@ impl NotifyStore {
         Self { db }
     }
 
-    /// Stores a message once per id, numbered after the user's last one. Two messages for one
-    /// user stored at once cannot take one number (a unique index): the loser numbers again, so
-    /// the numbers follow the order of the commits.
+    /// Stores a message once per id, numbered after the user's last one, in one statement (the
+    /// number is a subquery of the insert). Two messages for one user stored at once cannot take
+    /// one number (a unique index): the loser numbers again, so the numbers follow the order of
+    /// the commits.
     #[tracing::instrument(level = "debug", skip(self, msg), fields(message_id = %msg.id, user_id = %msg.user_id))]
     pub async fn store(&self, msg: &SendMessage) -> Result<Stored, DbErr> {
         for _ in 0..RACE_RETRIES {
-            let row = message::ActiveModel {
-                id: Set(msg.id),
-                user_id: Set(msg.user_id),
-                order_id: Set(msg.order_id),
-                text: Set(msg.text.clone()),
-                created_at: Set(now()),
-                seq: Set(self.last_seq(msg.user_id).await? + 1),
-            };
-            match shop_kit::db::insert_returning(&self.db, row).await {
+            match self.insert_numbered(msg).await {
                 Ok(m) => return Ok(Stored::New(m)),
                 Err(e) if is_unique_violation(&e) => {
                     let existing = message::Entity::find_by_id(msg.id).one(&self.db).await?;
@@ -96,6 +89,42 @@ impl NotifyStore {
         Err(DbErr::Custom(
             "storing a message kept losing races for its number".into(),
         ))
+    }
+
+    /// `INSERT … VALUES (…, (SELECT COALESCE(MAX(seq), 0) + 1 …)) RETURNING *`, its rows read to
+    /// the end: a statement stepped to its end reports its commit (a full disk, a lost server),
+    /// which one whose single row is taken and reset would not (see
+    /// [`shop_kit::db::insert_returning`]).
+    async fn insert_numbered(&self, msg: &SendMessage) -> Result<message::Model, DbErr> {
+        use message::Column as C;
+        use sea_orm::sea_query::{ExprTrait, Func, Query, SubQueryStatement};
+        let next = Query::select()
+            .expr(Expr::expr(Func::coalesce([C::Seq.max(), Expr::value(0i64)])).add(1i64))
+            .from(message::Entity)
+            .and_where(C::UserId.eq(msg.user_id))
+            .to_owned();
+        let insert = Query::insert()
+            .into_table(message::Entity)
+            .columns([C::Id, C::UserId, C::OrderId, C::Text, C::CreatedAt, C::Seq])
+            .values([
+                msg.id.into(),
+                msg.user_id.into(),
+                msg.order_id.into(),
+                msg.text.clone().into(),
+                now().into(),
+                Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(next))),
+            ])
+            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .returning_all()
+            .to_owned();
+        let stmt = self.db.get_database_backend().build(&insert);
+        message::Entity::find()
+            .from_raw_sql(stmt)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .next()
+            .ok_or_else(|| DbErr::RecordNotInserted)
     }
 
     /// The number of a user's last message (0: none).

@@ -8,6 +8,7 @@ use shop_kit::contract::notify::SendMessage;
 use shop_kit::idempotency::KEY_RETENTION_HOURS;
 use tokio::sync::{Notify, watch};
 use tracing::Instrument;
+use uuid::Uuid;
 
 use futures_util::StreamExt;
 
@@ -34,9 +35,20 @@ pub async fn send_messages(
         let full = match runner.store.due_messages(BATCH).await {
             Ok(batch) => {
                 let full = batch.len() as u64 == BATCH;
-                futures_util::stream::iter(batch)
-                    .for_each_concurrent(DELIVERIES_AT_ONCE, |m| deliver(&runner, &notifier, m))
+                let delivered: Vec<Uuid> = futures_util::stream::iter(batch)
+                    .map(|m| deliver(&runner, &notifier, m))
+                    .buffer_unordered(DELIVERIES_AT_ONCE)
+                    .filter_map(std::future::ready)
+                    .collect()
                     .await;
+                // One write for the batch. A crash before it sends them again: notify-svc
+                // stores a message once per id.
+                let marked = runner.store.mark_delivered(&delivered).await;
+                let counter = runner.metrics.deliveries.with_label_values(&["delivered"]);
+                match marked {
+                    Ok(()) => counter.inc_by(delivered.len() as u64),
+                    Err(e) => tracing::error!(error = %e, "outbox update failed"),
+                }
                 full
             }
             Err(e) => {
@@ -58,8 +70,9 @@ pub async fn send_messages(
     }
 }
 
-/// Delivers one message and records the result: delivered, or due again after a backoff.
-async fn deliver(runner: &SagaRunner, notifier: &Notifier, m: outbox::Model) {
+/// Delivers one message: its id once delivered; after a failure, records when it is due again
+/// (after a backoff) and answers `None`.
+async fn deliver(runner: &SagaRunner, notifier: &Notifier, m: outbox::Model) -> Option<Uuid> {
     let msg = SendMessage {
         id: m.id,
         user_id: m.user_id,
@@ -68,26 +81,24 @@ async fn deliver(runner: &SagaRunner, notifier: &Notifier, m: outbox::Model) {
     };
     let span = tracing::info_span!("deliver message", order_id = %m.order_id, message_id = %m.id);
     shop_kit::telemetry::follow(&span, m.trace_parent.as_deref());
-    let result = match notifier.send(&msg).instrument(span).await {
-        Ok(()) => runner.store.mark_delivered(m.id).await.map(|_| "delivered"),
-        Err(e) => {
-            tracing::warn!(error = %e, message_id = %m.id, "message delivery failed; retrying later");
-            let attempts = m.attempts.saturating_add(1);
-            let backoff = Duration::from_millis(200u64.saturating_mul(1 << attempts.clamp(0, 9)));
-            let next = shop_kit::db::now()
-                + chrono::TimeDelta::from_std(backoff.min(Duration::from_secs(60)))
-                    .unwrap_or_default();
-            runner
-                .store
-                .retry_later(m.id, attempts, next)
-                .await
-                .map(|_| "failed")
-        }
+    let error = match notifier.send(&msg).instrument(span).await {
+        Ok(()) => return Some(m.id),
+        Err(e) => e,
     };
-    match result {
-        Ok(label) => runner.metrics.deliveries.with_label_values(&[label]).inc(),
+    tracing::warn!(error = %error, message_id = %m.id, "message delivery failed; retrying later");
+    let attempts = m.attempts.saturating_add(1);
+    let backoff = Duration::from_millis(200u64.saturating_mul(1 << attempts.clamp(0, 9)));
+    let next = shop_kit::db::now()
+        + chrono::TimeDelta::from_std(backoff.min(Duration::from_secs(60))).unwrap_or_default();
+    match runner.store.retry_later(m.id, attempts, next).await {
+        Ok(()) => runner
+            .metrics
+            .deliveries
+            .with_label_values(&["failed"])
+            .inc(),
         Err(e) => tracing::error!(error = %e, "outbox update failed"),
     }
+    None
 }
 
 /// Every `interval`, claims the pending orders that are due (their claim ran out after a crash

@@ -20,11 +20,14 @@ impl OrderStore {
             .await
     }
 
-    /// Marks a message delivered.
-    pub async fn mark_delivered(&self, id: Uuid) -> Result<(), DbErr> {
+    /// Marks messages delivered, in one statement.
+    pub async fn mark_delivered(&self, ids: &[Uuid]) -> Result<(), DbErr> {
+        if ids.is_empty() {
+            return Ok(());
+        }
         outbox::Entity::update_many()
             .col_expr(outbox::Column::DeliveredAt, Expr::value(now()))
-            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::Id.is_in(ids.iter().copied()))
             .exec(&self.db)
             .await
             .map(|_| ())

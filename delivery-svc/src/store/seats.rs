@@ -181,12 +181,15 @@ impl Ledger for SeatsLedger {
         Ok(Take::Short(None))
     }
 
+    /// A confirmed booking keeps its place in the courier's day.
+    const CAPTURE_MOVES: bool = false;
+
     async fn capture(
         &self,
         _txn: &DatabaseTransaction,
         _row: &booking::Model,
     ) -> Result<(), DbErr> {
-        Ok(()) // a confirmed booking keeps its place in the courier's day
+        Ok(())
     }
 
     async fn give_back(

@@ -82,6 +82,11 @@ pub trait Ledger: Send + Sync {
         txn: &DatabaseTransaction,
         req: &Self::Request,
     ) -> Result<Take<Self::Row>, DbErr>;
+    /// Whether capturing moves anything beside the row's state. When it does not (a courier's
+    /// confirmed booking keeps its place), a confirm is one statement with no transaction
+    /// around it: on SQLite a transaction's `BEGIN` and `COMMIT` are two more round trips to the
+    /// connection's thread.
+    const CAPTURE_MOVES: bool = true;
     /// Moves what a row holds from reserved to captured (sold, delivered).
     async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives what a row holds back.
@@ -151,23 +156,31 @@ async fn settle<L: Ledger>(
     from: ReservationState,
     to: ReservationState,
 ) -> Result<Option<Counted<L::Reservation>>, DbErr> {
-    let txn = db.begin().await?;
-    let moved = L::Entity::update_many()
+    let update = L::Entity::update_many()
         .col_expr(L::STATE, Expr::value(to.as_str()))
         .col_expr(L::UPDATED_AT, Expr::value(now()))
         .filter(L::ORDER_ID.eq(order_id))
-        .filter(L::STATE.eq(from.as_str()))
-        .exec_with_returning(&txn)
-        .await?;
-    let Some(row) = moved.into_iter().next() else {
-        return Ok(None); // dropping the transaction rolls it back
+        .filter(L::STATE.eq(from.as_str()));
+    let row = if to == ReservationState::Confirmed && !L::CAPTURE_MOVES {
+        // Alone, in autocommit: its rows are read to the statement's end, which reports the
+        // commit.
+        let Some(row) = update.exec_with_returning(db).await?.into_iter().next() else {
+            return Ok(None);
+        };
+        row
+    } else {
+        let txn = db.begin().await?;
+        let Some(row) = update.exec_with_returning(&txn).await?.into_iter().next() else {
+            return Ok(None); // dropping the transaction rolls it back
+        };
+        match to {
+            ReservationState::Confirmed => ledger.capture(&txn, &row).await?,
+            ReservationState::Cancelled => ledger.refund(&txn, &row).await?,
+            _ => ledger.give_back(&txn, &row).await?,
+        }
+        txn.commit().await?;
+        row
     };
-    match to {
-        ReservationState::Confirmed => ledger.capture(&txn, &row).await?,
-        ReservationState::Cancelled => ledger.refund(&txn, &row).await?,
-        _ => ledger.give_back(&txn, &row).await?,
-    }
-    txn.commit().await?;
     let amount = L::amount(&row);
     Ok(Some((Outcome::Done(L::reservation(row, to)), Some(amount))))
 }

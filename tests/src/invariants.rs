@@ -195,29 +195,25 @@ impl Databases {
             }
             settled += 1;
         }
-        assert_eq!(
+        check_holders(
+            "units",
+            books,
             settled,
-            books.len(),
-            "every completed or refunded order took its stock"
+            stock
+                .all_products()
+                .await
+                .expect("products")
+                .iter()
+                .map(|p| Holder {
+                    id: p.id,
+                    added: p.stocked,
+                    free: p.available,
+                    reserved: p.reserved,
+                    captured: p.sold,
+                    returned: p.returned,
+                }),
+            (&sold, &returned),
         );
-        for p in stock.all_products().await.expect("products") {
-            assert_eq!(p.reserved, 0, "product {} still has units reserved", p.id);
-            assert_eq!(
-                p.stocked,
-                p.available + p.reserved + p.sold - p.returned,
-                "stock of product {} is not conserved",
-                p.id
-            );
-            assert_eq!(
-                (p.sold, p.returned),
-                (
-                    sold.get(&p.id).copied().unwrap_or(0),
-                    returned.get(&p.id).copied().unwrap_or(0)
-                ),
-                "units sold and returned of product {}",
-                p.id
-            );
-        }
     }
 
     async fn check_couriers(&self, books: &Books<'_>) {
@@ -367,8 +363,8 @@ async fn check_statements(payment: &payment_svc::store::PaymentStore) {
     assert!(entries.is_empty(), "entries of accounts that do not exist");
 }
 
-/// A holder of what a ledger of order totals moves (an account of funds or of points): what was
-/// ever added, and its four counters.
+/// A holder of what a ledger moves (an account of funds or of points, a product's units): what
+/// was ever added, and its four counters.
 struct Holder {
     id: Uuid,
     added: i64,
@@ -408,8 +404,21 @@ fn check_totals(
         }
         settled.insert(order_id);
     }
+    check_holders(what, books, settled.len(), holders, (&captured, &returned));
+}
+
+/// Every completed or refunded order settled (`settled` of them); each holder holds nothing
+/// reserved, its counters add up to what was added, and it captured and returned what its
+/// orders did (`moved`: captured, returned, by holder).
+fn check_holders(
+    what: &str,
+    books: &Books<'_>,
+    settled: usize,
+    holders: impl Iterator<Item = Holder>,
+    (captured, returned): (&HashMap<Uuid, i64>, &HashMap<Uuid, i64>),
+) {
     assert_eq!(
-        settled.len(),
+        settled,
         books.len(),
         "every completed or refunded order took its {what}"
     );

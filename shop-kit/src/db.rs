@@ -38,11 +38,12 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
     // pool opens a fresh one.
     //
     // A dropped transaction's rollback is queued, not awaited. PostgreSQL's is sent ahead of the
-    // connection's next statement and its depth drops at once (its ping flushes it). SQLite's
-    // goes to the connection's thread, which lowers the depth when it has run it, so a depth
-    // above zero is only believed once a ping, queued behind that rollback, has come back. On
-    // SQLite every ping is a round trip to that thread; pinging only then spares one per
-    // statement (a live embedded file needs no liveness check).
+    // connection's next statement and its depth drops at once. SQLite's goes to the connection's
+    // thread, which lowers the depth when it has run it; sqlx's pool pings a connection as it
+    // comes back, which normally lets that rollback run before the connection is handed out
+    // again. Should a depth above zero still be seen, it is only believed once a ping, queued
+    // behind that rollback, has come back. On SQLite every ping is a round trip to that thread;
+    // pinging only then spares one per statement (a live embedded file needs no liveness check).
     opts.map_sqlx_sqlite_before_acquire(|conn, _| {
         Box::pin(async move {
             if sea_orm::sqlx::Connection::is_in_transaction(conn) {

@@ -14,6 +14,10 @@
 //! SQLite's storage classes do not say which Rust type a column holds (`integer` is an `i32`
 //! in one table and an `i64` in the next), so rows are read by a service's [`Columns`], which
 //! its entities declare.
+//!
+//! A row is sea-orm's `ProxyRow`, its columns kept by name: models read them by name, but a
+//! read by position (`into_tuple` of more than one column) would see them in the names' order,
+//! not the statement's. Select into a model, or a tuple of one column.
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};

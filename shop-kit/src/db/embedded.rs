@@ -42,9 +42,6 @@ const ACQUIRE_TIMEOUT: Duration = super::ACQUIRE_TIMEOUT;
 /// Prepared statements kept per connection: every statement the services run, with room.
 const STATEMENT_CACHE: usize = 128;
 
-/// The page cache of the reading connection, in KiB.
-const READER_CACHE_KIB: u32 = 512;
-
 /// What a column holds, as the models read it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
@@ -393,17 +390,12 @@ fn open(path: &std::path::Path, access: Access) -> Result<Connection, DbErr> {
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
     // WAL: readers beside the writer, and a commit is an append to the log. Foreign keys
     // checked. After a checkpoint the log is cut back to the limit, so a burst does not leave
-    // a large file behind. The reader keeps a smaller page cache (SQLite's default is 2 MiB per
-    // connection): its pages are the writer's hot ones, a copy away in the OS's cache.
-    let (query_only, cache_kib) = match access {
-        Access::Write => (false, 2048),
-        Access::Read => (true, READER_CACHE_KIB),
-    };
+    // a large file behind.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA journal_size_limit = {}; PRAGMA query_only = {query_only}; \
-         PRAGMA cache_size = -{cache_kib};",
+         PRAGMA journal_size_limit = {}; PRAGMA query_only = {};",
         super::WAL_SIZE_LIMIT,
+        matches!(access, Access::Read)
     ))
     .map_err(conn_err)?;
     Ok(conn)

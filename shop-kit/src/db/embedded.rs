@@ -133,14 +133,11 @@ impl Columns {
     }
 }
 
-/// A service's SQLite file: its one writing connection, and a connection that only reads, so
-/// that a read outside a transaction does not wait for the writes queued before it (WAL lets a
-/// reader see every commit made before it starts, beside a writer).
+/// A service's SQLite file and its one connection.
 pub struct Embedded {
     path: PathBuf,
     columns: Arc<Columns>,
     slot: Arc<Mutex<Slot>>,
-    reader: Arc<Mutex<Slot>>,
 }
 
 impl std::fmt::Debug for Embedded {
@@ -159,13 +156,11 @@ type Held = OwnedMutexGuard<Slot>;
 impl Embedded {
     /// Opens the SQLite file at `path` (created when missing; its schema is the migrations').
     pub fn open(path: PathBuf, columns: Columns) -> Result<Self, DbErr> {
-        let conn = open(&path, Access::Write)?;
-        let reader = open(&path, Access::Read)?;
+        let conn = open(&path)?;
         Ok(Self {
             path,
             columns: Arc::new(columns),
             slot: Arc::new(Mutex::new(Slot(Some(conn)))),
-            reader: Arc::new(Mutex::new(Slot(Some(reader)))),
         })
     }
 
@@ -188,29 +183,13 @@ impl Embedded {
     /// Waits for the connection (up to [`ACQUIRE_TIMEOUT`], then fails as a pool would) and
     /// opens it again when it was retired.
     async fn acquire(&self) -> Result<Held, DbErr> {
-        self.acquire_for(Access::Write).await
-    }
-
-    async fn acquire_for(&self, access: Access) -> Result<Held, DbErr> {
-        let slot = match access {
-            Access::Write => &self.slot,
-            Access::Read => &self.reader,
-        };
-        let mut held = tokio::time::timeout(ACQUIRE_TIMEOUT, slot.clone().lock_owned())
+        let mut held = tokio::time::timeout(ACQUIRE_TIMEOUT, self.slot.clone().lock_owned())
             .await
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))?;
         if held.0.is_none() {
-            held.0 = Some(open(&self.path, access)?);
+            held.0 = Some(open(&self.path)?);
         }
         Ok(held)
-    }
-
-    /// Runs a statement that only reads (a `SELECT`) on the reading connection.
-    pub(super) async fn read(&self, stmt: &Statement) -> Result<Ran, DbErr> {
-        let mut held = self.acquire_for(Access::Read).await?;
-        let ran = with_conn(&held, |conn| run(conn, &self.columns, stmt));
-        settle(&mut held);
-        ran
     }
 
     /// Runs one statement in autocommit, its rows read to the statement's end (which reports
@@ -220,16 +199,6 @@ impl Embedded {
         let ran = with_conn(&held, |conn| run(conn, &self.columns, stmt));
         settle(&mut held);
         ran
-    }
-
-    /// Runs a statement whose rows are asked for: a `SELECT` on the reading connection, any
-    /// other (`… RETURNING`) as [`Embedded::run`] does.
-    pub(super) async fn query(&self, stmt: &Statement) -> Result<Ran, DbErr> {
-        if only_reads(&stmt.sql) {
-            self.read(stmt).await
-        } else {
-            self.run(stmt).await
-        }
     }
 
     /// Runs a batch of statements without values, in autocommit.
@@ -365,22 +334,7 @@ fn settle(held: &mut Held) {
     held.0 = None;
 }
 
-/// What a connection is for.
-#[derive(Debug, Clone, Copy)]
-enum Access {
-    Write,
-    /// Reads only (`PRAGMA query_only`): a write on it fails.
-    Read,
-}
-
-/// Whether a statement only reads, and may run on the reading connection.
-pub(super) fn only_reads(sql: &str) -> bool {
-    sql.trim_start()
-        .get(..6)
-        .is_some_and(|head| head.eq_ignore_ascii_case("SELECT"))
-}
-
-fn open(path: &std::path::Path, access: Access) -> Result<Connection, DbErr> {
+fn open(path: &std::path::Path) -> Result<Connection, DbErr> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE
         | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -393,9 +347,8 @@ fn open(path: &std::path::Path, access: Access) -> Result<Connection, DbErr> {
     // a large file behind.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-         PRAGMA journal_size_limit = {}; PRAGMA query_only = {};",
-        super::WAL_SIZE_LIMIT,
-        matches!(access, Access::Read)
+         PRAGMA journal_size_limit = {};",
+        super::WAL_SIZE_LIMIT
     ))
     .map_err(conn_err)?;
     Ok(conn)
@@ -641,15 +594,6 @@ mod tests {
             bind(&Value::ChronoDate(NaiveDate::from_ymd_opt(2026, 1, 2))).ok(),
             Some(Lite::Text("2026-01-02".into()))
         );
-    }
-
-    #[test]
-    fn only_selects_go_to_the_reading_connection() {
-        assert!(only_reads(r#"SELECT "id" FROM "orders""#));
-        assert!(only_reads("  select 1"));
-        assert!(!only_reads(r#"UPDATE "orders" SET "held" = 1 RETURNING *"#));
-        assert!(!only_reads("INSERT INTO t SELECT 1"));
-        assert!(!only_reads("SEL"));
     }
 
     #[test]

@@ -123,20 +123,14 @@ impl ConnectionTrait for Db {
     async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
         match self {
             Self::Pooled(db) => db.query_one_raw(stmt).await,
-            Self::Embedded(db) => Ok(db
-                .query(&stmt)
-                .await?
-                .rows
-                .into_iter()
-                .next()
-                .map(Into::into)),
+            Self::Embedded(db) => Ok(db.run(&stmt).await?.rows.into_iter().next().map(Into::into)),
         }
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
         match self {
             Self::Pooled(db) => db.query_all_raw(stmt).await,
-            Self::Embedded(db) => Ok(rows(db.query(&stmt).await?)),
+            Self::Embedded(db) => Ok(rows(db.run(&stmt).await?)),
         }
     }
 }

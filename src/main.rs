@@ -33,7 +33,7 @@ struct Args {
     #[arg(long, env = "SHOP_DATABASE_PREFIX", default_value = "shop")]
     database_prefix: String,
     /// The most connections each service holds to PostgreSQL (six services share the server's
-    /// `max_connections`). SQLite uses one writing connection per service, and one that reads.
+    /// `max_connections`). SQLite always uses one per service.
     #[arg(long, env = "SHOP_DATABASE_POOL_SIZE", default_value_t = shop_kit::db::DEFAULT_POOL_SIZE,
           value_parser = pool_size)]
     database_pool_size: u32,

@@ -14,7 +14,7 @@ pub struct CommonConfig {
     pub port: u16,
     /// `sqlite://…` or `postgres://…`.
     pub database_url: Secret,
-    /// The most connections this service holds to PostgreSQL (SQLite: one writer, one reader). Every
+    /// The most connections this service holds to PostgreSQL (SQLite always uses one). Every
     /// replica of every service that shares a server counts against its `max_connections`.
     pub database_pool_size: u32,
     /// Token verification settings.

@@ -5,8 +5,7 @@
 //! twice per statement, some fifty statements per order (the README's performance section has
 //! the figures). Here a service's one writing connection sits behind an async lock, and whoever
 //! holds the lock runs its statements inline: a transaction costs one lock, however many
-//! statements it has; a read outside a transaction does the same on a second connection that
-//! only reads. A statement takes microseconds, and a commit does not wait for the disk (WAL with
+//! statements it has. A statement takes microseconds, and a commit does not wait for the disk (WAL with
 //! `synchronous = NORMAL`: a crash of the process loses nothing committed).
 //!
 //! Statements are sea-orm's, built for SQLite; values are bound as sqlx binds them, so the

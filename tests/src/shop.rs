@@ -394,7 +394,9 @@ impl TestShop {
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
         order_svc::store::OrderStore::of(
-            self.dbs.connect("order").await,
+            shop_kit::db::connect(&self.dbs.url("order").await)
+                .await
+                .expect("order db"),
             self.order_config.definition.clone(),
         )
     }

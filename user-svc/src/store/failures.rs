@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
-use shop_kit::db::Db;
 
 /// One failed login attempt for a throttle key.
 pub mod failure {
@@ -28,12 +27,12 @@ pub mod failure {
 /// The failed-login log shared by every replica.
 #[derive(Clone)]
 pub struct FailureStore {
-    db: Db,
+    db: DatabaseConnection,
 }
 
 impl FailureStore {
     /// A store on `db`.
-    pub fn new(db: Db) -> Self {
+    pub fn new(db: DatabaseConnection) -> Self {
         Self { db }
     }
 

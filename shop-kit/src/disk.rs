@@ -108,7 +108,7 @@ impl DiskGuard {
 }
 
 /// The database file of a `sqlite:` URL, if it names one.
-fn sqlite_file(url: &str) -> Option<PathBuf> {
+pub(crate) fn sqlite_file(url: &str) -> Option<PathBuf> {
     let rest = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;

@@ -171,7 +171,7 @@ impl ServiceMetrics {
     }
 
     /// Reports the database pool of `db` at every scrape.
-    pub fn watch_pool(self: &Arc<Self>, db: sea_orm::DatabaseConnection) {
+    pub fn watch_pool(self: &Arc<Self>, db: crate::db::Db) {
         let metrics = Arc::downgrade(self);
         self.on_scrape(Arc::new(move || {
             let (metrics, db) = (metrics.clone(), db.clone());
@@ -179,17 +179,13 @@ impl ServiceMetrics {
                 let Some(metrics) = metrics.upgrade() else {
                     return;
                 };
-                let (size, idle, limit) = match db.get_database_backend() {
-                    sea_orm::DatabaseBackend::Postgres => {
+                let (size, idle, limit) = match &db {
+                    crate::db::Db::Pooled(db) => {
                         let pool = db.get_postgres_connection_pool();
                         let limit = pool.options().get_max_connections();
                         (pool.size(), pool.num_idle(), limit)
                     }
-                    _ => {
-                        let pool = db.get_sqlite_connection_pool();
-                        let limit = pool.options().get_max_connections();
-                        (pool.size(), pool.num_idle(), limit)
-                    }
+                    crate::db::Db::Embedded(db) => (1, usize::from(!db.in_use()), 1),
                 };
                 metrics.pool_limit.set(i64::from(limit));
                 let idle = i64::try_from(idle).unwrap_or(i64::MAX);

@@ -140,11 +140,7 @@ pub(super) async fn check_answers(
     dbs: &Databases,
     seen: &[Seen],
 ) -> (BTreeMap<String, usize>, usize) {
-    let orders = order_svc::store::OrderStore::new(
-        shop_kit::db::connect(&dbs.url("order").await)
-            .await
-            .unwrap(),
-    );
+    let orders = order_svc::store::OrderStore::new(dbs.connect("order").await);
     let all = orders.all_orders().await.unwrap();
     let mut by_status = BTreeMap::<String, usize>::new();
     for s in seen {

@@ -1,11 +1,11 @@
 //! What the services' database connections do between requests: a transaction dropped without
-//! its commit leaves the pooled connection usable and outside any transaction (the pool pings
-//! only then, not before every statement); a message numbered in its own insert takes the next
-//! number however many are stored at once; and a lone statement whose rows are read to its end
-//! reports a commit that fails.
+//! its commit, or whose commit failed, leaves the connection usable and outside any
+//! transaction (PostgreSQL's pool, the embedded SQLite connection); a message numbered in its
+//! own insert takes the next number however many are stored at once; and a lone statement
+//! whose rows are read to its end reports a commit that fails.
 
 use futures_util::future::join_all;
-use sea_orm::{ConnectionTrait, TransactionTrait};
+use sea_orm::ConnectionTrait;
 use shop_kit::contract::notify::SendMessage;
 use shop_tests::Databases;
 use uuid::Uuid;
@@ -21,7 +21,7 @@ async fn a_transaction_right_after_a_dropped_one_commits() {
         let txn = db.begin().await.unwrap();
         let sql = format!("INSERT INTO probe (id) VALUES ({})", 2 * i);
         txn.execute_unprepared(&sql).await.unwrap();
-        drop(txn); // rolled back; the rollback is queued, not awaited
+        drop(txn); // rolled back (on PostgreSQL queued ahead of the next statement)
         // Then a transaction that commits: were the connection still counted inside the
         // dropped one, its BEGIN would become a SAVEPOINT and its COMMIT a release of it, with
         // the row left in a transaction nobody commits.
@@ -128,4 +128,50 @@ async fn a_lone_statement_read_to_its_end_reports_a_failed_commit() {
         .try_get("", "state")
         .unwrap();
     assert_eq!(state, "confirmed");
+}
+
+/// A transaction whose `COMMIT` fails (a deferred foreign key) is an error, keeps nothing, and
+/// leaves the connection to the next transaction, which commits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_commit_keeps_nothing_and_the_next_transaction_commits() {
+    let dbs = Databases::fresh().await;
+    let db = dbs.connect("failed").await;
+    for sql in [
+        "CREATE TABLE parent (id BIGINT PRIMARY KEY)",
+        "CREATE TABLE child (id BIGINT PRIMARY KEY, parent_id BIGINT REFERENCES parent (id) \
+         DEFERRABLE INITIALLY DEFERRED)",
+        "INSERT INTO parent (id) VALUES (1)",
+    ] {
+        shop_kit::db::execute(&db, sql).await.unwrap();
+    }
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared("INSERT INTO child (id, parent_id) VALUES (1, 99)")
+        .await
+        .unwrap();
+    txn.execute_unprepared("INSERT INTO parent (id) VALUES (2)")
+        .await
+        .unwrap();
+    assert!(txn.commit().await.is_err(), "a commit that broke a key");
+    let txn = db.begin().await.unwrap();
+    txn.execute_unprepared("INSERT INTO child (id, parent_id) VALUES (2, 1)")
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let other = dbs.connect("failed").await;
+    let count = |table: &'static str| {
+        let other = other.clone();
+        async move {
+            let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+            let row = other
+                .query_one_raw(sea_orm::Statement::from_string(
+                    other.get_database_backend(),
+                    sql,
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            row.try_get::<i64>("", "n").unwrap()
+        }
+    };
+    assert_eq!((count("parent").await, count("child").await), (1, 1));
 }

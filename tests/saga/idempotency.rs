@@ -188,3 +188,34 @@ async fn keys_past_their_retention_are_swept_and_free_again() {
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (960, 0));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backlog_of_keys_is_swept_in_batches_and_only_what_is_past_the_cutoff() {
+    let w = World::new(1000, 10, 100, 10).await;
+    let store = w.shop.order_store().await;
+    let user = uuid::Uuid::now_v7();
+    let claimed = |key: String| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_key(user, &key, "fingerprint", shop_kit::db::now())
+                .await
+                .unwrap()
+        }
+    };
+    // More than two of the sweep's batches, then one key made after the cutoff.
+    for i in 0..2_345 {
+        claimed(format!("old-{i}")).await;
+    }
+    let cutoff = shop_kit::db::now() + chrono::TimeDelta::microseconds(1);
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    claimed("young".into()).await;
+    assert_eq!(store.sweep_keys(cutoff).await.unwrap(), 2_345);
+    assert_eq!(store.sweep_keys(cutoff).await.unwrap(), 0);
+    let later = shop_kit::db::now() + chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        store.sweep_keys(later).await.unwrap(),
+        1,
+        "the young key was kept"
+    );
+}

@@ -18,7 +18,8 @@ const BEFORE_NAMES: u32 = 4;
 async fn orders_in_every_state_keep_what_they_hold_across_the_migration() {
     let dbs = Databases::fresh().await;
     let db = dbs.connect("order").await;
-    Migrator::up(&db, Some(BEFORE_NAMES)).await.unwrap();
+    let schema = db.schema_connection().await.unwrap();
+    Migrator::up(&schema, Some(BEFORE_NAMES)).await.unwrap();
     // (status, step, held as the earlier release counted it, the names it means)
     let stored = [
         ("pending", "reserve_funds", 0, ""),
@@ -80,7 +81,7 @@ async fn orders_in_every_state_keep_what_they_hold_across_the_migration() {
         ids.push(id);
     }
 
-    Migrator::up(&db, None).await.unwrap();
+    Migrator::up(&schema, None).await.unwrap();
     let saga = SagaDefinition::shop();
     for (id, (status, step, held, names)) in ids.iter().zip(stored) {
         let row = order::Entity::find_by_id(*id)

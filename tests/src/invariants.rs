@@ -11,6 +11,21 @@ use uuid::Uuid;
 
 use crate::databases::Databases;
 
+/// No tables of a service's: a database a test makes its own.
+struct Bare;
+
+impl sea_orm_migration::MigratorTrait for Bare {
+    fn migrations() -> Vec<Box<dyn sea_orm_migration::MigrationTrait>> {
+        Vec::new()
+    }
+}
+
+impl shop_kit::db::Schema for Bare {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+    }
+}
+
 /// Metrics for the stores the audit opens.
 fn detached() -> shop_kit::ledger::LedgerMetrics {
     shop_kit::ledger::LedgerMetrics::detached().expect("a registry of its own")
@@ -20,11 +35,23 @@ fn detached() -> shop_kit::ledger::LedgerMetrics {
 const SETTLE: Duration = Duration::from_secs(60);
 
 impl Databases {
-    /// A connection to `service`'s database.
-    pub async fn connect(&self, service: &str) -> sea_orm::DatabaseConnection {
-        shop_kit::db::connect(&self.url(service).await)
-            .await
-            .expect("audit connection")
+    /// A connection to `service`'s database, its rows read by that service's columns (a name
+    /// that is no service's: by their storage classes).
+    pub async fn connect(&self, service: &str) -> shop_kit::db::Db {
+        let url = self.url(service).await;
+        let db = match service {
+            "user" => shop_kit::db::connect::<user_svc::store::Migrator>(&url).await,
+            "order" => shop_kit::db::connect::<order_svc::store::Migrator>(&url).await,
+            "payment" => shop_kit::db::connect::<payment_svc::store::Migrator>(&url).await,
+            "stock" => shop_kit::db::connect::<stock_svc::store::Migrator>(&url).await,
+            "delivery" => shop_kit::db::connect::<delivery_svc::store::Migrator>(&url).await,
+            "notify" => shop_kit::db::connect::<notify_svc::store::Migrator>(&url).await,
+            s if s == crate::loyalty::LOYALTY.short => {
+                shop_kit::db::connect::<crate::loyalty::Migrator>(&url).await
+            }
+            _ => shop_kit::db::connect::<Bare>(&url).await,
+        };
+        db.expect("audit connection")
     }
 
     /// Waits until every order is terminal and every message is delivered, then checks the

@@ -4,7 +4,7 @@
 //! test shop's saga as one [`ParticipantDef`]: nothing of order-svc's code knows it.
 
 use poem_openapi::Object;
-use sea_orm::{ActiveValue::Set, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait};
+use sea_orm::{ActiveValue::Set, DbErr, EntityTrait};
 use sea_orm_migration::prelude::*;
 use serde::{Deserialize, Serialize};
 use shop_kit::ApiError;
@@ -12,6 +12,7 @@ use shop_kit::config::CommonConfig;
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::participant::Shortage;
 use shop_kit::db::now;
+use shop_kit::db::{Db, Txn};
 use shop_kit::ledger::{Counters, Ledger, Participant, ReservationsApi, Take};
 use shop_kit::server::Service;
 use shop_kit::topology::ServiceInfo;
@@ -126,6 +127,14 @@ pub mod reservation {
 pub struct Migrator;
 
 #[async_trait::async_trait]
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+            .with::<account::Entity>()
+            .with::<reservation::Entity>()
+    }
+}
+
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
         vec![Box::new(Tables)]
@@ -221,7 +230,7 @@ impl Ledger for PointsLedger {
 
     async fn take(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         req: &ReservePoints,
     ) -> Result<Take<reservation::Model>, DbErr> {
         Ok(match COUNTERS.take(txn, req.user_id, req.points).await? {
@@ -230,23 +239,15 @@ impl Ledger for PointsLedger {
         })
     }
 
-    async fn capture(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn capture(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         COUNTERS.capture(txn, r.user_id, r.points).await.map(drop)
     }
 
-    async fn give_back(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn give_back(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         COUNTERS.give_back(txn, r.user_id, r.points).await.map(drop)
     }
 
-    async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn refund(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         COUNTERS.refund(txn, r.user_id, r.points).await.map(drop)
     }
 }
@@ -278,7 +279,7 @@ pub async fn build(config: &CommonConfig) -> anyhow::Result<Service> {
 }
 
 /// Gives `user` `points` more.
-pub async fn grant(db: &DatabaseConnection, user: Uuid, points: i64) -> Result<(), DbErr> {
+pub async fn grant(db: &Db, user: Uuid, points: i64) -> Result<(), DbErr> {
     use sea_orm::sea_query::{Expr, OnConflict};
     let fresh = account::ActiveModel {
         user_id: Set(user),
@@ -308,11 +309,11 @@ pub async fn grant(db: &DatabaseConnection, user: Uuid, points: i64) -> Result<(
 }
 
 /// Every account.
-pub async fn accounts(db: &DatabaseConnection) -> Result<Vec<account::Model>, DbErr> {
+pub async fn accounts(db: &Db) -> Result<Vec<account::Model>, DbErr> {
     account::Entity::find().all(db).await
 }
 
 /// Every reservation.
-pub async fn reservations(db: &DatabaseConnection) -> Result<Vec<reservation::Model>, DbErr> {
+pub async fn reservations(db: &Db) -> Result<Vec<reservation::Model>, DbErr> {
     reservation::Entity::find().all(db).await
 }

@@ -394,9 +394,7 @@ impl TestShop {
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
         order_svc::store::OrderStore::of(
-            shop_kit::db::connect(&self.dbs.url("order").await)
-                .await
-                .expect("order db"),
+            self.dbs.connect("order").await,
             self.order_config.definition.clone(),
         )
     }

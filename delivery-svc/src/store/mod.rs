@@ -5,8 +5,7 @@ mod migration;
 mod seats;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::delivery::CourierBooking;
@@ -16,21 +15,31 @@ use shop_kit::page::PageRequest;
 use uuid::Uuid;
 
 use crate::domain::{Capacity, CourierName};
+use shop_kit::db::Db;
 
 pub use entities::{booking, courier, courier_day};
 pub use migration::Migrator;
+
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+            .with::<courier::Entity>()
+            .with::<courier_day::Entity>()
+            .with::<booking::Entity>()
+    }
+}
 pub use seats::SeatsLedger;
 
 /// Couriers and courier bookings.
 #[derive(Clone)]
 pub struct DeliveryStore {
-    db: DatabaseConnection,
+    db: Db,
     metrics: ledger::LedgerMetrics,
 }
 
 impl DeliveryStore {
     /// A store on `db`, counting its reservation protocol in `metrics`.
-    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+    pub fn new(db: Db, metrics: ledger::LedgerMetrics) -> Self {
         Self { db, metrics }
     }
 

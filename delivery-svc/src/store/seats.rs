@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Condition, Expr, ExprTrait, JoinType, OnConflict, Order, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbErr, EntityTrait,
-    FromQueryResult, QueryFilter,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter,
 };
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::delivery::{BookCourier, CourierBooking};
@@ -13,6 +13,7 @@ use shop_kit::ledger::{Ledger, Take};
 use uuid::Uuid;
 
 use super::{booking, courier, courier_day};
+use shop_kit::db::Txn;
 
 /// A courier that may take a booking, with its places booked that day (`None`: none yet).
 #[derive(Debug, FromQueryResult)]
@@ -39,7 +40,7 @@ fn mark(order_id: Uuid) -> booking::Model {
     }
 }
 
-async fn shift(txn: &DatabaseTransaction, row: &booking::Model, delta: i32) -> Result<(), DbErr> {
+async fn shift(txn: &Txn, row: &booking::Model, delta: i32) -> Result<(), DbErr> {
     let (Some(courier_id), Some(date)) = (row.courier_id, row.date) else {
         return Ok(());
     };
@@ -103,11 +104,7 @@ impl Ledger for SeatsLedger {
         }
     }
 
-    async fn take(
-        &self,
-        txn: &DatabaseTransaction,
-        req: &BookCourier,
-    ) -> Result<Take<booking::Model>, DbErr> {
+    async fn take(&self, txn: &Txn, req: &BookCourier) -> Result<Take<booking::Model>, DbErr> {
         // Every courier that takes bookings, with what it has booked that day (none: its day
         // is not opened yet), in one query.
         let day = Condition::all()
@@ -184,23 +181,15 @@ impl Ledger for SeatsLedger {
     /// A confirmed booking keeps its place in the courier's day.
     const CAPTURE_MOVES: bool = false;
 
-    async fn capture(
-        &self,
-        _txn: &DatabaseTransaction,
-        _row: &booking::Model,
-    ) -> Result<(), DbErr> {
+    async fn capture(&self, _txn: &Txn, _row: &booking::Model) -> Result<(), DbErr> {
         Ok(())
     }
 
-    async fn give_back(
-        &self,
-        txn: &DatabaseTransaction,
-        row: &booking::Model,
-    ) -> Result<(), DbErr> {
+    async fn give_back(&self, txn: &Txn, row: &booking::Model) -> Result<(), DbErr> {
         shift(txn, row, -1).await
     }
 
-    async fn refund(&self, txn: &DatabaseTransaction, row: &booking::Model) -> Result<(), DbErr> {
+    async fn refund(&self, txn: &Txn, row: &booking::Model) -> Result<(), DbErr> {
         shift(txn, row, -1).await // the courier's place is free again
     }
 }

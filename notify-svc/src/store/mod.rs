@@ -3,12 +3,19 @@
 use sea_orm::entity::prelude::*;
 use sea_orm::{QueryOrder, QuerySelect};
 use shop_kit::contract::notify::SendMessage;
+use shop_kit::db::Db;
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::page::PageRequest;
 
 mod migration;
 
 pub use migration::Migrator;
+
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default().with::<message::Entity>()
+    }
+}
 
 /// How often storing a message is tried again after another took its number.
 const RACE_RETRIES: usize = 10;
@@ -51,12 +58,12 @@ pub enum Stored {
 /// Users' messages.
 #[derive(Clone)]
 pub struct NotifyStore {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl NotifyStore {
     /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::{BinOper, Expr, ExprTrait, Func};
-use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, TransactionTrait, UpdateMany};
+use sea_orm::{ActiveValue::Set, Condition, QueryOrder, QuerySelect, UpdateMany};
 use shop_kit::db::now;
 
 use super::{OrderStore, order, outbox};

@@ -3,10 +3,13 @@
 use chrono::{DateTime, Utc};
 use sea_orm::ActiveValue::Set;
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use shop_kit::db::{is_unique_violation, now};
 
 use super::{OrderStore, idempotency_key};
+
+/// The most keys one statement of the sweep deletes.
+const SWEEP_BATCH: u64 = 1_000;
 
 /// What a key says about a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -127,12 +130,31 @@ impl OrderStore {
             .map(|_| ())
     }
 
-    /// Deletes keys created before `cutoff`; returns how many.
+    /// Deletes keys created before `cutoff`, [`SWEEP_BATCH`] at a time so that no one statement
+    /// holds the database long (after a long stop the backlog can be large); returns how many.
     pub async fn sweep_keys(&self, cutoff: DateTime<Utc>) -> Result<u64, DbErr> {
-        let res = idempotency_key::Entity::delete_many()
-            .filter(idempotency_key::Column::CreatedAt.lt(cutoff))
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected)
+        use idempotency_key::Column;
+        let mut swept = 0;
+        loop {
+            let batch = sea_orm::sea_query::Query::select()
+                .columns([Column::UserId, Column::Key])
+                .from(idempotency_key::Entity)
+                .and_where(Column::CreatedAt.lt(cutoff))
+                .limit(SWEEP_BATCH)
+                .to_owned();
+            let res = idempotency_key::Entity::delete_many()
+                .filter(
+                    Expr::tuple([Expr::col(Column::UserId), Expr::col(Column::Key)])
+                        .in_subquery(batch),
+                )
+                .exec(&self.db)
+                .await?;
+            swept += res.rows_affected;
+            if res.rows_affected < SWEEP_BATCH {
+                return Ok(swept);
+            }
+            // The requests waiting for the connection go first.
+            tokio::task::yield_now().await;
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Fund reservations as a [`Ledger`]: what is held moves between an account's `balance`,
 //! `reserved` and `captured`.
 
-use sea_orm::{DatabaseTransaction, DbErr};
+use sea_orm::DbErr;
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::payment::FundsReservation;
 use shop_kit::db::now;
@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::entry::Kind;
 use super::{account, reservation, statement};
 use crate::domain::Hold;
+use shop_kit::db::Txn;
 
 /// The `fund_reservations` table against `accounts`.
 pub struct FundsLedger;
@@ -45,7 +46,7 @@ const COUNTERS: Counters<account::Entity> = Counters {
 /// Writes the statement entry of a movement of `r`'s funds that left the account `now` (none
 /// for a released mark, which moved nothing).
 async fn moved(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     r: &reservation::Model,
     now: Option<account::Model>,
     kind: Kind,
@@ -103,11 +104,7 @@ impl Ledger for FundsLedger {
         }
     }
 
-    async fn take(
-        &self,
-        txn: &DatabaseTransaction,
-        req: &Hold,
-    ) -> Result<Take<reservation::Model>, DbErr> {
+    async fn take(&self, txn: &Txn, req: &Hold) -> Result<Take<reservation::Model>, DbErr> {
         let amount = req.amount.cents();
         let held = COUNTERS.take(txn, req.user_id, amount).await?;
         if let Some(acc) = &held {
@@ -126,25 +123,17 @@ impl Ledger for FundsLedger {
         })
     }
 
-    async fn capture(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn capture(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         let now = COUNTERS.capture(txn, r.user_id, r.amount).await?;
         moved(txn, r, now, Kind::Capture, 0).await
     }
 
-    async fn give_back(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn give_back(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         let now = COUNTERS.give_back(txn, r.user_id, r.amount).await?;
         moved(txn, r, now, Kind::Release, r.amount).await
     }
 
-    async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn refund(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         let now = COUNTERS.refund(txn, r.user_id, r.amount).await?;
         moved(txn, r, now, Kind::Refund, r.amount).await
     }

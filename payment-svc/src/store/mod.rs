@@ -6,17 +6,25 @@ mod migration;
 mod statement;
 
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    TransactionTrait,
-};
+use sea_orm::{ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use shop_kit::contract::payment::Account;
+use shop_kit::db::Db;
 use shop_kit::db::{is_unique_violation, now};
 use shop_kit::ledger;
 use uuid::Uuid;
 
 pub use entities::{account, deposit, entry, reservation};
 pub use migration::Migrator;
+
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+            .with::<account::Entity>()
+            .with::<reservation::Entity>()
+            .with::<deposit::Entity>()
+            .with::<entry::Entity>()
+    }
+}
 
 pub use funds::FundsLedger;
 
@@ -37,13 +45,13 @@ pub enum DepositOutcome {
 /// Balances, deposits and fund reservations.
 #[derive(Clone)]
 pub struct PaymentStore {
-    db: DatabaseConnection,
+    db: Db,
     metrics: ledger::LedgerMetrics,
 }
 
 impl PaymentStore {
     /// A store on `db`, counting its reservation protocol in `metrics`.
-    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+    pub fn new(db: Db, metrics: ledger::LedgerMetrics) -> Self {
         Self { db, metrics }
     }
 

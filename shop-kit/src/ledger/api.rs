@@ -2,10 +2,10 @@
 //! [`Participant`], so payment, stock and delivery differ only in their tables (their
 //! [`Ledger`]), their reserve request and their refusal.
 
+use crate::db::Db;
 use poem_openapi::param::Path;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{OpenApi, Tags};
-use sea_orm::DatabaseConnection;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -109,13 +109,13 @@ impl Reservations<'_> {
 /// `/internal/reservations` of one participant.
 pub struct ReservationsApi<P> {
     ledger: P,
-    db: DatabaseConnection,
+    db: Db,
     metrics: LedgerMetrics,
 }
 
 impl<P: Participant> ReservationsApi<P> {
     /// The API of `ledger`'s tables on `db`, counting in `metrics`.
-    pub fn new(ledger: P, db: DatabaseConnection, metrics: LedgerMetrics) -> Self {
+    pub fn new(ledger: P, db: Db, metrics: LedgerMetrics) -> Self {
         Self {
             ledger,
             db,

@@ -1,7 +1,9 @@
 //! The counters a participant's reservations move: free, held, captured and returned.
 
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+
+use crate::db::Txn;
 use uuid::Uuid;
 
 use crate::db::now;
@@ -52,7 +54,7 @@ impl<E: EntityTrait> Counters<E> {
     /// holder as it is now, `None` when there is no holder (a released mark holds nothing).
     pub async fn shift(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Option<Uuid>,
         deltas: [i64; 4],
     ) -> Result<Option<E::Model>, DbErr> {
@@ -71,7 +73,7 @@ impl<E: EntityTrait> Counters<E> {
     /// `None` when it has not enough, or there is no such holder.
     pub async fn take(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Uuid,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
@@ -86,7 +88,7 @@ impl<E: EntityTrait> Counters<E> {
     /// What a confirmation does with `amount` held: captured.
     pub async fn capture(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
@@ -96,7 +98,7 @@ impl<E: EntityTrait> Counters<E> {
     /// What a release does with `amount` held: free again.
     pub async fn give_back(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
@@ -106,7 +108,7 @@ impl<E: EntityTrait> Counters<E> {
     /// What a cancellation does with `amount` captured: free again, and counted as returned.
     pub async fn refund(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Option<Uuid>,
         amount: i64,
     ) -> Result<Option<E::Model>, DbErr> {
@@ -116,7 +118,7 @@ impl<E: EntityTrait> Counters<E> {
     /// Moves `amount` of the holder's as `movement` says.
     pub async fn apply(
         &self,
-        txn: &DatabaseTransaction,
+        txn: &Txn,
         holder: Option<Uuid>,
         amount: i64,
         movement: Movement,

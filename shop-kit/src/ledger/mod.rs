@@ -7,13 +7,13 @@
 
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, DbErr, EntityTrait, QueryFilter, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
+    QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::contract::{Decision, Outcome, ReservationState};
-use crate::db::{is_unique_violation, now};
+use crate::db::{Db, Txn, is_unique_violation, now};
 
 mod api;
 mod counters;
@@ -77,23 +77,19 @@ pub trait Ledger: Send + Sync {
     fn amount(row: &Self::Row) -> i64;
 
     /// Takes the resource for a request (conditional update) and returns the row to record.
-    async fn take(
-        &self,
-        txn: &DatabaseTransaction,
-        req: &Self::Request,
-    ) -> Result<Take<Self::Row>, DbErr>;
+    async fn take(&self, txn: &Txn, req: &Self::Request) -> Result<Take<Self::Row>, DbErr>;
     /// Whether capturing moves anything beside the row's state. When it does not (a courier's
     /// confirmed booking keeps its place), a confirm is one statement with no transaction
     /// around it: on SQLite a transaction's `BEGIN` and `COMMIT` are two more round trips to the
     /// connection's thread.
     const CAPTURE_MOVES: bool = true;
     /// Moves what a row holds from reserved to captured (sold, delivered).
-    async fn capture(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    async fn capture(&self, txn: &Txn, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives what a row holds back.
-    async fn give_back(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    async fn give_back(&self, txn: &Txn, row: &Self::Row) -> Result<(), DbErr>;
     /// Gives back what a confirmed row captured: the funds refunded, the units returned, the
     /// courier's place freed.
-    async fn refund(&self, txn: &DatabaseTransaction, row: &Self::Row) -> Result<(), DbErr>;
+    async fn refund(&self, txn: &Txn, row: &Self::Row) -> Result<(), DbErr>;
 }
 
 /// The row of an order.
@@ -123,7 +119,7 @@ fn lost_races(step: &str) -> DbErr {
 /// Reserves for a request; idempotent by order id.
 pub async fn reserve<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     metrics: &LedgerMetrics,
     req: &L::Request,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
@@ -151,7 +147,7 @@ async fn counted<T>(
 /// another state, or moved by a racing call first).
 async fn settle<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     order_id: Uuid,
     from: ReservationState,
     to: ReservationState,
@@ -191,7 +187,7 @@ async fn settle<L: Ledger>(
 /// id, which rolls the take back; then, as when the resource is short, what is recorded decides.
 async fn reserve_once<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     req: &L::Request,
 ) -> Result<Counted<L::Reservation>, DbErr> {
     let order_id = L::order_id(req);
@@ -234,7 +230,7 @@ async fn reserve_once<L: Ledger>(
 /// Confirms an order's reservation: what it holds is captured.
 pub async fn confirm<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
@@ -243,7 +239,7 @@ pub async fn confirm<L: Ledger>(
 
 async fn confirm_once<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
     use ReservationState::{Confirmed, Reserved};
@@ -269,7 +265,7 @@ async fn confirm_once<L: Ledger>(
 /// it captured is given back.
 pub async fn cancel<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
@@ -278,7 +274,7 @@ pub async fn cancel<L: Ledger>(
 
 async fn cancel_once<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
     use ReservationState::{Cancelled, Confirmed};
@@ -303,7 +299,7 @@ async fn cancel_once<L: Ledger>(
 /// Releases an order's reservation; with nothing held, leaves a mark that refuses a late one.
 pub async fn release<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     metrics: &LedgerMetrics,
     order_id: Uuid,
 ) -> Result<Outcome<L::Reservation>, DbErr> {
@@ -312,7 +308,7 @@ pub async fn release<L: Ledger>(
 
 async fn release_once<L: Ledger>(
     ledger: &L,
-    db: &DatabaseConnection,
+    db: &Db,
     order_id: Uuid,
 ) -> Result<Counted<L::Reservation>, DbErr> {
     use ReservationState::{Released, Reserved};

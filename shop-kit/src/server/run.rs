@@ -33,10 +33,10 @@ pub async fn shutdown_signal() {
 pub async fn build_service<M, A>(
     service: &'static ServiceInfo,
     config: &crate::config::CommonConfig,
-    api: impl FnOnce(sea_orm::DatabaseConnection, &ServiceParts) -> anyhow::Result<A>,
+    api: impl FnOnce(crate::db::Db, &ServiceParts) -> anyhow::Result<A>,
 ) -> anyhow::Result<Service>
 where
-    M: sea_orm_migration::MigratorTrait + 'static,
+    M: crate::db::Schema + 'static,
     A: OpenApi + 'static,
 {
     let name = service.name;
@@ -106,7 +106,7 @@ pub async fn main_of<M>(
     build: impl Future<Output = anyhow::Result<Service>>,
 ) -> std::process::ExitCode
 where
-    M: sea_orm_migration::MigratorTrait,
+    M: crate::db::Schema,
 {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
@@ -138,9 +138,7 @@ fn report(service: &ServiceInfo, done: anyhow::Result<()>) -> std::process::Exit
 }
 
 /// Applies this release's pending migrations, waiting for the database as a start does.
-async fn migrate_only<M: sea_orm_migration::MigratorTrait>(
-    service: &ServiceInfo,
-) -> anyhow::Result<()> {
+async fn migrate_only<M: crate::db::Schema>(service: &ServiceInfo) -> anyhow::Result<()> {
     let url = crate::env::env_required(&format!("{}_DATABASE_URL", service.env_prefix))?;
     let limits = super::ServerLimits::from_env()?;
     let db = crate::db::connect_and_migrate_patiently::<M>(

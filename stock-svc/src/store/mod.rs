@@ -6,31 +6,39 @@ mod units;
 
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect,
+    ActiveValue::Set, ColumnTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use shop_kit::contract::stock::Product;
 use shop_kit::db::now;
 use shop_kit::ledger;
 
 use crate::domain::{Price, ProductName, Units};
+use shop_kit::db::Db;
 use shop_kit::page::PageRequest;
 use uuid::Uuid;
 
 pub use entities::{product, reservation};
 pub use migration::Migrator;
+
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+            .with::<product::Entity>()
+            .with::<reservation::Entity>()
+    }
+}
 pub use units::{UnitsLedger, lines};
 
 /// The catalogue and stock reservations.
 #[derive(Clone)]
 pub struct StockStore {
-    db: DatabaseConnection,
+    db: Db,
     metrics: ledger::LedgerMetrics,
 }
 
 impl StockStore {
     /// A store on `db`, counting its reservation protocol in `metrics`.
-    pub fn new(db: DatabaseConnection, metrics: ledger::LedgerMetrics) -> Self {
+    pub fn new(db: Db, metrics: ledger::LedgerMetrics) -> Self {
         Self { db, metrics }
     }
 

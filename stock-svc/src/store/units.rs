@@ -1,7 +1,7 @@
 //! Stock reservations as a [`Ledger`]: units move between a product's `available`, `reserved`,
 //! `sold` and `returned`, for every line of an order at once.
 
-use sea_orm::{ColumnTrait, DatabaseTransaction, DbErr, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
 use shop_kit::contract::ReservationState;
 use shop_kit::contract::stock::{StockLine, StockReservation};
 use shop_kit::db::now;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::{product, reservation};
 use crate::domain::{Hold, Line};
+use shop_kit::db::Txn;
 
 /// The `stock_reservations` table against `products`.
 pub struct UnitsLedger;
@@ -91,7 +92,7 @@ fn sorted(mut lines: Vec<StockLine>) -> Vec<(Uuid, i64)> {
 /// Why taking `hold`'s lines stopped at line `failed` (of `by_product`, the lines in product
 /// order): the first line of the request whose product is missing, or short of units now.
 async fn shortage(
-    txn: &DatabaseTransaction,
+    txn: &Txn,
     hold: &Hold,
     by_product: &[Line],
     failed: usize,
@@ -173,11 +174,7 @@ impl Ledger for UnitsLedger {
     /// Takes every line in product order (so that concurrent orders over the same products
     /// lock them in one order and never deadlock), each with a conditional update; the first
     /// that fails ends the take, and the caller rolls back the lines taken before it.
-    async fn take(
-        &self,
-        txn: &DatabaseTransaction,
-        req: &Hold,
-    ) -> Result<Take<reservation::Model>, DbErr> {
+    async fn take(&self, txn: &Txn, req: &Hold) -> Result<Take<reservation::Model>, DbErr> {
         let mut by_product = req.lines.clone();
         by_product.sort_unstable();
         for (i, line) in by_product.iter().enumerate() {
@@ -191,33 +188,21 @@ impl Ledger for UnitsLedger {
         Ok(Take::Taken(row(req)?))
     }
 
-    async fn capture(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn capture(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         move_lines(txn, r, Movement::Capture).await
     }
 
-    async fn give_back(
-        &self,
-        txn: &DatabaseTransaction,
-        r: &reservation::Model,
-    ) -> Result<(), DbErr> {
+    async fn give_back(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         move_lines(txn, r, Movement::GiveBack).await
     }
 
-    async fn refund(&self, txn: &DatabaseTransaction, r: &reservation::Model) -> Result<(), DbErr> {
+    async fn refund(&self, txn: &Txn, r: &reservation::Model) -> Result<(), DbErr> {
         move_lines(txn, r, Movement::Refund).await
     }
 }
 
 /// Moves the units of every line of `r`, in locking order.
-async fn move_lines(
-    txn: &DatabaseTransaction,
-    r: &reservation::Model,
-    movement: Movement,
-) -> Result<(), DbErr> {
+async fn move_lines(txn: &Txn, r: &reservation::Model, movement: Movement) -> Result<(), DbErr> {
     for l in locking_order(r)? {
         COUNTERS
             .apply(txn, Some(l.product_id), l.quantity, movement)

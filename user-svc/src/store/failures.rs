@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use shop_kit::db::Db;
 
 /// One failed login attempt for a throttle key.
 pub mod failure {
@@ -27,12 +28,12 @@ pub mod failure {
 /// The failed-login log shared by every replica.
 #[derive(Clone)]
 pub struct FailureStore {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl FailureStore {
     /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

@@ -7,12 +7,21 @@ use shop_kit::page::PageRequest;
 
 use crate::domain::{Email, Name, Phone, Username};
 use crate::error::Error;
+use shop_kit::db::Db;
 
 mod failures;
 mod migration;
 
 pub use failures::FailureStore;
 pub use migration::Migrator;
+
+impl shop_kit::db::Schema for Migrator {
+    fn columns() -> shop_kit::db::Columns {
+        shop_kit::db::Columns::default()
+            .with::<user::Entity>()
+            .with::<failures::failure::Entity>()
+    }
+}
 
 /// Registered users.
 pub mod user {
@@ -80,12 +89,12 @@ fn taken_or_db(e: DbErr) -> Error {
 /// Users.
 #[derive(Clone)]
 pub struct UserStore {
-    db: DatabaseConnection,
+    db: Db,
 }
 
 impl UserStore {
     /// A store on `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Db) -> Self {
         Self { db }
     }
 

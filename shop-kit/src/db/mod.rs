@@ -3,88 +3,213 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, SqlErr, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseBackend,
+    DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, ExecResult, IntoActiveModel,
+    ProxyExecResult, QueryResult, RuntimeErr, Statement, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 
 use crate::health::ReadinessCheck;
 
+mod embedded;
+
+pub use embedded::{Columns, Embedded};
+
+/// A service's migrations, and the columns of the tables they make (the embedded database reads
+/// rows by them: see [`Columns`]).
+pub trait Schema: MigratorTrait {
+    /// Every entity of the service's tables.
+    fn columns() -> Columns;
+}
+
+/// A service's database: PostgreSQL through sqlx's pool, or the embedded SQLite file, whose
+/// statements run on the task that holds its one connection (see [`Embedded`]). Every
+/// statement sea-orm builds runs on either (`ConnectionTrait`); [`Db::begin`] starts a
+/// transaction.
+#[derive(Debug, Clone)]
+pub enum Db {
+    /// A pool of sqlx connections.
+    Pooled(DatabaseConnection),
+    /// The embedded SQLite file.
+    Embedded(Arc<Embedded>),
+}
+
+/// A transaction of a [`Db`]: commit it with [`Txn::commit`]; dropped before, it rolls back.
+#[derive(Debug)]
+pub enum Txn {
+    /// On a pooled connection.
+    Pooled(DatabaseTransaction),
+    /// Holding the embedded connection.
+    Embedded(embedded::Txn),
+}
+
+impl Db {
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Txn, DbErr> {
+        match self {
+            Self::Pooled(db) => db.begin().await.map(Txn::Pooled),
+            Self::Embedded(db) => db.begin().await.map(Txn::Embedded),
+        }
+    }
+
+    /// Closes the pool (the embedded connection closes with its last handle).
+    pub async fn close(self) -> Result<(), DbErr> {
+        match self {
+            Self::Pooled(db) => db.close().await,
+            Self::Embedded(_) => Ok(()),
+        }
+    }
+
+    /// A sea-orm connection to apply migrations through (sea-orm-migration takes one): the pool,
+    /// or statements one by one in autocommit on the embedded connection.
+    pub async fn schema_connection(&self) -> Result<DatabaseConnection, DbErr> {
+        match self {
+            Self::Pooled(db) => Ok(db.clone()),
+            Self::Embedded(db) => db.schema_connection().await,
+        }
+    }
+
+    /// Whether the database answers.
+    pub async fn ping(&self) -> Result<(), DbErr> {
+        match self {
+            Self::Pooled(db) => db.ping().await,
+            Self::Embedded(db) => db.batch("SELECT 1").await,
+        }
+    }
+}
+
+impl Txn {
+    /// Commits; an error means nothing the transaction wrote is stored.
+    pub async fn commit(self) -> Result<(), DbErr> {
+        match self {
+            Self::Pooled(txn) => txn.commit().await,
+            Self::Embedded(txn) => txn.commit(),
+        }
+    }
+}
+
+fn rows(ran: embedded::Ran) -> Vec<QueryResult> {
+    ran.rows.into_iter().map(Into::into).collect()
+}
+
+fn no_rows() -> ExecResult {
+    ProxyExecResult::default().into()
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Db {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        match self {
+            Self::Pooled(db) => db.get_database_backend(),
+            Self::Embedded(_) => DatabaseBackend::Sqlite,
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pooled(db) => db.execute_raw(stmt).await,
+            Self::Embedded(db) => db.run(&stmt).await.map(Into::into),
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pooled(db) => db.execute_unprepared(sql).await,
+            Self::Embedded(db) => db.batch(sql).await.map(|()| no_rows()),
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Pooled(db) => db.query_one_raw(stmt).await,
+            Self::Embedded(db) => Ok(db.run(&stmt).await?.rows.into_iter().next().map(Into::into)),
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Pooled(db) => db.query_all_raw(stmt).await,
+            Self::Embedded(db) => Ok(rows(db.run(&stmt).await?)),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for Txn {
+    fn get_database_backend(&self) -> DatabaseBackend {
+        match self {
+            Self::Pooled(txn) => txn.get_database_backend(),
+            Self::Embedded(_) => DatabaseBackend::Sqlite,
+        }
+    }
+
+    async fn execute_raw(&self, stmt: Statement) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pooled(txn) => txn.execute_raw(stmt).await,
+            Self::Embedded(txn) => txn.run(&stmt).map(Into::into),
+        }
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        match self {
+            Self::Pooled(txn) => txn.execute_unprepared(sql).await,
+            Self::Embedded(txn) => txn.batch(sql).map(|()| no_rows()),
+        }
+    }
+
+    async fn query_one_raw(&self, stmt: Statement) -> Result<Option<QueryResult>, DbErr> {
+        match self {
+            Self::Pooled(txn) => txn.query_one_raw(stmt).await,
+            Self::Embedded(txn) => Ok(txn.run(&stmt)?.rows.into_iter().next().map(Into::into)),
+        }
+    }
+
+    async fn query_all_raw(&self, stmt: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        match self {
+            Self::Pooled(txn) => txn.query_all_raw(stmt).await,
+            Self::Embedded(txn) => Ok(rows(txn.run(&stmt)?)),
+        }
+    }
+}
+
 /// How many connections a service keeps to PostgreSQL unless told otherwise.
 pub const DEFAULT_POOL_SIZE: u32 = 10;
 
-/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with the default pool.
-pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_pooled(url, DEFAULT_POOL_SIZE).await
+/// Connects to `url` (`sqlite://path?mode=rwc` or `postgres://…`) with the default pool, the
+/// rows read by the columns of `M`'s tables, without migrating (tools and tests).
+pub async fn connect<M: Schema>(url: &str) -> Result<Db, DbErr> {
+    connect_as::<M>(url, DEFAULT_POOL_SIZE).await
 }
 
-/// Connects to `url` with at most `pool_size` connections on PostgreSQL. SQLite always gets one
-/// connection: it has one writer at a time.
+/// Connects to `url`: a SQLite file embedded (see [`Embedded`]), PostgreSQL through a pool of at
+/// most `pool_size` connections.
+async fn connect_as<M: Schema>(url: &str, pool_size: u32) -> Result<Db, DbErr> {
+    if url.starts_with("sqlite:") {
+        let path = crate::disk::sqlite_file(url)
+            .ok_or_else(|| DbErr::Custom(format!("{url} names no SQLite file")))?;
+        let columns = M::columns().of_service()?;
+        return Ok(Db::Embedded(Arc::new(Embedded::open(path, columns)?)));
+    }
+    connect_pooled(url, pool_size).await.map(Db::Pooled)
+}
+
+/// Connects to PostgreSQL at `url` with at most `pool_size` connections.
 pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnection, DbErr> {
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
-    // A connection whose transaction state is unknown is retired, never handed out again.
-    // sqlx counts a connection's transaction depth itself and only moves the count when a
-    // BEGIN, COMMIT or ROLLBACK succeeds. SQLite rolls a transaction back by itself on some
-    // errors (SQLITE_FULL, SQLITE_IOERR, ...); the ROLLBACK that follows then fails ("no
-    // transaction is active") and the count stays at 1 on a connection in autocommit. The next
-    // BEGIN becomes `SAVEPOINT`, which opens a real transaction, and a rollback of it is
-    // `ROLLBACK TO SAVEPOINT`, which leaves that transaction open: from then on every later
-    // "commit" only releases a nested savepoint, the write lock is held for good and all the
-    // service writes is lost at the next restart (seen with a full disk). A pooled connection
-    // is checked before every use: one that is still inside a transaction is closed, and the
-    // pool opens a fresh one.
-    //
-    // A dropped transaction's rollback is queued, not awaited. PostgreSQL's is sent ahead of the
-    // connection's next statement and its depth drops at once. SQLite's goes to the connection's
-    // thread, which lowers the depth when it has run it; sqlx's pool pings a connection as it
-    // comes back, which normally lets that rollback run before the connection is handed out
-    // again. Should a depth above zero still be seen, it is only believed once a ping, queued
-    // behind that rollback, has come back. On SQLite every ping is a round trip to that thread;
-    // pinging only then spares one per statement (a live embedded file needs no liveness check).
-    opts.map_sqlx_sqlite_before_acquire(|conn, _| {
-        Box::pin(async move {
-            if sea_orm::sqlx::Connection::is_in_transaction(conn) {
-                sea_orm::sqlx::Connection::ping(conn).await?;
-            }
-            Ok(settled(conn, "SQLite"))
-        })
-    })
-    .map_sqlx_postgres_before_acquire(|conn, _| {
-        Box::pin(async move { Ok(settled(conn, "PostgreSQL")) })
-    });
-    if url.starts_with("sqlite:") {
-        // One writer at a time is SQLite's model: a single pooled connection serialises the
-        // transactions instead of failing them with SQLITE_BUSY on lock upgrades.
-        // The one connection lives as long as the pool: no idle reaping and no maximum
-        // lifetime, so sqlx starts no maintenance task. That task, reaping and re-queueing the
-        // single idle connection, was seen spinning forever in sqlx 0.9's idle queue under
-        // load (a saga test hung twice at 100% CPU in its `ArrayQueue::push`).
-        opts.max_connections(1)
-            .min_connections(1)
-            .test_before_acquire(false)
-            .idle_timeout(None)
-            .max_lifetime(None)
-            .map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
-                    .synchronous(SqliteSynchronous::Normal)
-                    .busy_timeout(Duration::from_secs(10))
-                    .foreign_keys(true)
-                    // After a checkpoint the write-ahead log is cut back to this size, so a
-                    // burst does not leave a large file behind.
-                    .pragma("journal_size_limit", WAL_SIZE_LIMIT.to_string())
-            });
-    } else {
-        // A connection in use is known to be alive; one idle for a while is checked first (a
-        // restarted server or a dropped NAT entry). Pinging every connection handed out cost a
-        // round trip to the server per statement; a connection that dies under load fails its
-        // statement (503) and the pool replaces it.
-        opts.max_connections(pool_size.max(1))
-            .min_connections(1)
-            .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR);
-    }
+    // A connection whose transaction state is unknown is retired, never handed out again: sqlx
+    // counts a connection's transaction depth itself and only moves the count when a BEGIN,
+    // COMMIT or ROLLBACK succeeds. A dropped transaction's rollback is sent ahead of the
+    // connection's next statement and its depth drops at once.
+    opts.map_sqlx_postgres_before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }));
+    // A connection in use is known to be alive; one idle for a while is checked first (a
+    // restarted server or a dropped NAT entry). Pinging every connection handed out cost a
+    // round trip to the server per statement; a connection that dies under load fails its
+    // statement (503) and the pool replaces it.
+    opts.max_connections(pool_size.max(1))
+        .min_connections(1)
+        .test_before_acquire_if_idle_for(PING_WHEN_IDLE_FOR);
     Database::connect(opts).await
 }
 
@@ -101,11 +226,10 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Whether a pooled connection is outside any transaction and can be handed out; a connection
 /// still inside one (see [`connect_pooled`]) is retired, with a warning.
-fn settled(conn: &mut impl sea_orm::sqlx::Connection, engine: &str) -> bool {
+fn settled(conn: &mut impl sea_orm::sqlx::Connection) -> bool {
     let in_transaction = conn.is_in_transaction();
     if in_transaction {
         tracing::warn!(
-            engine,
             "retiring a database connection left inside a transaction (a failed write, commit \
              or rollback): a fresh connection replaces it"
         );
@@ -117,23 +241,21 @@ fn settled(conn: &mut impl sea_orm::sqlx::Connection, engine: &str) -> bool {
 /// an advisory lock, so that replicas starting together on an empty database take turns: the
 /// first applies them, the others find nothing pending. A database already migrated by a newer
 /// release is served as it is.
-pub async fn connect_and_migrate<M: MigratorTrait>(
-    url: &str,
-    pool_size: u32,
-) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_and_migrate<M: Schema>(url: &str, pool_size: u32) -> Result<Db, DbErr> {
     connect_with_schema::<M>(url, pool_size, true).await
 }
 
 /// Connects, and applies this release's pending migrations when `apply`; without it, a
 /// pending one refuses the connection (its migrations are another step's to apply).
-async fn connect_with_schema<M: MigratorTrait>(
+async fn connect_with_schema<M: Schema>(
     url: &str,
     pool_size: u32,
     apply: bool,
-) -> Result<DatabaseConnection, DbErr> {
-    let db = connect_pooled(url, pool_size).await?;
+) -> Result<Db, DbErr> {
+    let db = connect_as::<M>(url, pool_size).await?;
+    let schema_db = db.schema_connection().await?;
     if !apply {
-        let pending = schema::<M>(&db).await?.pending;
+        let pending = schema::<M>(&schema_db).await?.pending;
         if !pending.is_empty() {
             return Err(DbErr::Custom(format!(
                 "this release's migrations {pending:?} are not applied (SHOP_MIGRATE_AT_START \
@@ -142,15 +264,15 @@ async fn connect_with_schema<M: MigratorTrait>(
         }
         return Ok(db);
     }
-    if db.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
-        let pool = db.get_postgres_connection_pool();
+    if schema_db.get_database_backend() == DatabaseBackend::Postgres {
+        let pool = schema_db.get_postgres_connection_pool();
         let mut lock = pool.acquire().await.map_err(sqlx_err)?;
         sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *lock)
             .await
             .map_err(sqlx_err)?;
-        let migrated = migrate::<M>(&db).await;
+        let migrated = migrate::<M>(&schema_db).await;
         let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(MIGRATION_LOCK)
             .execute(&mut *lock)
@@ -158,7 +280,7 @@ async fn connect_with_schema<M: MigratorTrait>(
         migrated?;
         unlocked.map_err(sqlx_err)?;
     } else {
-        migrate::<M>(&db).await?;
+        migrate::<M>(&schema_db).await?;
     }
     Ok(db)
 }
@@ -166,24 +288,24 @@ async fn connect_with_schema<M: MigratorTrait>(
 /// [`connect_and_migrate`], waiting for a database that does not answer yet (on a first
 /// install PostgreSQL comes up after the services) with backoff, up to `patience`, and saying
 /// so in the log; any other failure (a refused migration, a wrong password) at once.
-pub async fn connect_and_migrate_patiently<M: MigratorTrait>(
+pub async fn connect_and_migrate_patiently<M: Schema>(
     service: &str,
     url: &str,
     pool_size: u32,
     patience: Duration,
-) -> Result<DatabaseConnection, DbErr> {
+) -> Result<Db, DbErr> {
     connect_patiently::<M>(service, url, pool_size, patience, true).await
 }
 
 /// [`connect_and_migrate_patiently`], applying the pending migrations only when `apply` (see
 /// the configuration's `migrate_at_start`).
-pub async fn connect_patiently<M: MigratorTrait>(
+pub async fn connect_patiently<M: Schema>(
     service: &str,
     url: &str,
     pool_size: u32,
     patience: Duration,
     apply: bool,
-) -> Result<DatabaseConnection, DbErr> {
+) -> Result<Db, DbErr> {
     let started = std::time::Instant::now();
     let mut wait = Duration::from_millis(250);
     loop {
@@ -220,7 +342,7 @@ fn is_unreachable(e: &DbErr) -> bool {
 }
 
 /// What the database holds of the migrations, against this release's own.
-struct Schema {
+struct Applied {
     /// This release's migrations the database has not applied.
     pending: Vec<String>,
     /// Migrations the database has applied that this release does not know: a newer
@@ -229,7 +351,7 @@ struct Schema {
     newer: Vec<String>,
 }
 
-async fn schema<M: MigratorTrait>(db: &DatabaseConnection) -> Result<Schema, DbErr> {
+async fn schema<M: MigratorTrait>(db: &impl ConnectionTrait) -> Result<Applied, DbErr> {
     let applied: std::collections::BTreeSet<String> = M::get_migration_models(db)
         .await?
         .into_iter()
@@ -239,7 +361,7 @@ async fn schema<M: MigratorTrait>(db: &DatabaseConnection) -> Result<Schema, DbE
         .iter()
         .map(|m| m.name().to_owned())
         .collect();
-    Ok(Schema {
+    Ok(Applied {
         pending: own
             .iter()
             .filter(|v| !applied.contains(*v))
@@ -258,7 +380,7 @@ async fn schema<M: MigratorTrait>(db: &DatabaseConnection) -> Result<Schema, DbE
 /// rollback in progress); this release's migrations missing under a newer one's cannot be
 /// applied in order, and are refused with a message saying so.
 async fn migrate<M: MigratorTrait>(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let Schema { pending, newer } = schema::<M>(db).await?;
+    let Applied { pending, newer } = schema::<M>(db).await?;
     match (pending.is_empty(), newer.is_empty()) {
         (true, true) => Ok(()),
         (true, false) => {
@@ -288,7 +410,7 @@ fn sqlx_err(e: sea_orm::sqlx::Error) -> DbErr {
 /// found applied, a ping is enough: migrations are never taken back under a running service,
 /// and reading them again at every probe and scrape would log the migration table's "already
 /// exists" notice each time.
-pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> ReadinessCheck {
+pub fn readiness<M: MigratorTrait + 'static>(db: Db) -> ReadinessCheck {
     let migrated = Arc::new(std::sync::atomic::AtomicBool::new(false));
     Arc::new(move || {
         let (db, migrated) = (db.clone(), migrated.clone());
@@ -314,7 +436,7 @@ pub fn readiness<M: MigratorTrait + 'static>(db: DatabaseConnection) -> Readines
 /// disk, a lost server — with nobody told, leaving the caller holding a row the database does
 /// not have. A plain INSERT runs to its end and reports its commit; the row is what was sent.
 pub async fn insert_returning<A>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     row: A,
 ) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
 where
@@ -328,7 +450,7 @@ where
 /// Updates `row` (some columns set) and answers the whole row as stored, inside an explicit
 /// transaction whose COMMIT reports (see [`insert_returning`]).
 pub async fn update_returning<A>(
-    db: &DatabaseConnection,
+    db: &Db,
     row: A,
 ) -> Result<<A::Entity as EntityTrait>::Model, DbErr>
 where
@@ -341,9 +463,15 @@ where
     Ok(stored)
 }
 
-/// Whether `err` is a unique or primary-key violation.
+/// Whether `err` is a unique or primary-key violation (sqlx's and the embedded database's
+/// errors alike).
 pub fn is_unique_violation(err: &DbErr) -> bool {
-    matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_)))
+    match err {
+        DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            matches!(e.as_ref(), sea_orm::sqlx::Error::Database(e) if e.is_unique_violation())
+        }
+        _ => false,
+    }
 }
 
 /// The current time, truncated to microseconds so that it round-trips through both engines.
@@ -353,7 +481,7 @@ pub fn now() -> chrono::DateTime<chrono::Utc> {
 }
 
 /// Runs a statement that must succeed on both engines (used by tests and tools).
-pub async fn execute(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+pub async fn execute(db: &impl ConnectionTrait, sql: &str) -> Result<(), DbErr> {
     db.execute_unprepared(sql).await.map(|_| ())
 }
 

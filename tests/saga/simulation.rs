@@ -127,7 +127,8 @@ async fn place(api: Api, shopper: Shopper, body: Value, key: String, cancel: boo
         }
         assert!(
             started.elapsed() < Duration::from_secs(120),
-            "{id}: the order stayed pending"
+            "{id}: the order stayed {} and its cancel kept answering {status} {answer}: {order:?}",
+            order.status
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -73,6 +73,7 @@ async fn a_line_short_of_stock_releases_every_line_and_is_named() {
     assert_eq!(api.available(p[1]).await, 3);
     assert_eq!(api.available(p[2]).await, 50);
     assert_eq!(api.balance(&w.ann).await, (1000, 0));
+    w.shop.settle().await;
     let messages = api.messages(&w.ann).await;
     assert_eq!(
         messages[0].text,

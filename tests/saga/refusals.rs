@@ -28,6 +28,7 @@ async fn insufficient_funds_is_402_and_nothing_is_held() {
     let id = cancelled_order_holds_nothing(&w, &problem, "insufficient_funds").await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 2000);
+    w.shop.settle().await;
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
         messages[0].text,
@@ -47,6 +48,7 @@ async fn out_of_stock_is_409_and_the_funds_come_back() {
     let id = cancelled_order_holds_nothing(&w, &problem, "out_of_stock").await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
     assert_eq!(w.shop.api.available(w.product).await, 3);
+    w.shop.settle().await;
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
         messages[0].text,
@@ -74,6 +76,7 @@ async fn no_courier_is_409_and_funds_and_stock_come_back() {
     let id = cancelled_order_holds_nothing(&w, &problem, "no_courier").await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (990, 0));
     assert_eq!(w.shop.api.available(w.product).await, 99);
+    w.shop.settle().await;
     let messages = w.shop.api.messages(&w.ann).await;
     assert_eq!(
         messages[0].text,

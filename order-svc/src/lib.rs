@@ -43,6 +43,7 @@ impl App {
                         max_retries: config.saga.call_retries,
                         ..RetrySettings::default()
                     },
+                    config.common.calls,
                     Some(attempts),
                 )?;
                 let token = config.common.internal_token.clone();

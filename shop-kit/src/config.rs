@@ -27,6 +27,10 @@ pub struct CommonConfig {
     /// (`SHOP_MIGRATE_AT_START`, true). With false (a cluster whose migrate Job applies them
     /// before the rollout) a start that finds one pending is refused.
     pub migrate_at_start: bool,
+    /// The protocol of this service's calls to the others (`SHOP_CALLS_HTTP2`, false: HTTP/1.1,
+    /// so that the calls spread over a callee's replicas; true: HTTP/2, for a cluster whose
+    /// services run one replica each). The `shop` binary, all six in one process, uses HTTP/2.
+    pub calls: crate::client::Protocol,
 }
 
 impl CommonConfig {
@@ -52,6 +56,11 @@ impl CommonConfig {
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
             limits: crate::limits::ServerLimits::from_env()?,
             migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
+            calls: if env_parse("SHOP_CALLS_HTTP2", false)? {
+                crate::client::Protocol::Http2
+            } else {
+                crate::client::Protocol::Http1
+            },
         })
     }
 }
@@ -111,6 +120,8 @@ impl CommonConfig {
                 ..crate::limits::ServerLimits::default()
             },
             migrate_at_start: true,
+            // One replica of each, on this machine: nothing to spread the calls over.
+            calls: crate::client::Protocol::Http2,
         }
     }
 }

@@ -38,7 +38,11 @@ impl App {
                 let attempts = AttemptMetrics::new(parts.metrics.registry())?;
                 let payment = ServiceClient::new(
                     shop_kit::topology::PAYMENT.name,
-                    http_client(RetrySettings::default(), Some(attempts))?,
+                    http_client(
+                        RetrySettings::default(),
+                        config.common.calls,
+                        Some(attempts),
+                    )?,
                     &config.payment_url,
                     config.common.internal_token.clone(),
                 );

@@ -140,11 +140,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
         );
         common.database_pool_size = args.database_pool_size;
         common.limits = limits;
-        common.calls = if args.calls_http2 {
-            shop_kit::client::Protocol::Http2
-        } else {
-            shop_kit::client::Protocol::Http1
-        };
+        common.calls = shop_kit::client::Protocol::chosen(args.calls_http2);
         services.push(match *service {
             USER => {
                 user_svc::App::build(user_svc::Config {

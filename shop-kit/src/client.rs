@@ -101,6 +101,13 @@ pub enum Protocol {
     Http2,
 }
 
+impl Protocol {
+    /// HTTP/2 when `http2` (the `SHOP_CALLS_HTTP2` setting), else HTTP/1.1.
+    pub fn chosen(http2: bool) -> Self {
+        if http2 { Self::Http2 } else { Self::Http1 }
+    }
+}
+
 /// Builds the middleware client; fails (at start-up) rather than fall back to a client without
 /// the configured timeouts. With `attempts`, every attempt is counted.
 pub fn http_client(

@@ -56,11 +56,7 @@ impl CommonConfig {
             internal_token: Secret::new(env_required("SHOP_INTERNAL_TOKEN")?),
             limits: crate::limits::ServerLimits::from_env()?,
             migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
-            calls: if env_parse("SHOP_CALLS_HTTP2", false)? {
-                crate::client::Protocol::Http2
-            } else {
-                crate::client::Protocol::Http1
-            },
+            calls: crate::client::Protocol::chosen(env_parse("SHOP_CALLS_HTTP2", false)?),
         })
     }
 }

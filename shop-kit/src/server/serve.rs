@@ -401,3 +401,44 @@ impl AsyncWrite for Watched {
         std::pin::Pin::new(&mut self.inner).poll_shutdown(cx)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::{Protocol, RetrySettings, http_client};
+    use poem::EndpointExt;
+
+    /// Each protocol a caller chooses is the one its calls travel in, on the services' own
+    /// connection loop: HTTP/2 without negotiation needs a server that takes it as such.
+    #[tokio::test]
+    async fn a_service_is_called_in_the_protocol_its_caller_chose() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
+        let url = format!("http://{}/", listener.local_addr().expect("its address"));
+        let endpoint = poem::endpoint::make_sync(|req| format!("{:?}", req.version()))
+            .map_to_response()
+            .boxed();
+        let metrics = ConnectionMetrics::new(&prometheus::Registry::new()).expect("metrics");
+        let (stop, stopped) = watch::channel(false);
+        let server = tokio::spawn(serve(
+            "test",
+            listener,
+            endpoint,
+            ServerLimits::default(),
+            metrics,
+            stopped,
+            Duration::from_secs(1),
+        ));
+        for (protocol, version) in [(Protocol::Http1, "HTTP/1.1"), (Protocol::Http2, "HTTP/2.0")] {
+            let client = http_client(RetrySettings::default(), protocol, None).expect("client");
+            let answer = client.get(&url).send().await.expect("an answer");
+            assert_eq!(format!("{:?}", answer.version()), version);
+            assert_eq!(
+                answer.text().await.expect("a body"),
+                version,
+                "as the server saw it"
+            );
+        }
+        let _ = stop.send(true);
+        server.await.expect("the server stops");
+    }
+}

@@ -4,10 +4,15 @@
 //! Ingress routes (`/internal/`, health, metrics) are 404 here too.
 
 use futures_util::TryStreamExt;
-use poem::http::{HeaderName, StatusCode, header};
+use std::net::IpAddr;
+
+use poem::http::{HeaderName, HeaderValue, StatusCode, header};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 use shop_kit::ApiError;
+use shop_kit::proxies::TrustedProxies;
 use shop_kit::topology::{NEVER_ROUTED, SERVICES};
+
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 
 /// Headers that belong to one hop, never forwarded.
 const HOP_BY_HOP: [HeaderName; 6] = [
@@ -22,15 +27,19 @@ const HOP_BY_HOP: [HeaderName; 6] = [
 /// Routes by path prefix to the services' base URLs.
 pub struct FrontDoor {
     http: reqwest::Client,
+    /// The proxies in front of it, whose `X-Forwarded-For` it passes on; from anyone else it
+    /// drops the header and names the peer it saw.
+    proxies: TrustedProxies,
     /// Each routed prefix with the base URL of its service, longest prefix first.
     routes: Vec<(String, String)>,
 }
 
 impl FrontDoor {
     /// The front door of the services whose base URLs `base_of` gives, in the order of
-    /// `SERVICES`.
+    /// `SERVICES`, behind `proxies`.
     pub fn new(
         base_of: impl Fn(&shop_kit::topology::ServiceInfo) -> String,
+        proxies: TrustedProxies,
     ) -> anyhow::Result<Self> {
         let mut routes: Vec<(String, String)> = SERVICES
             .iter()
@@ -45,7 +54,11 @@ impl FrontDoor {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Self { http, routes })
+        Ok(Self {
+            http,
+            proxies,
+            routes,
+        })
     }
 
     /// The base URL a path goes to; `None`: no Ingress routes it.
@@ -77,6 +90,18 @@ impl Endpoint for FrontDoor {
         for h in &HOP_BY_HOP {
             headers.remove(h);
         }
+        // The services trust this door's word on the client: the peer it saw, after the chain
+        // of the proxies it trusts itself.
+        let peer = req
+            .remote_addr()
+            .as_socket_addr()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |a| a.ip());
+        let chain = self.proxies.forward(peer, req.headers());
+        headers.remove(header::FORWARDED);
+        match HeaderValue::from_str(&chain) {
+            Ok(chain) => headers.insert(X_FORWARDED_FOR, chain),
+            Err(_) => headers.remove(X_FORWARDED_FOR),
+        };
         let body = reqwest::Body::wrap_stream(req.into_body().into_bytes_stream());
         let sent = self
             .http
@@ -112,7 +137,9 @@ mod tests {
 
     #[test]
     fn it_routes_as_the_ingress_does() {
-        let Ok(front) = FrontDoor::new(|s| format!("http://{}", s.short)) else {
+        let Ok(front) =
+            FrontDoor::new(|s| format!("http://{}", s.short), TrustedProxies::default())
+        else {
             panic!("a front door")
         };
         assert_eq!(front.route("/orders/1"), Some("http://order"));

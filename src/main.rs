@@ -51,6 +51,16 @@ struct Args {
     /// for a lone shopper (the README's performance section has both).
     #[arg(long, env = "SHOP_CALLS_HTTP2", default_value_t = true, action = clap::ArgAction::Set)]
     calls_http2: bool,
+    /// The proxies in front of the shop whose `X-Forwarded-For` (or `Forwarded`) names the
+    /// client: addresses and CIDR blocks, comma-separated; none by default. The front door
+    /// passes their chain on and names the peer it saw; from anyone else it names the peer
+    /// alone. The services trust the front door (loopback) and these.
+    #[arg(long, env = "SHOP_TRUSTED_PROXIES", default_value = "")]
+    trusted_proxies: shop_kit::proxies::TrustedProxies,
+    /// The header the proxies in front of the shop name the client in: `x-forwarded-for` or
+    /// `forwarded` (RFC 7239).
+    #[arg(long, env = "SHOP_FORWARDED_HEADER", default_value = "x-forwarded-for")]
+    forwarded_header: shop_kit::proxies::ForwardedHeader,
     /// Start signing tokens with a new key. Tokens signed with the current key stay valid until
     /// they expire; those of the key before it are refused from now on.
     #[arg(long)]
@@ -141,6 +151,7 @@ async fn start(args: Args) -> anyhow::Result<()> {
         common.database_pool_size = args.database_pool_size;
         common.limits = limits;
         common.calls = shop_kit::client::Protocol::chosen(args.calls_http2);
+        common.proxies = shop_kit::proxies::TrustedProxies::loopback().and(&args.trusted_proxies);
         services.push(match *service {
             USER => {
                 user_svc::App::build(user_svc::Config {
@@ -173,10 +184,15 @@ async fn start(args: Args) -> anyhow::Result<()> {
         .front_port
         .or_else(|| args.base_port.checked_sub(1))
         .ok_or_else(|| anyhow::anyhow!("--base-port 0 leaves no port for the front door"))?;
-    let door = front::FrontDoor::new(|s| {
-        let port = s.consecutive_port(args.base_port).unwrap_or(s.default_port);
-        format!("http://127.0.0.1:{port}")
-    })?;
+    let mut door_proxies = args.trusted_proxies.clone();
+    door_proxies.header = args.forwarded_header;
+    let door = front::FrontDoor::new(
+        |s| {
+            let port = s.consecutive_port(args.base_port).unwrap_or(s.default_port);
+            format!("http://127.0.0.1:{port}")
+        },
+        door_proxies,
+    )?;
     let listener = TcpListener::bind(format!("{}:{front_port}", args.host));
     let acceptor = listener
         .into_acceptor()

@@ -31,6 +31,9 @@ pub struct CommonConfig {
     /// so that the calls spread over a callee's replicas; true: HTTP/2, for a cluster whose
     /// services run one replica each). The `shop` binary, all six in one process, uses HTTP/2.
     pub calls: crate::client::Protocol,
+    /// The proxies whose `X-Forwarded-For` names the client (`SHOP_TRUSTED_PROXIES`, none;
+    /// `SHOP_FORWARDED_HEADER`): see [`crate::proxies`].
+    pub proxies: crate::proxies::TrustedProxies,
 }
 
 impl CommonConfig {
@@ -57,6 +60,7 @@ impl CommonConfig {
             limits: crate::limits::ServerLimits::from_env()?,
             migrate_at_start: env_parse("SHOP_MIGRATE_AT_START", true)?,
             calls: crate::client::Protocol::chosen(env_parse("SHOP_CALLS_HTTP2", false)?),
+            proxies: crate::proxies::TrustedProxies::from_env()?,
         })
     }
 }
@@ -118,6 +122,8 @@ impl CommonConfig {
             migrate_at_start: true,
             // One replica of each, on this machine: nothing to spread the calls over.
             calls: crate::client::Protocol::Http2,
+            // The front door calls the services from this machine.
+            proxies: crate::proxies::TrustedProxies::loopback(),
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod money;
 pub mod page;
 pub mod problem;
+pub mod proxies;
 pub mod server;
 pub mod telemetry;
 pub mod text;

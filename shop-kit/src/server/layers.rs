@@ -1,5 +1,5 @@
-//! What wraps every request: a server span that continues the caller's trace, and the body
-//! limit.
+//! What wraps every request: the client's address, a server span that continues the caller's
+//! trace, and the body limit.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +11,23 @@ use tracing::Instrument;
 
 use crate::limits::{MAX_BODY_BYTES, ServerLimits};
 use crate::problem::ApiError;
+use crate::proxies::{ClientAddr, TrustedProxies};
+
+/// Puts the request's [`ClientAddr`] in its data: its TCP peer, or the client a trusted proxy
+/// names (see [`crate::proxies`]).
+pub(super) async fn find_client<E: Endpoint<Output = Response>>(
+    proxies: Arc<TrustedProxies>,
+    ep: Arc<E>,
+    mut req: Request,
+) -> poem::Result<Response> {
+    let peer = match req.remote_addr().as_socket_addr() {
+        Some(addr) => addr.ip(),
+        None => std::net::IpAddr::from([0, 0, 0, 0]),
+    };
+    let client = proxies.client(peer, req.headers());
+    req.extensions_mut().insert(ClientAddr(client));
+    ep.call(req).await
+}
 
 /// Runs a request inside a server span that continues the caller's trace (W3C `traceparent`),
 /// named after the matched route once it is known. Probes and scrapes are not traced.
@@ -24,6 +41,7 @@ pub(super) async fn traced<E: Endpoint<Output = Response>>(
         return ep.call(req).await;
     }
     let method = req.method().as_str().to_owned();
+    let client = req.data::<ClientAddr>().copied();
     let span = tracing::info_span!(
         "request",
         otel.name = %method, // renamed after routing, e.g. `POST /orders`
@@ -78,6 +96,7 @@ pub(super) async fn traced<E: Endpoint<Output = Response>>(
             tracing::info!(
                 target: "access",
                 method = %method,
+                client = client.map(tracing::field::display),
                 route = route.as_deref().unwrap_or("unmatched"),
                 status = status.as_u16(),
                 duration_ms = (started.elapsed().as_secs_f64() * 1e6).round() / 1e3,

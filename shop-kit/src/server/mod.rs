@@ -87,6 +87,8 @@ pub struct ServiceParts {
     /// Examples of the public spec that depend on the data (an order of a product that
     /// exists), filled in each time the spec is served.
     pub live_examples: std::sync::OnceLock<LiveExamples>,
+    /// The proxies whose word on the client's address is taken.
+    pub proxies: Arc<crate::proxies::TrustedProxies>,
 }
 
 /// Fills a spec's examples from the data it serves; answers the spec as it is when it cannot.
@@ -136,6 +138,7 @@ impl ServiceParts {
             disk,
             draining: CancellationToken::new(),
             live_examples: std::sync::OnceLock::new(),
+            proxies: Arc::new(config.proxies.clone()),
         })
     }
 }
@@ -240,6 +243,7 @@ pub fn endpoint<A: OpenApi + 'static>(
     let name = parts.name;
     let body = layers::BodyLimits::new(limits);
     let disk = parts.disk.clone();
+    let proxies = parts.proxies.clone();
     let ep = problem::with_problem_errors(
         route
             .around(move |ep, req| layers::limit_body(body.clone(), ep, req))
@@ -249,7 +253,8 @@ pub fn endpoint<A: OpenApi + 'static>(
     .data(parts.keys.clone())
     .data(parts.internal_token.clone())
     .around(move |ep, req| metrics::record(metrics.clone(), ep, req))
-    .around(move |ep, req| layers::traced(name, ep, req));
+    .around(move |ep, req| layers::traced(name, ep, req))
+    .around(move |ep, req| layers::find_client(proxies.clone(), ep, req));
     ep.boxed()
 }
 

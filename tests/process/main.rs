@@ -27,6 +27,7 @@ mod drain;
 mod front;
 mod load;
 mod outage;
+mod throttle;
 mod trace;
 
 /// A base port with the six after it free and the one before it (the front door's), never

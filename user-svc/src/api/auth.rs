@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use jsonwebtoken::jwk::AlgorithmParameters;
-use poem::web::RemoteAddr;
+use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use shop_kit::JsonBody;
 use shop_kit::auth::TokenKeys;
+use shop_kit::proxies::ClientAddr;
 use shop_kit::{ApiError, ApiResult};
 
 use super::Tag;
@@ -15,14 +16,13 @@ use crate::error::Error;
 use crate::metrics::UserMetrics;
 use crate::password::Passwords;
 use crate::store::UserStore;
-use crate::throttle::Throttle;
+use crate::throttle::{LoginGuard, Refusal};
 
 pub struct AuthApi {
     pub store: UserStore,
     pub passwords: Passwords,
     pub keys: Arc<TokenKeys>,
-    pub per_user: Throttle,
-    pub per_address: Throttle,
+    pub guard: LoginGuard,
     pub metrics: UserMetrics,
 }
 
@@ -105,25 +105,27 @@ impl AuthApi {
     /// 15 minutes): in Swagger UI, paste its `access_token` into Authorize once, for every service.
     ///
     /// 401: wrong username or password (the same answer whether or not the user exists).
-    /// 429: too many failed attempts for this username (10 in 15 minutes) or from this address (100);
-    /// refused even with the right password until `Retry-After` seconds have passed.
+    /// 429: too many failed logins from this client's address (100 in 15 minutes, on any
+    /// accounts), or for this account from this address (10; only 1 while the account is under
+    /// a guessing attack from many addresses). Refused even with the right password until
+    /// `Retry-After` seconds have passed; other addresses are never refused for it.
     #[oai(path = "/auth/login", method = "post", operation_id = "login")]
-    async fn login(&self, body: JsonBody<Login>, remote: &RemoteAddr) -> ApiResult<LoginResponse> {
-        let user_key = body.username.to_lowercase();
-        let address_key = remote.to_string();
-        let address_key = address_key
-            .rsplit_once(':')
-            .map_or(address_key.as_str(), |(ip, _)| ip);
-        let locked = match self.per_user.locked_for(&user_key).await {
-            Ok(None) => self.per_address.locked_for(address_key).await,
-            locked => locked,
-        };
-        if let Some(wait) = locked? {
+    async fn login(
+        &self,
+        body: JsonBody<Login>,
+        client: Data<&ClientAddr>,
+    ) -> ApiResult<LoginResponse> {
+        let account = body.username.to_lowercase();
+        let address = client.0.0;
+        if let Some(refusal) = self.guard.check(&account, address).await? {
             self.metrics.logins.with_label_values(&["throttled"]).inc();
-            return Err(ApiError::too_many(
-                "too many failed logins; retry later",
-                wait,
-            ));
+            let detail = match refusal {
+                Refusal::Address { .. } => "too many failed logins from your address; retry later",
+                Refusal::Account { .. } => {
+                    "too many failed logins for this account from your address; retry later"
+                }
+            };
+            return Err(ApiError::too_many(detail, refusal.wait()));
         }
         let user = self.store.by_login(&body.username).await?;
         let phc = user.as_ref().map(|u| u.password_hash.clone());
@@ -137,11 +139,7 @@ impl AuthApi {
                 }
             })?;
         if !matches {
-            let recorded = async {
-                self.per_user.fail(&user_key).await?;
-                self.per_address.fail(address_key).await
-            };
-            recorded.await?;
+            self.guard.failed(&account, address).await?;
             self.metrics.logins.with_label_values(&["failure"]).inc();
             return Err(ApiError::unauthorized("wrong username or password"));
         }

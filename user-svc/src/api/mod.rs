@@ -4,7 +4,6 @@ mod auth;
 mod users;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
@@ -17,7 +16,7 @@ use crate::error::Error;
 use crate::metrics::UserMetrics;
 use crate::password::Passwords;
 use crate::store::{FailureStore, NewUser, UserStore, user};
-use crate::throttle::Throttle;
+use crate::throttle::{LoginGuard, LoginLimits};
 
 /// Every operation of user-svc.
 pub fn apis(
@@ -28,7 +27,6 @@ pub fn apis(
     keys: Arc<TokenKeys>,
     payment: ServiceClient,
 ) -> impl poem_openapi::OpenApi {
-    let window = Duration::from_secs(15 * 60);
     (
         users::UsersApi {
             store: store.clone(),
@@ -37,8 +35,7 @@ pub fn apis(
             metrics: metrics.clone(),
         },
         auth::AuthApi {
-            per_user: Throttle::new(failures.clone(), "user", 10, window),
-            per_address: Throttle::new(failures, "addr", 100, window),
+            guard: LoginGuard::new(failures, LoginLimits::default()),
             store,
             passwords,
             keys,

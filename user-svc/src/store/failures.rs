@@ -9,7 +9,8 @@ use shop_kit::db::Db;
 pub mod failure {
     use sea_orm::entity::prelude::*;
 
-    /// A failure of `key` (`user:<name>` or `addr:<ip>`) at `failed_at`.
+    /// A failure of `key` (`addr:<ip>`, `pair:<ip>|<account>` or `user:<account>`) at
+    /// `failed_at`.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "login_failures")]
     pub struct Model {
@@ -54,21 +55,22 @@ impl FailureStore {
         Ok(rows.into_iter().map(|r| r.failed_at).collect())
     }
 
-    /// Records a failure of `key` at `at`, and forgets every failure at or before `forget`
-    /// (they have left the window), so the table holds one window's failures at most.
+    /// Records a failure under each of `keys` at `at`, and forgets every failure at or before
+    /// `forget` (they have left the window), so the table holds one window's failures at most.
     pub async fn record(
         &self,
-        key: &str,
+        keys: &[&str],
         at: DateTime<Utc>,
         forget: DateTime<Utc>,
     ) -> Result<(), DbErr> {
-        failure::Entity::insert(failure::ActiveModel {
+        let rows = keys.iter().map(|key| failure::ActiveModel {
             id: Set(Uuid::now_v7()),
-            key: Set(key.to_owned()),
+            key: Set((*key).to_owned()),
             failed_at: Set(at),
-        })
-        .exec_without_returning(&self.db)
-        .await?;
+        });
+        failure::Entity::insert_many(rows)
+            .exec_without_returning(&self.db)
+            .await?;
         failure::Entity::delete_many()
             .filter(failure::Column::FailedAt.lte(forget))
             .exec(&self.db)

@@ -21,7 +21,8 @@ const BATCH: u64 = 50;
 /// Deliveries in flight at once.
 const DELIVERIES_AT_ONCE: usize = 8;
 
-/// Sends queued messages to notify-svc until `stop` turns true, up to
+/// Sends queued messages to notify-svc until `stop` turns true, each batch claimed (so that
+/// with several replicas each message is sent by one), up to
 /// [`DELIVERIES_AT_ONCE`] at a time and without pausing while a full batch was due; failed
 /// deliveries are retried with capped exponential backoff. (One at a time, and a pause after
 /// every batch, left thousands of messages queued after a minute of load.)
@@ -32,10 +33,15 @@ pub async fn send_messages(
     mut stop: watch::Receiver<bool>,
 ) {
     loop {
-        let full = match runner.store.due_messages(BATCH).await {
+        // A batch is this replica's for as long as an order's lease. No delivery starts after
+        // half of it, so one rarely outlives the claim (a second send would be harmless:
+        // notify-svc stores a message once per id).
+        let claim = runner.lease_ttl;
+        let full = match runner.store.claim_messages(BATCH, claim).await {
             Ok(batch) => {
                 let full = batch.len() as u64 == BATCH;
                 let delivered: Vec<Uuid> = futures_util::stream::iter(batch)
+                    .take_until(tokio::time::sleep(claim / 2))
                     .map(|m| deliver(&runner, &notifier, m))
                     .buffer_unordered(DELIVERIES_AT_ONCE)
                     .filter_map(std::future::ready)

@@ -2,33 +2,7 @@
 //! value the shop's own books say.
 
 use shop_tests::TestShop;
-
-/// The value of the series `name{labels}` in a Prometheus text exposition, where `labels` are
-/// all among the series' labels; the sum over every series that matches.
-fn value(exposition: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    let mut found = None;
-    for line in exposition.lines().filter(|l| !l.starts_with('#')) {
-        let (series, v) = line.rsplit_once(' ')?;
-        let (metric, rest) = series.split_once('{').unwrap_or((series, ""));
-        let matches = metric == name
-            && labels
-                .iter()
-                .all(|(k, want)| rest.contains(&format!("{k}=\"{want}\"")));
-        if matches {
-            *found.get_or_insert(0.0) += v.parse::<f64>().ok()?;
-        }
-    }
-    found
-}
-
-async fn scrape(url: &str) -> String {
-    reqwest::get(format!("{url}/metrics"))
-        .await
-        .expect("metrics answer")
-        .text()
-        .await
-        .expect("metrics text")
-}
+use shop_tests::metrics::{scrape, value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_count_what_the_shop_did() {

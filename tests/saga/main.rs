@@ -19,6 +19,7 @@ mod races;
 mod recovery;
 pub mod refunds;
 mod refusals;
+mod replicas;
 mod shutdown;
 mod simulation;
 mod statement;

@@ -12,6 +12,7 @@ pub mod endpoints;
 pub mod faults;
 mod invariants;
 pub mod loyalty;
+pub mod metrics;
 mod shop;
 
 pub use answer::{Answer, Order, OrderItem, Page, Problem};

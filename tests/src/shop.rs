@@ -391,6 +391,14 @@ impl TestShop {
         Running::start(notify_svc::App::build(common).await.expect("notify-svc"))
     }
 
+    /// A second order-svc instance on the same database, on a port of its own, as another
+    /// replica would be: it shares the first's background work (recovery, the outbox).
+    pub async fn another_order(&self) -> Running {
+        let mut config = self.order_config.clone();
+        config.common.port = 0;
+        Running::start_order(config).await
+    }
+
     /// order-svc's store, for tests that set up saga states by hand.
     pub async fn order_store(&self) -> order_svc::store::OrderStore {
         order_svc::store::OrderStore::of(

@@ -2,22 +2,41 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::entity::prelude::*;
-use sea_orm::sea_query::Expr;
-use sea_orm::{QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Expr, LockBehavior, LockType};
+use sea_orm::{QueryOrder, QuerySelect, QueryTrait};
 use shop_kit::db::now;
 
 use super::{OrderStore, outbox};
 
 impl OrderStore {
-    /// Up to `limit` undelivered messages that are due, oldest first.
-    pub async fn due_messages(&self, limit: u64) -> Result<Vec<outbox::Model>, DbErr> {
-        outbox::Entity::find()
+    /// Claims up to `limit` undelivered messages that are due, oldest first, for `lease`: their
+    /// next attempt moves to the lease's end in the same statement, so another replica's sender
+    /// passes them by (on PostgreSQL, `FOR UPDATE SKIP LOCKED` lets two claims run side by side
+    /// without waiting for each other; SQLite has one writer). A sender that dies holding them
+    /// leaves them due again when the lease ends.
+    pub async fn claim_messages(
+        &self,
+        limit: u64,
+        lease: std::time::Duration,
+    ) -> Result<Vec<outbox::Model>, DbErr> {
+        let now = now();
+        let until = now + chrono::TimeDelta::from_std(lease).unwrap_or(chrono::TimeDelta::MAX);
+        let due = outbox::Entity::find()
+            .select_only()
+            .column(outbox::Column::Id)
             .filter(outbox::Column::DeliveredAt.is_null())
-            .filter(outbox::Column::NextAttemptAt.lte(now()))
+            .filter(outbox::Column::NextAttemptAt.lte(now))
             .order_by_asc(outbox::Column::Id)
             .limit(limit)
-            .all(&self.db)
-            .await
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_query();
+        let mut claimed = outbox::Entity::update_many()
+            .col_expr(outbox::Column::NextAttemptAt, Expr::value(until))
+            .filter(outbox::Column::Id.in_subquery(due))
+            .exec_with_returning(&self.db)
+            .await?;
+        claimed.sort_by_key(|m| m.id);
+        Ok(claimed)
     }
 
     /// Marks messages delivered, in one statement.

@@ -78,6 +78,9 @@ impl App {
                         release_attempts: config.saga.release_attempts,
                         backoff: config.saga.retry_backoff,
                         backoff_max: config.saga.retry_backoff_max,
+                        // Within the step's deadline, and well inside the order's lease, which
+                        // nothing renews while the call is retried.
+                        reserve_patience: config.saga.step_deadline.min(config.saga.lease_ttl / 2),
                     },
                     metrics,
                     outbox_wake: wake.clone(),

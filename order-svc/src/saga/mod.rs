@@ -42,6 +42,10 @@ pub struct RetryPolicy {
     pub backoff: Duration,
     /// Cap of the wait.
     pub backoff_max: Duration,
+    /// How long a reservation is tried again while its participant cannot be reached (a
+    /// refused connection, a 503 of a restart), before the saga gives up and compensates: a
+    /// reservation is idempotent and nothing is held yet past it, so a blip costs time only.
+    pub reserve_patience: Duration,
 }
 
 impl RetryPolicy {
@@ -81,7 +85,7 @@ impl Lifecycle {
         self.drives.wait().await;
     }
 
-    fn is_stopping(&self) -> bool {
+    pub(crate) fn is_stopping(&self) -> bool {
         *self.stopping.borrow()
     }
 }

@@ -2,7 +2,7 @@
 //! and the pause and finish they end in.
 
 use std::ops::ControlFlow;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use sea_orm::DbErr;
@@ -36,7 +36,7 @@ impl SagaRunner {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         let started = Instant::now();
-        let answer = self.participants.reserve(p, &order).await;
+        let answer = self.reserve_patiently(p, &order, started).await;
         let call = self.record(p, Action::Reserve, attempt(o), started, &answer);
         let mut found = Found::default();
         let state = match answer {
@@ -66,6 +66,40 @@ impl SagaRunner {
             return Ok(ControlFlow::Break(Drive::LeaseLost));
         }
         Ok(ControlFlow::Continue(state))
+    }
+
+    /// Reserves with `p`, and again with backoff while it cannot be reached, for up to the
+    /// reservation's patience since `started` (the client's own quick retries are spent in a
+    /// tenth of a second, less than a participant's restart takes). A refusal is final.
+    async fn reserve_patiently(
+        &self,
+        p: Participant,
+        order: &crate::domain::Order,
+        started: Instant,
+    ) -> Answer<Option<Uuid>> {
+        let mut answer = self.participants.reserve(p, order).await;
+        let mut pause = Duration::from_millis(100);
+        while let Answer::Unreachable(e) = &answer {
+            let left = self
+                .retry
+                .reserve_patience
+                .saturating_sub(started.elapsed());
+            if left <= pause || self.lifecycle.is_stopping() {
+                break;
+            }
+            tracing::info!(participant = self.saga().name(p), error = %e, "participant unreachable; reserving again");
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_secs(1));
+            let left = self
+                .retry
+                .reserve_patience
+                .saturating_sub(started.elapsed());
+            match tokio::time::timeout(left, self.participants.reserve(p, order)).await {
+                Ok(again) => answer = again,
+                Err(_) => break,
+            }
+        }
+        answer
     }
 
     /// Confirms with every participant at once (each confirmation is idempotent and independent of the

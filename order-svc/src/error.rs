@@ -65,9 +65,9 @@ pub enum Error {
         /// Where it stands.
         status: OrderStatus,
     },
-    /// 402 (`insufficient_funds`), 409 (`out_of_stock`, `no_courier`, `rejected`) or 503
-    /// (`service_unavailable`): the saga cancelled the order. The problem names the order and
-    /// the reason.
+    /// 402 (`insufficient_funds`) or 409 (`out_of_stock`, `no_courier`, `rejected`): the saga
+    /// cancelled the order. The problem names the order and the reason. (An order cancelled for
+    /// `service_unavailable` answers 202 with the order instead.)
     #[error("order {order_id} is cancelled: {}", .reason.as_str().replace('_', " "))]
     Cancelled {
         /// The cancelled order.

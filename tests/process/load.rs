@@ -1,8 +1,13 @@
 //! Shoppers ordering against the `shop` binary while a test does something to it, and the
-//! check every such test ends with: each order a client saw answered 201 or 202 is stored with
-//! that outcome (or a later terminal one).
+//! check every such test ends with: each order a client saw answered 201 is stored completed,
+//! each 202 is stored (or, when the database's answer came too late, not stored and its key free
+//! for a repeat), no 503 was answered for an order that is stored, and every stored order was
+//! answered 2xx or is reachable through its key.
 
 use std::collections::BTreeMap;
+
+use sea_orm_migration::sea_orm::EntityTrait;
+use uuid::Uuid;
 
 use super::*;
 
@@ -11,6 +16,8 @@ pub(super) struct Seen {
     pub(super) status: Option<u16>,
     pub(super) order_id: Option<String>,
     pub(super) took: Duration,
+    /// The request's `Idempotency-Key`.
+    pub(super) key: String,
 }
 
 /// A stocked shop: one product (100,000 units at 10), a courier for 10,000 a day, and
@@ -116,6 +123,7 @@ async fn shop_until(
                 status: None,
                 order_id: None,
                 took,
+                key,
             });
             break;
         };
@@ -125,10 +133,12 @@ async fn shop_until(
         } else if took < Duration::from_millis(20) {
             tokio::time::sleep(Duration::from_millis(20)).await; // no busy loop on quick 503s
         }
+        let order_id = answer["id"].as_str().or(answer["order_id"].as_str());
         seen.push(Seen {
             status: Some(status.as_u16()),
-            order_id: answer["id"].as_str().map(str::to_owned),
+            order_id: order_id.map(str::to_owned),
             took,
+            key,
         });
     }
     seen
@@ -142,6 +152,14 @@ pub(super) async fn check_answers(
 ) -> (BTreeMap<String, usize>, usize) {
     let orders = order_svc::store::OrderStore::new(dbs.connect("order").await);
     let all = orders.all_orders().await.unwrap();
+    let keys: std::collections::HashMap<String, Option<Uuid>> =
+        order_svc::store::idempotency_key::Entity::find()
+            .all(&dbs.connect("order").await)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| (k.key, k.order_id))
+            .collect();
     let mut by_status = BTreeMap::<String, usize>::new();
     for s in seen {
         let status = s.status.map_or("none".into(), |s| s.to_string());
@@ -151,6 +169,8 @@ pub(super) async fn check_answers(
             .as_deref()
             .and_then(|id| all.iter().find(|o| o.id.to_string() == id))
             .map(|o| o.status.as_str());
+        // The order a key holds: `None` when the key is free (forgotten, or holding none).
+        let held = keys.get(&s.key).copied().flatten().map(|id| id.to_string());
         match s.status {
             Some(201) => assert_eq!(
                 stored,
@@ -158,9 +178,37 @@ pub(super) async fn check_answers(
                 "{:?} was answered 201",
                 s.order_id
             ),
-            Some(202) => assert!(stored.is_some(), "{:?} was answered 202", s.order_id),
+            Some(202) => assert!(
+                stored.is_some() || held.is_none(),
+                "{:?} was answered 202, is not stored, and its key {} is not free",
+                s.order_id,
+                s.key
+            ),
+            Some(503) => {
+                assert_eq!(s.order_id, None, "a 503 named an order: {}", s.key);
+                assert_eq!(
+                    held, None,
+                    "{} was answered 503 and its order is stored",
+                    s.key
+                );
+            }
             _ => {}
         }
+    }
+    let answered: std::collections::HashSet<&str> = seen
+        .iter()
+        .filter(|s| s.status.is_some_and(|s| (200..300).contains(&s)))
+        .filter_map(|s| s.order_id.as_deref())
+        .collect();
+    let reachable: std::collections::HashSet<String> =
+        keys.values().flatten().map(Uuid::to_string).collect();
+    for o in &all {
+        let id = o.id.to_string();
+        assert!(
+            answered.contains(id.as_str()) || reachable.contains(&id),
+            "order {id} ({}) was answered no 2xx and no key leads to it",
+            o.status
+        );
     }
     (by_status, all.len())
 }

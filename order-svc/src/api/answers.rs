@@ -90,12 +90,20 @@ impl SagaAnswer for CancelResponse {
 pub(super) fn placed(o: order::Model) -> ApiResult<PlaceResponse> {
     match o.order_status()? {
         OrderStatus::Completed => Ok(PlaceResponse::Created(Json(o.try_into()?))),
-        OrderStatus::Cancelled => Err(Error::Cancelled {
-            order_id: o.id,
-            reason: o.reason()?.unwrap_or(FailureReason::Rejected),
-            product_id: o.short_product_id,
+        OrderStatus::Cancelled => {
+            let reason = o.reason()?.unwrap_or(FailureReason::Rejected);
+            if reason.http_status() == 202 {
+                // Not refused: a participant could not be reached. The order is recorded and
+                // cancelled, nothing was charged, and the answer says so with the order.
+                return answer(202, o);
+            }
+            Err(Error::Cancelled {
+                order_id: o.id,
+                reason,
+                product_id: o.short_product_id,
+            }
+            .into())
         }
-        .into()),
         _ => Ok(answer(202, o)?),
     }
 }
@@ -108,7 +116,8 @@ pub(super) fn cancelled(o: order::Model) -> ApiResult<CancelResponse> {
     }
 }
 
-fn answer<R: SagaAnswer>(status: u16, o: order::Model) -> ApiResult<R> {
+/// The answer `status` with order `o`.
+pub(super) fn answer<R: SagaAnswer>(status: u16, o: order::Model) -> ApiResult<R> {
     R::rebuild(status, o.try_into()?).ok_or_else(|| Error::StoredAnswerUnreadable.into())
 }
 
@@ -150,12 +159,15 @@ pub(super) struct Keys<'a> {
 
 impl Keys<'_> {
     /// Runs a request under `key` (when given): a repeat with the same `fingerprint` gets the
-    /// first answer, another request with the key is 422, a repeat while the first runs 409.
-    /// `run` gets the order that a first request which died recorded, if it did.
+    /// first answer, another request with the key is 422, a repeat while the first runs (and has
+    /// recorded nothing yet) 409. `run` gets the order the first request recorded, if it did
+    /// and stored no answer (it is still running, gave up at its deadline, or died). A key
+    /// claimed anew is told to `progress`.
     pub(super) async fn run<R: SagaAnswer, F>(
         &self,
         key: Option<&IdempotencyKey>,
         fingerprint: &str,
+        progress: &super::progress::Progress,
         run: impl FnOnce(Option<Uuid>) -> F,
     ) -> ApiResult<R>
     where
@@ -175,7 +187,10 @@ impl Keys<'_> {
             )
             .await?;
         let answer = match claim {
-            KeyClaim::New => run(None).await,
+            KeyClaim::New => {
+                progress.claimed(self.user_id, key.as_str());
+                run(None).await
+            }
             KeyClaim::Replay { status, body } => return replay(status, &body),
             KeyClaim::Mismatch => return Err(Error::KeyReused.into()),
             KeyClaim::InFlight => return Err(Error::KeyInFlight.into()),
@@ -185,6 +200,13 @@ impl Keys<'_> {
         let result = match status {
             // Nothing happened: the key is free for a retry.
             503 => self.store.forget_key(self.user_id, key.as_str()).await,
+            // The outcome follows: a repeat answers the order's state then (the key holds the
+            // order it recorded), or runs anew (a cancellation, which finds the refund begun).
+            202 => {
+                self.store
+                    .forget_unlinked_key(self.user_id, key.as_str())
+                    .await
+            }
             _ => {
                 self.store
                     .store_answer(self.user_id, key.as_str(), status, &body)

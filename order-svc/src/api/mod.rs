@@ -3,6 +3,7 @@
 mod admin;
 mod answers;
 mod orders;
+mod progress;
 
 use std::time::Duration;
 
@@ -11,13 +12,11 @@ use tokio::time::Instant;
 use chrono::{DateTime, Utc};
 use poem_openapi::Object;
 use poem_openapi::payload::Json;
-use shop_kit::ApiError;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use crate::domain::history::{self, Milestone, MilestoneKind};
 use crate::domain::{FailureReason, OrderStatus};
-use crate::error::ApiResult;
 use crate::saga::{Drive, SagaRunner};
 use crate::store::{OrderFilter, OrderStore, order};
 
@@ -43,22 +42,6 @@ const ANSWER_MARGIN: Duration = Duration::from_millis(300);
 /// A request's deadline: `ORDER_SVC_REQUEST_DEADLINE_MS` from now.
 fn deadline_in(d: Duration) -> Instant {
     Instant::now() + d
-}
-
-/// Runs `work` until `until`, then answers 503: a database or participant that does not answer
-/// holds no request past its deadline. (A repeat with the same `Idempotency-Key` answers from
-/// what the first one recorded.)
-async fn within<T, F>(until: Instant, work: F) -> ApiResult<T>
-where
-    F: std::future::Future<Output = ApiResult<T>>,
-{
-    match tokio::time::timeout_at(until, work).await {
-        Ok(answer) => answer,
-        Err(_) => {
-            tracing::warn!("a request reached its deadline before the order was recorded");
-            Err(ApiError::busy("the order could not be recorded in time; retry later", 1).into())
-        }
-    }
 }
 
 /// Drives a claimed order until shortly before `until` and answers its state then; a saga

@@ -15,7 +15,8 @@ use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
 use super::answers::{CancelResponse, Keys, PlaceResponse, cancelled, placed};
-use super::{Order, Tag, deadline_in, drive_within, order_page, within};
+use super::progress::{Progress, within};
+use super::{Order, Tag, deadline_in, drive_within, order_page};
 use crate::domain::{DeliveryDate, Line, Lines, OrderStatus, Quantity, Unpriced};
 use crate::error::{ApiResult, Error};
 use crate::saga::SagaRunner;
@@ -110,6 +111,7 @@ impl OrdersApi {
         date: DeliveryDate,
         key: Option<&IdempotencyKey>,
         until: tokio::time::Instant,
+        progress: &Progress,
     ) -> ApiResult<PlaceResponse> {
         let runner = &self.runner;
         let participants = &runner.participants;
@@ -139,9 +141,11 @@ impl OrdersApi {
             total: total.cents(),
             delivery_date: date.get(),
         };
+        let row = runner.store.new_order(new, runner.lease_until())?;
+        progress.writing(&row);
         let order = runner
             .store
-            .create(new, runner.lease_until(), key.map(IdempotencyKey::as_str))
+            .record(row, key.map(IdempotencyKey::as_str))
             .await?;
         placed(drive_within(runner, order, until).await)
     }
@@ -162,6 +166,7 @@ impl OrdersApi {
         caller: Caller,
         id: Uuid,
         until: tokio::time::Instant,
+        progress: &Progress,
     ) -> ApiResult<CancelResponse> {
         let runner = &self.runner;
         let store = &runner.store;
@@ -169,6 +174,12 @@ impl OrdersApi {
         let mine = |o: &order::Model| caller.is_admin || o.user_id == caller.user_id;
         let found = store.order(id).await?.filter(mine);
         let o = found.ok_or(Error::NoSuchOrder)?;
+        if o.status == OrderStatus::Completed.as_str() {
+            // The refund may start from here on: its deadline answers 202 with the order.
+            let mut refunding = o.clone();
+            refunding.status = OrderStatus::Refunding.as_str().into();
+            progress.writing(&refunding);
+        }
         if let Some(claimed) = store
             .start_refund(id, today, runner.lease_until(), caller.user_id)
             .await?
@@ -204,18 +215,24 @@ impl OrdersApi {
     /// Orders one product (`product_id`, `quantity`) or several (`items`; stock is held for all
     /// lines or none), delivered on `delivery_date` (tomorrow when left out). The saga reserves the
     /// funds, the stock and a courier, then confirms all three (201, `completed`), or gives back
-    /// what it held and cancels the order. When a service is slow past the request deadline the
-    /// answer is 202 (`pending`) and the saga finishes in the background. Every outcome sends you a
-    /// message. Send an `Idempotency-Key` to make a retry safe: a repeat answers the first answer.
+    /// what it held and cancels the order. A participant that cannot be reached is tried again
+    /// with backoff for a few seconds (a restart is no outage). When a service is slow past the
+    /// request deadline the answer is 202 (`pending`) and the saga finishes in the background.
+    /// Every outcome sends you a message. Send an `Idempotency-Key` to make a retry safe: a repeat
+    /// answers the first answer, or the order's state while its outcome is not known yet.
     ///
+    /// 202: the order is recorded and its outcome follows (`Location`): still running, or
+    /// cancelled because a service stayed unavailable (`failure_reason: service_unavailable`;
+    /// nothing was charged), or the database's answer was late, and the order, whose id this is,
+    /// may be recorded (a `GET` of `Location` that answers 404 means it was not).
     /// 402: insufficient funds; the order is recorded cancelled and nothing was charged.
     /// 409: out of stock (`product_id` names the first product short) or no courier free that day;
     /// the order is recorded cancelled and nothing was charged. Or: a request with this
-    /// `Idempotency-Key` is still running.
+    /// `Idempotency-Key` is still running and has recorded no order yet.
     /// 422: a field is invalid (an unknown product, a past date), or the `Idempotency-Key` was used
     /// with another body; no order is recorded.
-    /// 503: a service stayed unavailable; the order is recorded cancelled and nothing was charged,
-    /// or nothing was recorded at all (retry after `Retry-After` seconds).
+    /// 503: nothing was recorded (the database or the catalogue did not answer in time); retry
+    /// after `Retry-After` seconds, with the same `Idempotency-Key`.
     #[oai(path = "/orders", method = "post", operation_id = "place_order")]
     async fn place_order(
         &self,
@@ -247,13 +264,15 @@ impl OrdersApi {
         let until = deadline_in(self.request_deadline);
         let keys = self.keys(&caller);
         let request = fingerprint(&body.0);
-        let placing = keys.run(key, &request, |abandoned| async move {
+        let progress = Progress::default();
+        let told = &progress;
+        let placing = keys.run(key, &request, told, |abandoned| async move {
             match abandoned {
                 Some(order_id) => self.resume(caller, order_id).await,
-                None => self.place(caller, lines, date, key, until).await,
+                None => self.place(caller, lines, date, key, until, told).await,
             }
         });
-        within(until, placing).await
+        within(until, &self.runner.store, progress.clone(), placing).await
     }
 
     /// Cancel an order
@@ -282,10 +301,11 @@ impl OrdersApi {
         let request = fingerprint(&("cancel", id.0));
         let until = deadline_in(self.request_deadline);
         let keys = self.keys(&caller);
-        let cancelling = keys.run(key.as_ref(), &request, |_| {
-            self.cancel_order(caller, id.0, until)
+        let progress = Progress::default();
+        let cancelling = keys.run(key.as_ref(), &request, &progress, |_| {
+            self.cancel_order(caller, id.0, until, &progress)
         });
-        within(until, cancelling).await
+        within(until, &self.runner.store, progress.clone(), cancelling).await
     }
 
     /// Your orders

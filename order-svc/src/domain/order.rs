@@ -237,7 +237,8 @@ impl FailureReason {
             Self::InsufficientFunds => (402, "insufficient funds."),
             Self::OutOfStock => (409, "out of stock."),
             Self::NoCourier => (409, "no courier available on {date}."),
-            Self::ServiceUnavailable => (503, "a service was unavailable; nothing was charged."),
+            // Recorded and cancelled: 202 with the order, since a 503 says nothing was recorded.
+            Self::ServiceUnavailable => (202, "a service was unavailable; nothing was charged."),
             Self::Rejected => (409, "it could not be processed; nothing was charged."),
         };
         ReasonRow { status, why }
@@ -398,7 +399,7 @@ mod tests {
         let (id, date) = (Uuid::nil(), day("2026-12-24"));
         let text = |r| message_text(id, date, Some(r));
         assert_eq!(FailureReason::InsufficientFunds.http_status(), 402);
-        assert_eq!(FailureReason::ServiceUnavailable.http_status(), 503);
+        assert_eq!(FailureReason::ServiceUnavailable.http_status(), 202);
         assert_eq!(FailureReason::NoCourier.http_status(), 409);
         assert_eq!(
             text(FailureReason::NoCourier),

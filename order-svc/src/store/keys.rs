@@ -25,9 +25,10 @@ pub enum KeyClaim {
     },
     /// Used before for a different request.
     Mismatch,
-    /// The first request with this key is still running.
+    /// The first request with this key is still running and has recorded no order yet.
     InFlight,
-    /// The first request recorded this order, then died without answering.
+    /// The first request recorded this order and stored no answer: it is still running, gave
+    /// up at its deadline, or died. The order's state is the answer.
     Abandoned {
         /// The order it recorded.
         order_id: Uuid,
@@ -35,9 +36,9 @@ pub enum KeyClaim {
 }
 
 impl OrderStore {
-    /// Claims `key` for `user_id`'s request with `fingerprint`. A claim without an answer that
-    /// was made before `stale_before` belongs to a request that died: its order is handed back,
-    /// or, when it recorded none, the key is claimed anew.
+    /// Claims `key` for `user_id`'s request with `fingerprint`. A claim without an answer hands
+    /// back the order its request recorded, if any; one that recorded none and was made before
+    /// `stale_before` belongs to a request that died: the key is claimed anew.
     #[tracing::instrument(skip(self, key, fingerprint))]
     pub async fn claim_key(
         &self,
@@ -78,11 +79,11 @@ impl OrderStore {
                 body,
             });
         }
-        if found.created_at >= stale_before {
-            return Ok(KeyClaim::InFlight);
-        }
         if let Some(order_id) = found.order_id {
             return Ok(KeyClaim::Abandoned { order_id });
+        }
+        if found.created_at >= stale_before {
+            return Ok(KeyClaim::InFlight);
         }
         // Take the dead request's claim over, unless another repeat just did.
         let res = idempotency_key::Entity::update_many()
@@ -125,6 +126,19 @@ impl OrderStore {
     /// Forgets a key whose request failed before any answer worth keeping (so it can be retried).
     pub async fn forget_key(&self, user_id: Uuid, key: &str) -> Result<(), DbErr> {
         idempotency_key::Entity::delete_by_id((user_id, key.to_owned()))
+            .exec(&self.db)
+            .await
+            .map(|_| ())
+    }
+
+    /// Forgets a key that no recorded order holds and that has no stored answer: its request
+    /// gave up before recording anything, or its repeat can safely run anew (a cancellation).
+    pub async fn forget_unlinked_key(&self, user_id: Uuid, key: &str) -> Result<(), DbErr> {
+        idempotency_key::Entity::delete_many()
+            .filter(idempotency_key::Column::UserId.eq(user_id))
+            .filter(idempotency_key::Column::Key.eq(key))
+            .filter(idempotency_key::Column::OrderId.is_null())
+            .filter(idempotency_key::Column::ResponseStatus.is_null())
             .exec(&self.db)
             .await
             .map(|_| ())

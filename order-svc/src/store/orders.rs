@@ -3,7 +3,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use sea_orm::entity::prelude::*;
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveValue::Set, QueryOrder, QuerySelect};
+use sea_orm::{IntoActiveModel, QueryOrder, QuerySelect};
 use shop_kit::db::now;
 use shop_kit::page::PageRequest;
 
@@ -35,16 +35,25 @@ pub struct OrderFilter {
 impl OrderStore {
     /// Records a new order, claimed (with a fresh lease token) until `lease_until`; with the
     /// caller's idempotency key, links the key to the order in the same transaction.
-    #[tracing::instrument(level = "debug", skip(self, new, key), fields(user_id = %new.user_id))]
     pub async fn create(
         &self,
         new: NewOrder,
         lease_until: DateTime<Utc>,
         key: Option<&str>,
     ) -> Result<order::Model, DbErr> {
+        let row = self.new_order(new, lease_until)?;
+        self.record(row, key).await
+    }
+
+    /// The row of a new order, claimed (with a fresh lease token) until `lease_until`, as
+    /// [`OrderStore::record`] will store it: its id is known before anything is written.
+    pub fn new_order(
+        &self,
+        new: NewOrder,
+        lease_until: DateTime<Utc>,
+    ) -> Result<order::Model, DbErr> {
         // Recorded with its first call (payment's reservation) in flight: see `reserve_with`.
         let state = self.saga.stored(SagaState::start().reserving());
-        let user_id = new.user_id;
         let first = *new
             .lines
             .first()
@@ -53,33 +62,44 @@ impl OrderStore {
             1 => None,
             _ => Some(serde_json::to_string(&new.lines).map_err(|e| DbErr::Json(e.to_string()))?),
         };
-        let row = order::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(new.user_id),
-            product_id: Set(first.product_id),
-            quantity: Set(new.lines.iter().map(|l| l.quantity).sum()),
-            unit_price: Set(first.unit_price),
-            items: Set(items),
-            short_product_id: Set(None),
-            total: Set(new.total),
-            delivery_date: Set(new.delivery_date),
-            status: Set(OrderStatus::Pending.as_str().into()),
-            step: Set(state.step.into()),
-            held: Set(state.held),
-            holding: Set(state.holding),
-            history: Set(crate::domain::history::lines(&[Event::now(
-                EventKind::Recorded,
-            )
-            .step(state.step)])),
-            failure_reason: Set(None),
-            courier_id: Set(None),
-            lease_owner: Set(Some(Uuid::now_v7())),
-            lease_until: Set(Some(lease_until)),
-            created_at: Set(now()),
-            updated_at: Set(now()),
-            attempts: Set(0),
-            trace_parent: Set(shop_kit::telemetry::current_traceparent()),
-        };
+        Ok(order::Model {
+            id: Uuid::now_v7(),
+            user_id: new.user_id,
+            product_id: first.product_id,
+            quantity: new.lines.iter().map(|l| l.quantity).sum(),
+            unit_price: first.unit_price,
+            items,
+            short_product_id: None,
+            total: new.total,
+            delivery_date: new.delivery_date,
+            status: OrderStatus::Pending.as_str().into(),
+            step: state.step.into(),
+            held: state.held,
+            holding: state.holding,
+            history: crate::domain::history::lines(&[
+                Event::now(EventKind::Recorded).step(state.step)
+            ]),
+            failure_reason: None,
+            courier_id: None,
+            lease_owner: Some(Uuid::now_v7()),
+            lease_until: Some(lease_until),
+            created_at: now(),
+            updated_at: now(),
+            attempts: 0,
+            trace_parent: shop_kit::telemetry::current_traceparent(),
+        })
+    }
+
+    /// Stores `row` (from [`OrderStore::new_order`]); with the caller's idempotency key, links
+    /// the key to the order in the same transaction.
+    #[tracing::instrument(level = "debug", skip(self, row, key), fields(order_id = %row.id))]
+    pub async fn record(
+        &self,
+        row: order::Model,
+        key: Option<&str>,
+    ) -> Result<order::Model, DbErr> {
+        let user_id = row.user_id;
+        let row = row.into_active_model().reset_all();
         let Some(key) = key else {
             return shop_kit::db::insert_returning(&self.db, row).await;
         };

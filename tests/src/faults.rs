@@ -106,6 +106,8 @@ struct State {
     rules: Vec<Rule>,
     chaos: Option<Chaos>,
     injected: BTreeMap<&'static str, u64>,
+    /// Calls that reached each target's proxy.
+    calls: BTreeMap<&'static str, u64>,
 }
 
 /// The fault plan shared by every proxy of a test shop.
@@ -114,6 +116,7 @@ pub struct Faults {
     state: Mutex<State>,
     crash: Notify,
     released: Notify,
+    called: Notify,
 }
 
 impl Faults {
@@ -165,6 +168,29 @@ impl Faults {
     /// How many faults of each kind were injected so far.
     pub fn injected(&self) -> BTreeMap<&'static str, u64> {
         self.state().injected.clone()
+    }
+
+    /// How many calls reached `target`'s proxy so far.
+    pub fn calls(&self, target: &str) -> u64 {
+        self.state().calls.get(target).copied().unwrap_or(0)
+    }
+
+    /// Resolves once `n` calls in all have reached `target`'s proxy.
+    pub async fn wait_for_calls(&self, target: &str, n: u64) {
+        loop {
+            let called = self.called.notified();
+            tokio::pin!(called);
+            called.as_mut().enable();
+            if self.calls(target) >= n {
+                return;
+            }
+            called.await;
+        }
+    }
+
+    fn count_call(&self, target: &'static str) {
+        *self.state().calls.entry(target).or_default() += 1;
+        self.called.notify_waiters();
     }
 
     /// Resolves when a fault asks for order-svc to crash (at once if one asked since the last
@@ -346,6 +372,7 @@ impl Endpoint for ProxyEndpoint {
             headers: req.headers().clone(),
             body,
         };
+        self.0.faults.count_call(self.0.target);
         Ok(self.0.clone().handle(f).await)
     }
 }

@@ -108,6 +108,11 @@ impl Running {
 
     /// Stops it gracefully and waits until it has.
     pub async fn stop(mut self) {
+        self.halt().await;
+    }
+
+    /// Stops it gracefully and waits until it has, leaving the handle of a stopped service.
+    async fn halt(&mut self) {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
@@ -182,6 +187,8 @@ pub struct TestShop {
     pub faults: Arc<Faults>,
     /// The key user-svc signs tokens with, for tests that forge tokens.
     pub signing_key: SigningKey,
+    /// payment-svc's configuration, to start it again on the same database and port.
+    payment_config: CommonConfig,
     /// Whether dropping it checks the invariants.
     audit: bool,
 }
@@ -254,6 +261,7 @@ impl TestShop {
         let mut next = || common.next().expect("six configurations");
         let (user, payment, stock, delivery, notify, order) =
             (next(), next(), next(), next(), next(), next());
+        let payment_config = payment.clone();
         let payment = Running::start(payment_svc::App::build(payment).await.expect("payment-svc"));
         let user = Running::start(
             user_svc::App::build(user_svc::Config {
@@ -335,6 +343,7 @@ impl TestShop {
             },
             faults,
             signing_key,
+            payment_config,
             audit: true,
         }
     }
@@ -369,6 +378,24 @@ impl TestShop {
         let order = Running::start_order(self.order_config.clone()).await;
         self.api.order = order.url.clone();
         self.services.order = Some(order);
+    }
+
+    /// Stops payment-svc gracefully (SIGTERM), leaves it down for `down`, and starts it again on
+    /// the same database and port, as a restarted pod behind its Service.
+    pub async fn restart_payment(&mut self, down: Duration) {
+        let port = self
+            .services
+            .payment
+            .url
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok());
+        let mut config = self.payment_config.clone();
+        config.port = port.expect("payment-svc's port");
+        self.services.payment.halt().await;
+        tokio::time::sleep(down).await;
+        let again = payment_svc::App::build(config).await.expect("payment-svc");
+        self.services.payment = Running::start(again);
     }
 
     /// Waits until every order is terminal and every message delivered, for a test that looks

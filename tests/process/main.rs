@@ -27,6 +27,7 @@ mod drain;
 mod front;
 mod load;
 mod outage;
+mod silent;
 mod throttle;
 mod trace;
 

@@ -19,6 +19,7 @@ use crate::auth::{InternalToken, TokenKeys};
 use crate::metrics::{self, ServiceMetrics};
 use crate::problem::{self, ApiError};
 
+mod activity;
 pub mod docs;
 mod layers;
 mod run;

@@ -32,6 +32,7 @@ pub async fn send_messages(
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut failing = Failing::default();
     loop {
         // A batch is this replica's for as long as an order's lease. No delivery starts after
         // half of it, so one rarely outlives the claim (a second send would be harmless:
@@ -39,6 +40,7 @@ pub async fn send_messages(
         let claim = runner.lease_ttl;
         let full = match runner.store.claim_messages(BATCH, claim).await {
             Ok(batch) => {
+                failing.count = 0;
                 let full = batch.len() as u64 == BATCH;
                 let delivered: Vec<Uuid> = futures_util::stream::iter(batch)
                     .take_until(tokio::time::sleep(claim / 2))
@@ -58,7 +60,9 @@ pub async fn send_messages(
                 full
             }
             Err(e) => {
-                tracing::error!(error = %e, "reading the outbox failed");
+                if failing.failed() {
+                    tracing::error!(error = %e, failures = failing.count, "reading the outbox failed; backing off");
+                }
                 false
             }
         };
@@ -66,11 +70,12 @@ pub async fn send_messages(
             return;
         }
         if full {
+            failing.count = 0;
             continue; // more are due now
         }
         tokio::select! {
-            _ = wake.notified() => {}
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+            _ = wake.notified(), if failing.count == 0 => {}
+            _ = tokio::time::sleep(failing.pause(Duration::from_millis(500))) => {}
             _ = stop.changed() => return,
         }
     }
@@ -116,14 +121,20 @@ pub async fn recover_orders(
     interval: Duration,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut failing = Failing::default();
     loop {
         let handles = match runner.store.claim_due(runner.lease_until(), 50).await {
-            Ok(orders) => orders
-                .into_iter()
-                .map(|o| (o.id, runner.spawn(o)))
-                .collect(),
+            Ok(orders) => {
+                failing.count = 0;
+                orders
+                    .into_iter()
+                    .map(|o| (o.id, runner.spawn(o)))
+                    .collect()
+            }
             Err(e) => {
-                tracing::error!(error = %e, "claiming due orders failed");
+                if failing.failed() {
+                    tracing::error!(error = %e, failures = failing.count, "claiming due orders failed; backing off");
+                }
                 Vec::new()
             }
         };
@@ -141,10 +152,12 @@ pub async fn recover_orders(
                 }
             }
             let cutoff = shop_kit::db::now() - chrono::TimeDelta::hours(KEY_RETENTION_HOURS);
-            if let Err(e) = runner.store.sweep_keys(cutoff).await {
+            if failing.count == 0
+                && let Err(e) = runner.store.sweep_keys(cutoff).await
+            {
                 tracing::error!(error = %e, "sweeping idempotency keys failed");
             }
-            tokio::time::sleep(interval).await;
+            tokio::time::sleep(failing.pause(interval)).await;
         };
         tokio::select! {
             _ = drives => {}
@@ -153,5 +166,34 @@ pub async fn recover_orders(
                 return;
             }
         }
+    }
+}
+
+/// Consecutive failures of a background loop's database work (a full disk, a lost database):
+/// the loop waits longer after each, up to [`BACKOFF_MAX`], and logs the first and then every
+/// tenth, rather than spin and fill the log.
+#[derive(Default)]
+struct Failing {
+    count: u32,
+}
+
+/// The longest a background loop waits after failures.
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+
+impl Failing {
+    /// Counts a failure; whether to log it.
+    fn failed(&mut self) -> bool {
+        self.count = self.count.saturating_add(1);
+        self.count == 1 || self.count.is_multiple_of(10)
+    }
+
+    /// The wait before the loop's next round: `usual` without failures, else doubled per
+    /// failure up to [`BACKOFF_MAX`] (never below `usual`).
+    fn pause(&self, usual: Duration) -> Duration {
+        if self.count == 0 {
+            return usual;
+        }
+        let doubled = usual.saturating_mul(1 << self.count.min(8));
+        doubled.min(BACKOFF_MAX).max(usual)
     }
 }

@@ -3,6 +3,9 @@
 //! (`SHOP_DISK_RESERVE_MB`, `shop_db_disk_reserve_bytes`) it is not ready and refuses new work
 //! with 503, while what finishes or gives back work already taken (confirmations, releases,
 //! refunds, the outbox's messages, an admin's re-drive) still gets the room the reserve kept.
+//! Close to the reserve (or a full disk) it gives back what the write-ahead log holds
+//! (`wal_checkpoint(TRUNCATE)`), so that a disk filled by the shop's own logs heals by itself,
+//! without a restart.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,12 +15,20 @@ use std::time::Duration;
 /// How often the free space is read.
 const EVERY: Duration = Duration::from_secs(1);
 
+/// Within this much of the reserve, the write-ahead log's space is given back.
+const CLOSE_TO_RESERVE: u64 = 2 * crate::db::WAL_SIZE_LIMIT;
+
+/// How often, at most, the write-ahead log's space is given back.
+const GIVE_BACK_EVERY: Duration = Duration::from_secs(5);
+
 /// The free space under one database, and its reserve.
 pub struct DiskGuard {
     dir: PathBuf,
     reserve: u64,
     free: AtomicU64,
     gauge: prometheus::IntGauge,
+    /// The database whose write-ahead log gives its space back when the disk runs short.
+    database: std::sync::OnceLock<Arc<crate::db::Embedded>>,
 }
 
 impl DiskGuard {
@@ -52,6 +63,7 @@ impl DiskGuard {
             reserve: reserve_bytes,
             free: AtomicU64::new(u64::MAX),
             gauge,
+            database: std::sync::OnceLock::new(),
         });
         guard.sample();
         Ok(Some(guard))
@@ -78,16 +90,57 @@ impl DiskGuard {
         self.free.load(Ordering::Relaxed) < self.reserve
     }
 
-    /// Reads the free space every second while the guard is in use, and says when it crosses
-    /// the reserve.
+    /// The database whose write-ahead log the watch empties when the disk runs short.
+    pub fn give_back_from(&self, database: Arc<crate::db::Embedded>) {
+        let _ = self.database.set(database);
+    }
+
+    /// Empties the database's write-ahead log when the free space is within
+    /// [`CLOSE_TO_RESERVE`] of the reserve; the free space after.
+    async fn give_back(&self, free: u64) -> u64 {
+        let Some(database) = self.database.get() else {
+            return free;
+        };
+        if free >= self.reserve.saturating_add(CLOSE_TO_RESERVE) {
+            return free;
+        }
+        match database.give_back_log().await {
+            Ok(0) => free,
+            Ok(bytes) => {
+                let after = self.sample();
+                tracing::info!(
+                    dir = %self.dir.display(),
+                    log_bytes = bytes,
+                    free_bytes = after,
+                    "the disk runs short: the write-ahead log gave its space back"
+                );
+                after
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "the disk runs short, and the write-ahead log could not give its space back yet");
+                free
+            }
+        }
+    }
+
+    /// Reads the free space every second while the guard is in use, says when it crosses the
+    /// reserve, and gives the write-ahead log's space back (at most every few seconds) while the
+    /// disk runs short.
     pub fn watch(self: &Arc<Self>) {
         let guard: Weak<Self> = Arc::downgrade(self);
         tokio::spawn(async move {
             let mut was_low = false;
+            let mut gave_back: Option<tokio::time::Instant> = None;
             loop {
                 tokio::time::sleep(EVERY).await;
                 let Some(guard) = guard.upgrade() else { return };
-                let free = guard.sample();
+                let mut free = guard.sample();
+                if gave_back.is_none_or(|t| t.elapsed() >= GIVE_BACK_EVERY)
+                    && free < guard.reserve.saturating_add(CLOSE_TO_RESERVE)
+                {
+                    gave_back = Some(tokio::time::Instant::now());
+                    free = guard.give_back(free).await;
+                }
                 let low = guard.is_low();
                 if low != was_low {
                     if low {

@@ -268,3 +268,83 @@ async fn every_write_ahead_log_stays_bounded_under_load() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_filled_by_the_shops_own_growth_heals_without_a_restart() {
+    let dbs = Databases::fresh().await;
+    let Databases::Sqlite(dir) = &dbs else {
+        println!("own growth: SQLite only");
+        return;
+    };
+    let data_dir = dir.path().to_owned();
+    // 40 MiB with a reserve of 16: the six write-ahead logs alone can take what is left.
+    let Some(_disk) = SmallDisk::mount_or_skip(&data_dir, 40, "own growth") else {
+        return;
+    };
+    let base = free_base_port();
+    let _child = ShopProcess(
+        command(&dbs, &data_dir, base, &[])
+            .env("SHOP_DISK_RESERVE_MB", "16")
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(base).await;
+    let api = api(base, &data_dir);
+    let (product, shoppers) = load::stocked(&api, "own", 8).await;
+    let load = Load::start(&api, &product, shoppers);
+    // The load runs until the shop's own files take the disk below its reserve.
+    let started = Instant::now();
+    let low = |port: u16| async move {
+        let free = metric(port, "shop_db_disk_free_bytes").await;
+        free < 16.0 * 1048576.0
+    };
+    loop {
+        if low(base + 1).await {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "the disk never ran short under load"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let filled_in = started.elapsed();
+    let seen = load.finish().await;
+    // Nothing is freed by hand: the shop gives back what its logs hold, finishes every order
+    // and is ready again.
+    let stopped = Instant::now();
+    for port in base..base + 6 {
+        loop {
+            let ready = reqwest::get(format!("http://127.0.0.1:{port}/health/ready")).await;
+            if ready.is_ok_and(|r| r.status() == 200) {
+                break;
+            }
+            assert!(
+                stopped.elapsed() < Duration::from_secs(30),
+                "port {port} not ready 30 s after the load stopped"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let ready_in = stopped.elapsed();
+    dbs.check_invariants().await;
+    let settled_in = stopped.elapsed();
+    let (by_status, stored) = load::check_answers(&dbs, &seen).await;
+    let free = metric(base + 1, "shop_db_disk_free_bytes").await / 1048576.0;
+    println!(
+        "own growth: below the reserve after {:.1} s of load; ready {:.1} s after the load \
+         stopped, every order settled after {:.1} s, {free:.1} MiB free; answers \
+         {by_status:?}; {stored} orders stored",
+        filled_in.as_secs_f64(),
+        ready_in.as_secs_f64(),
+        settled_in.as_secs_f64(),
+    );
+    // And it takes orders again.
+    let ann = api.register("after").await;
+    api.deposit(&ann, 100).await;
+    let (status, order) = api
+        .order(&ann, product.parse().unwrap(), 1, None)
+        .await
+        .parts();
+    assert_eq!(status, 201, "{order}");
+}

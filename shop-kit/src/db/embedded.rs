@@ -208,6 +208,36 @@ impl Embedded {
         ran
     }
 
+    /// Gives back the disk space the write-ahead log holds: checkpoints it whole into the
+    /// database and cuts it to nothing (`wal_checkpoint(TRUNCATE)`), holding the connection, so
+    /// no write of this service runs meanwhile. Answers the bytes the log held before; fails
+    /// (the log kept) when the checkpoint cannot finish, e.g. when the database file cannot
+    /// grow by the pages the log holds.
+    pub async fn give_back_log(&self) -> Result<u64, DbErr> {
+        let log = {
+            let mut name = self.path.clone().into_os_string();
+            name.push("-wal");
+            PathBuf::from(name)
+        };
+        let held = self.acquire().await?;
+        let before = std::fs::metadata(&log).map_or(0, |m| m.len());
+        if before == 0 {
+            return Ok(0);
+        }
+        let busy = with_conn(&held, |conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                row.get::<_, i64>(0)
+            })
+            .map_err(exec_err)
+        })?;
+        if busy != 0 {
+            return Err(DbErr::Custom(
+                "the write-ahead log could not be checkpointed whole".into(),
+            ));
+        }
+        Ok(before)
+    }
+
     /// Starts a transaction on the connection, held until it commits or is dropped.
     pub(super) async fn begin(&self) -> Result<Txn, DbErr> {
         let mut held = self.acquire().await?;

@@ -64,6 +64,9 @@ where
     )
     .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
     parts.metrics.watch_pool(db.clone());
+    if let (Some(disk), crate::db::Db::Embedded(embedded)) = (&parts.disk, &db) {
+        disk.give_back_from(embedded.clone());
+    }
     let api = api(db, &parts)?;
     let service = Service::bind(&parts, &config.host, config.port, endpoint(api, &parts)).await?;
     Ok(service)

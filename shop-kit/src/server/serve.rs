@@ -115,12 +115,8 @@ pub(super) async fn serve(
     grace: Duration,
 ) {
     let endpoint: Arc<BoxEndpoint<'static, Response>> = Arc::new(endpoint);
-    let probes_only: Arc<BoxEndpoint<'static, Response>> = Arc::new(
-        endpoint
-            .clone()
-            .around(only_probes)
-            .boxed(),
-    );
+    let probes_only: Arc<BoxEndpoint<'static, Response>> =
+        Arc::new(endpoint.clone().around(only_probes).boxed());
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let open = Arc::new(OpenConnections::default());
     let waiting = Arc::new(OpenConnections::default());

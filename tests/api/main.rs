@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod auth;
+mod docs;
 mod load;
 mod metrics;
 mod stream;

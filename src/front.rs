@@ -1,7 +1,7 @@
 //! The shop's front door: one port that sends each request, by its path prefix, to the service
 //! the chart's Ingress sends it to (`shop_kit::topology`), so that the local shop has one base
 //! URL and one docs page for all six services, as a cluster behind its Ingress has. Paths no
-//! Ingress routes (`/internal/`, health, metrics) are 404 here too.
+//! Ingress routes (`/internal/`, health, metrics) are 404 here too; `/` leads to the docs page.
 
 use futures_util::TryStreamExt;
 use std::net::IpAddr;
@@ -13,6 +13,10 @@ use shop_kit::proxies::TrustedProxies;
 use shop_kit::topology::{NEVER_ROUTED, SERVICES};
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
+/// Where `/` leads: the docs page of all six services, on user-svc's spec (where a visit begins,
+/// with a login).
+pub const DOCS_PAGE: &str = "/user/docs";
 
 /// Headers that belong to one hop, never forwarded.
 const HOP_BY_HOP: [HeaderName; 6] = [
@@ -78,6 +82,13 @@ impl Endpoint for FrontDoor {
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
         let path = req.uri().path();
+        if path == "/" {
+            // The shop's first page: the docs of all six services.
+            return Ok(Response::builder()
+                .status(StatusCode::SEE_OTHER)
+                .header(header::LOCATION, DOCS_PAGE)
+                .finish());
+        }
         let Some(base) = self.route(path) else {
             return Ok(ApiError::not_found(format!("no service answers {path}")).into_response());
         };

@@ -215,7 +215,7 @@ async fn run(
     let mut tasks = tokio::task::JoinSet::new();
     let front = format!("http://{shown}:{port}");
     println!(
-        "{:<13} {front}  Swagger UI: {front}/order/docs (all six)",
+        "{:<13} {front}/  open it: the docs page of all six services",
         "front door"
     );
     let mut stop = stop_rx.clone();

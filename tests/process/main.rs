@@ -30,6 +30,7 @@ mod outage;
 mod silent;
 mod throttle;
 mod trace;
+mod walkthrough;
 
 /// A base port with the six after it free and the one before it (the front door's), never
 /// overlapping the seven of another test of this binary (tests run side by side, and a shop

@@ -42,22 +42,23 @@ async fn parallel_duplicates_place_one_order() {
         set.spawn(async move { api.place(&ann, body, Some("same")).await.parts() });
     }
     let answers = set.join_all().await;
+    // A repeat answers the first answer once it is stored; before that, the order the key
+    // recorded, as it stands (201 completed, 202 still running), or 409 while the first
+    // request has recorded nothing yet.
     let ids: std::collections::HashSet<_> = answers
         .iter()
-        .filter(|(s, _)| *s == 201)
+        .filter(|(s, _)| s.is_success())
         .map(|(_, b)| b["id"].to_string())
         .collect();
-    assert_eq!(ids.len(), 1, "one order behind every 201: {answers:?}");
+    assert_eq!(ids.len(), 1, "one order behind every 2xx: {answers:?}");
     assert!(
-        answers.iter().all(|(s, _)| *s == 201 || *s == 409),
+        answers
+            .iter()
+            .all(|(s, _)| [201, 202, 409].contains(&s.as_u16())),
         "{answers:?}"
     );
-    // Every 201 is the stored first answer, byte for byte; every 409 says the first still runs.
-    let first = answers.iter().find(|(s, _)| *s == 201).unwrap();
     for (status, body) in &answers {
-        if *status == 201 {
-            assert_eq!(body, &first.1);
-        } else {
+        if *status == 409 {
             assert!(body["order_id"].is_null(), "{body}");
         }
     }

@@ -101,6 +101,9 @@ impl BalanceApi {
 
     /// A user's balance (admin)
     ///
+    /// Any user's balance and the money held for their orders in flight, in cents, as they see
+    /// their own.
+    ///
     /// 403: only admins read other users' balances.
     /// 404: no account for this user.
     #[oai(path = "/balance/:user_id", method = "get", operation_id = "get_user_balance")]

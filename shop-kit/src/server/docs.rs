@@ -219,7 +219,55 @@ fn written(raw: &str, about: &str, keep: impl Fn(&str) -> bool) -> String {
     if let Some(Value::Object(schemes)) = spec.pointer_mut("/components/securitySchemes") {
         schemes.retain(|name, _| used.contains(name));
     }
+    keep_used_schemas(&mut spec);
+    if let Some(Value::Object(schemas)) = spec.pointer_mut("/components/schemas") {
+        for schema in schemas.values_mut() {
+            // An optional field left out of an example means "unchanged"; `null` would be a
+            // value its schema does not allow.
+            if let Some(Value::Object(example)) = schema.get_mut("example") {
+                example.retain(|_, v| !v.is_null());
+            }
+        }
+    }
+    spec["info"]["contact"] = serde_json::json!({"name": "The shop's maintainers"});
     spec.to_string()
+}
+
+/// Drops the schemas no kept operation refers to, directly or through another schema: the
+/// internal operations' schemas are not part of the public spec, nor the public ones of the
+/// internal spec.
+fn keep_used_schemas(spec: &mut Value) {
+    fn refs(value: &Value, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, v) in map {
+                    match (key.as_str(), v) {
+                        ("$ref", Value::String(r)) => {
+                            if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                                found.push(name.to_owned());
+                            }
+                        }
+                        _ => refs(v, found),
+                    }
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, found)),
+            _ => {}
+        }
+    }
+    let mut wanted = Vec::new();
+    refs(&spec["paths"], &mut wanted);
+    let mut used = std::collections::HashSet::new();
+    while let Some(name) = wanted.pop() {
+        if used.insert(name.clone())
+            && let Some(schema) = spec.pointer(&format!("/components/schemas/{name}"))
+        {
+            refs(schema, &mut wanted);
+        }
+    }
+    if let Some(Value::Object(schemas)) = spec.pointer_mut("/components/schemas") {
+        schemas.retain(|name, _| used.contains(name));
+    }
 }
 
 /// The public spec of a service: everything but `/internal/`.

@@ -126,6 +126,9 @@ impl UsersApi {
 
     /// Your profile
     ///
+    /// Your own user as the shop knows it: username, email, names, phone, whether you are an
+    /// admin, and when you registered (never your password or its hash).
+    ///
     /// 200: your profile.
     /// 404: the account was deleted.
     #[oai(path = "/users/me", method = "get", operation_id = "get_me")]
@@ -170,6 +173,9 @@ impl UsersApi {
 
     /// Delete your account
     ///
+    /// Deletes your user: you can no longer log in, and your profile answers 404 from now on.
+    /// A token issued before stays valid elsewhere until it expires (15 minutes).
+    ///
     /// 404: the account was deleted already.
     #[oai(path = "/users/me", method = "delete", operation_id = "delete_me")]
     async fn delete_me(&self, auth: UserAuth) -> ApiResult<DeleteResponse> {
@@ -201,6 +207,8 @@ impl UsersApi {
     }
 
     /// Get a user (admin)
+    ///
+    /// One user by id, as the user sees their own profile.
     ///
     /// 200: the user.
     /// 403: only admins read other users.

@@ -42,7 +42,7 @@ async fn a_completed_then_refunded_order_tells_its_whole_story() {
     assert_eq!(steps[7..], ["finished completed"]);
     let reserve = &h.events[1];
     assert_eq!(reserve.attempt, Some(1));
-    assert_eq!(reserve.step.as_deref(), Some("reserve_stock"));
+    assert_eq!(reserve.next_step.as_deref(), Some("reserve_stock"));
     assert!(reserve.duration_ms.is_some());
     assert!(h.events.windows(2).all(|p| p[0].at <= p[1].at), "in order");
 

@@ -82,8 +82,8 @@ pub struct HistoryEvent {
     pub detail: Option<String>,
     /// How long the call took.
     pub duration_ms: Option<u64>,
-    /// The step reached.
-    pub step: Option<String>,
+    /// The step the saga goes on to after it.
+    pub next_step: Option<String>,
     /// The order's status after it.
     pub status: Option<String>,
     /// Why it was cancelled.

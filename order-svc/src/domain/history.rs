@@ -60,9 +60,10 @@ pub struct Event {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[oai(skip_serializing_if_is_none)]
     pub duration_ms: Option<u64>,
-    /// The step the saga reached with it.
+    /// The step the saga goes on to after it: after payment's reservation, `reserve_stock`.
+    /// (Stored as `step`.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[oai(skip_serializing_if_is_none)]
+    #[oai(skip_serializing_if_is_none, rename = "next_step")]
     pub step: Option<String>,
     /// The order's status after it (`paused`, `finished`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -19,7 +19,7 @@ pub async fn problem_for_error(err: poem::Error) -> Response {
         return ApiError::field(
             StatusCode::BAD_REQUEST,
             "path",
-            format!("an id in the path is malformed: {}", e.reason),
+            format!("an id in the path {}", unparsed_in_words(&e.reason)),
         )
         .into_response();
     }
@@ -75,12 +75,49 @@ fn param_problem(e: &poem_openapi::error::ParseParamError) -> ApiError {
             StatusCode::UNPROCESSABLE_ENTITY,
             "must be one of the values the spec lists for it".to_owned(),
         ),
-        None => (StatusCode::BAD_REQUEST, e.reason.clone()),
+        None => (StatusCode::BAD_REQUEST, unparsed_in_words(&e.reason)),
     };
     ApiError::field(status, e.name, message)
+}
+
+/// Why a parameter could not be read, in words rather than the parser's (`failed to parse
+/// "string_uuid": invalid character…` is "must be a UUID, …").
+fn unparsed_in_words(reason: &str) -> String {
+    let kind = reason
+        .strip_prefix("failed to parse \"")
+        .and_then(|r| r.split('"').next())
+        .unwrap_or_default();
+    match kind {
+        "string_uuid" => "must be a UUID, such as 0190a5d2-7c1e-7000-8000-000000000001".into(),
+        "string_date" => "must be a date, such as 2026-12-24".into(),
+        "boolean" => "must be true or false".into(),
+        k if k.starts_with("integer") => "must be a whole number".into(),
+        k if k.starts_with("number") => "must be a number".into(),
+        _ => "could not be read".into(),
+    }
 }
 
 /// Wraps an endpoint so that every error leaves as problem+json.
 pub fn with_problem_errors<E: Endpoint + 'static>(ep: E) -> impl Endpoint<Output = Response> {
     poem::EndpointExt::catch_all_error(poem::EndpointExt::map_to_response(ep), problem_for_error)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unparsed_in_words;
+
+    #[test]
+    fn an_unreadable_parameter_is_said_in_words() {
+        assert_eq!(
+            unparsed_in_words(
+                r#"failed to parse "string_uuid": invalid character: expected an optional prefix of `urn:uuid:` followed by [0-9a-fA-F-], found `x` at 1"#
+            ),
+            "must be a UUID, such as 0190a5d2-7c1e-7000-8000-000000000001"
+        );
+        assert_eq!(
+            unparsed_in_words(r#"failed to parse "integer_int64": invalid digit"#),
+            "must be a whole number"
+        );
+        assert_eq!(unparsed_in_words("anything else"), "could not be read");
+    }
 }

@@ -129,9 +129,64 @@ pub fn rule_in_words(rule: &str) -> String {
     }
     match arg("pattern") {
         Some("\"\\S\"") => "must not be blank".to_owned(),
-        Some(p) => format!("has the wrong format (must match {p})"),
+        Some(p) => pattern_in_words(p.trim_matches('"'))
+            .unwrap_or_else(|| "has the wrong format".to_owned()),
         None => format!("must satisfy {rule}"),
     }
+}
+
+/// A pattern of the shape the API's validators use, `^` literal characters, one character class
+/// and its count, `$` (`^[a-zA-Z0-9_.-]{3,32}$`, `^\+[0-9]{7,15}$`), in words ("must be 3 to 32
+/// of letters, digits, `_`, `.` or `-`"); `None` for any other pattern.
+fn pattern_in_words(pattern: &str) -> Option<String> {
+    let body = pattern.strip_prefix('^')?.strip_suffix('$')?;
+    let (prefix, rest) = body.split_once('[')?;
+    let (class, count) = rest.split_once(']')?;
+    let prefix: String = prefix.replace('\\', "");
+    let (min, max) = count
+        .strip_prefix('{')?
+        .strip_suffix('}')?
+        .split_once(',')?;
+    let mut kinds: Vec<String> = Vec::new();
+    let mut chars = class.chars().peekable();
+    let mut letters = false;
+    while let Some(c) = chars.next() {
+        let range = if chars.peek() == Some(&'-') {
+            let mut ahead = chars.clone();
+            ahead.next();
+            ahead.next().map(|end| (c, end))
+        } else {
+            None
+        };
+        match range {
+            Some((start, end)) => {
+                chars.next();
+                chars.next();
+                match (start, end) {
+                    ('a', 'z') | ('A', 'Z') => letters = true,
+                    ('0', '9') => kinds.push("digits".into()),
+                    _ => kinds.push(format!("`{start}` to `{end}`")),
+                }
+            }
+            None if c == '\\' => {}
+            None => kinds.push(format!("`{c}`")),
+        }
+    }
+    if letters {
+        kinds.insert(0, "letters".into());
+    }
+    let last = kinds.pop()?;
+    let of = if kinds.is_empty() {
+        last
+    } else {
+        format!("{} or {last}", kinds.join(", "))
+    };
+    let lead = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("`{prefix}` then ")
+    };
+    Some(format!("must be {lead}{min} to {max} of {of}"))
 }
 
 #[cfg(test)]
@@ -158,6 +213,18 @@ mod words {
         );
         assert_eq!(rule_in_words("maxItems(20)"), "must have at most 20 items");
         assert_eq!(rule_in_words("pattern(\"\\S\")"), "must not be blank");
+        assert_eq!(
+            rule_in_words("pattern(\"^[a-zA-Z0-9_.-]{3,32}$\")"),
+            "must be 3 to 32 of letters, digits, `_`, `.` or `-`"
+        );
+        assert_eq!(
+            rule_in_words("pattern(\"^\\+[0-9]{7,15}$\")"),
+            "must be `+` then 7 to 15 of digits"
+        );
+        assert_eq!(
+            rule_in_words("pattern(\"^(a|b)$\")"),
+            "has the wrong format"
+        );
         assert_eq!(rule_in_words("multipleOf(3)"), "must satisfy multipleOf(3)");
     }
 }

@@ -36,6 +36,7 @@ impl App {
                 let failures = store::FailureStore::new(db);
                 let metrics = metrics::UserMetrics::new(parts.metrics.registry())?;
                 let attempts = AttemptMetrics::new(parts.metrics.registry())?;
+                let _ = parts.live_examples.set(api::login_examples());
                 let payment = ServiceClient::new(
                     shop_kit::topology::PAYMENT.name,
                     http_client(

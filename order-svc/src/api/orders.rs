@@ -221,6 +221,7 @@ impl OrdersApi {
     /// Every outcome sends you a message. Send an `Idempotency-Key` to make a retry safe: a repeat
     /// answers the first answer, or the order's state while its outcome is not known yet.
     ///
+    /// 201: completed: paid, the stock sold, a courier booked.
     /// 202: the order is recorded and its outcome follows (`Location`): still running, or
     /// cancelled because a service stayed unavailable (`failure_reason: service_unavailable`;
     /// nothing was charged), or the database's answer was late, and the order, whose id this is,

@@ -184,3 +184,37 @@ impl AuthApi {
         Ok(KeysResponse::Ok(Json(PublicKeys { keys })))
     }
 }
+
+/// The login's examples in the docs page, to choose from: the walk-through's shopper, whose
+/// example logs in as proposed once she has registered (with `POST /users`' example), and the
+/// admin, whose password the example cannot hold (it is a secret of the deployment): its
+/// description says where to find it.
+pub fn login_examples() -> shop_kit::server::LiveExamples {
+    std::sync::Arc::new(|mut spec| {
+        Box::pin(async move {
+            let examples = serde_json::json!({
+                "shopper": {
+                    "summary": "ann, the shopper of the walk-through",
+                    "value": {"username": "ann", "password": "correct-horse-1"}
+                },
+                // Listed after the shopper's (examples are listed by name), so that "Execute"
+                // as proposed works without an edit.
+                "the_admin": {
+                    "summary": "admin: put in the admin's password",
+                    "description": "The admin's password is printed when `shop` starts and \
+                        kept in `<data-dir>/admin-password` (`./shop-data/admin-password` by \
+                        default); in a cluster it is the `admin-password` key of the chart's \
+                        Secret. No page shows it.",
+                    "value": {"username": "admin", "password": "the password in <data-dir>/admin-password"}
+                }
+            });
+            if let Some(serde_json::Value::Object(media)) =
+                spec.pointer_mut("/paths/~1auth~1login/post/requestBody/content/application~1json")
+            {
+                media.remove("example");
+                media.insert("examples".into(), examples);
+            }
+            spec
+        })
+    })
+}

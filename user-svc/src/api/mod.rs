@@ -1,6 +1,7 @@
 //! user-svc's HTTP API.
 
 mod auth;
+pub use auth::login_examples;
 mod users;
 
 use std::sync::Arc;

@@ -390,7 +390,7 @@ def slo_board(objectives):
         "Each SLO's objective, the error budget left over 30 days and the burn rates the alerts watch (recorded by the shop's rules, grafana/slo.py). A burn rate of 1 spends the budget in exactly 30 days.",
         [datasource_var(), *where_vars(), service_var()],
     )
-    for name, what, objective, _ in slo.slos(objectives):
+    for name, what, objective, _, _ in slo.slos(objectives):
         sel = f'{SVC}, slo="{name}"'
         b.row(f"{name}: {what}")
         b.panel("stat", f"{name}: objective", [
@@ -438,6 +438,7 @@ HELM = {
     "HELM_LATENCY_OBJECTIVE": "{{ .Values.monitoring.slos.latency.objective }}",
     "HELM_LATENCY_THRESHOLD": "{{ .Values.monitoring.slos.latency.threshold }}",
     "HELM_SAGA": "{{ .Values.monitoring.slos.saga }}",
+    "HELM_MIN_RATE": "{{ .Values.monitoring.slos.minEventsPerSecond }}",
     "HELM_RUNBOOKS": "{{ .Values.monitoring.runbookBaseUrl }}",
     "HELM_NAMESPACE": "{{ .Release.Namespace }}",
 }
@@ -450,6 +451,7 @@ def main():
         latency=values["slos"]["latency"]["objective"],
         latency_threshold=values["slos"]["latency"]["threshold"],
         saga=values["slos"]["saga"],
+        min_rate=values["slos"]["minEventsPerSecond"],
         runbook_base=values["runbookBaseUrl"],
         namespace=None,
     )
@@ -458,6 +460,7 @@ def main():
         latency="HELM_LATENCY_OBJECTIVE",
         latency_threshold="HELM_LATENCY_THRESHOLD",
         saga="HELM_SAGA",
+        min_rate="HELM_MIN_RATE",
         runbook_base="HELM_RUNBOOKS",
         namespace="HELM_NAMESPACE",
     )

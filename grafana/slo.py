@@ -2,7 +2,8 @@
 their recording rules and multi-window, multi-burn-rate alerts (the SRE workbook's, chapter
 "Alerting on SLOs").
 
-The objectives, the latency threshold and the runbook address are the chart's values
+The objectives, the latency threshold, the floor of events under which the burn-rate alerts stay
+silent and the runbook address are the chart's values
 (`monitoring.slos`, `monitoring.runbookBaseUrl` in project-helm/values.yaml): grafana/alerts.yaml
 is written with their defaults, and the chart's copy with Helm expressions in their place, so
 that `--set monitoring.slos.availability=0.995` changes the rules a cluster gets. The windows and
@@ -44,37 +45,44 @@ def _ratio_or_zero(bad, total):
 
 
 def slos(p):
-    """(name, description, objective, {window: PromQL of the share of bad events})."""
+    """(name, description, objective, {window: PromQL of the share of bad events},
+    {window: PromQL of the events per second})."""
+    def requests(w):
+        return f"sum by ({BY}) (rate(shop_http_requests_total{_sel(p)}[{w}]))"
+
     def availability(w):
-        total = f"sum by ({BY}) (rate(shop_http_requests_total{_sel(p)}[{w}]))"
         bad = f'sum by ({BY}) (rate(shop_http_requests_total{_sel(p, status="~5..")}[{w}]))'
-        return _ratio_or_zero(bad, total)
+        return _ratio_or_zero(bad, requests(w))
+
+    def answered(w):
+        return f"sum by ({BY}) (rate(shop_http_request_duration_seconds_count{_sel(p)}[{w}]))"
 
     def latency(w):
         fast = (f"sum by ({BY}) (rate(shop_http_request_duration_seconds_bucket"
                 f"{_sel(p, le=p.latency_threshold)}[{w}]))")
-        total = f"sum by ({BY}) (rate(shop_http_request_duration_seconds_count{_sel(p)}[{w}]))"
-        return f"1 - {fast}\n/\n{total}"
+        return f"1 - {fast}\n/\n{answered(w)}"
+
+    def finished(w):
+        ended = (f'rate(shop_saga_outcomes_total{_sel(p, outcome="~completed|cancelled")}[{w}])'
+                 f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])")
+        return f"sum by ({BY}) (\n  {ended}\n)"
 
     def saga(w):
-        finished = (f'rate(shop_saga_outcomes_total{_sel(p, outcome="~completed|cancelled")}[{w}])'
-                    f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])")
         bad = (f'sum by ({BY}) (\n  rate(shop_saga_outcomes_total{_sel(p, reason="service_unavailable")}[{w}])'
                f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])\n)")
-        total = f"sum by ({BY}) (\n  {finished}\n)"
-        return _ratio_or_zero(bad, total)
+        return _ratio_or_zero(bad, finished(w))
 
     return [
         ("availability",
          "real requests (probes and scrapes are not counted) answered without a 5xx",
-         p.availability, availability),
+         p.availability, availability, requests),
         ("latency",
          f"real requests answered within {p.latency_threshold} s",
-         p.latency, latency),
+         p.latency, latency, answered),
         ("saga",
          "orders not failed by an unreachable participant (service_unavailable) nor set aside "
          "as needs_attention",
-         p.saga, saga),
+         p.saga, saga, finished),
     ]
 
 
@@ -153,10 +161,15 @@ def burn_record(window):
     return f"namespace_shop_service:shop_slo_burn_rate:rate{window}"
 
 
+def events_record(window):
+    return f"namespace_shop_service:shop_slo_events:rate{window}"
+
+
 def recording_rules(p):
     rules = []
-    for name, _, objective, bad_share in slos(p):
+    for name, _, objective, bad_share, events in slos(p):
         for w in WINDOWS:
+            rules.append({"record": events_record(w), "expr": events(w), "labels": {"slo": name}})
             rules.append({"record": ratio_record(w), "expr": bad_share(w), "labels": {"slo": name}})
             rules.append({
                 "record": burn_record(w),
@@ -168,11 +181,14 @@ def recording_rules(p):
 
 def burn_alerts(p):
     alerts = []
-    for name, what, _, _ in slos(p):
+    for name, what, _, _, _ in slos(p):
         for severity, pairs in BURN_ALERTS:
+            # Below the floor of events over the long window, a burn rate is a handful of
+            # events: one 5xx at one request a minute is no page.
             expr = "\nor\n".join(
                 f'({burn_record(long)}{{slo="{name}"}} > {factor}\n'
-                f' and {burn_record(short)}{{slo="{name}"}} > {factor})'
+                f' and {burn_record(short)}{{slo="{name}"}} > {factor}\n'
+                f' and {events_record(long)}{{slo="{name}"}} >= {p.min_rate})'
                 for factor, long, short in pairs
             )
             speed = " or ".join(f"{f}x over {l}" for f, l, _ in pairs)

@@ -91,29 +91,68 @@ fn fill(path: &Path) -> u64 {
     written
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_returns() {
+/// A shop on a tmpfs of `megabytes` with a disk reserve of `reserve_mb`, and eight shoppers
+/// ordering on it.
+struct LoadedSmallDisk {
+    dbs: Databases,
+    data_dir: PathBuf,
+    base: u16,
+    child: ShopProcess,
+    api: Api,
+    product: String,
+    load: Load,
+    _disk: SmallDisk,
+}
+
+/// Starts [`LoadedSmallDisk`], or says why it cannot (`None`): on PostgreSQL, or where no tmpfs
+/// can be mounted outside CI.
+async fn loaded_small_disk(test: &str, megabytes: u32, reserve_mb: u32) -> Option<LoadedSmallDisk> {
     let dbs = Databases::fresh().await;
     let Databases::Sqlite(dir) = &dbs else {
-        println!("full disk: SQLite only (PostgreSQL runs outage.rs)");
-        return;
+        println!("{test}: SQLite only (PostgreSQL runs outage.rs)");
+        return None;
     };
     let data_dir = dir.path().to_owned();
-    let Some(_disk) = SmallDisk::mount_or_skip(&data_dir, 48, "full disk") else {
-        return;
-    };
+    let disk = SmallDisk::mount_or_skip(&data_dir, megabytes, test)?;
     let base = free_base_port();
-    // No reserve: the database layer itself must lose nothing when a write finds no room.
     let child = ShopProcess(
         command(&dbs, &data_dir, base, &[])
-            .env("SHOP_DISK_RESERVE_MB", "0")
+            .env("SHOP_DISK_RESERVE_MB", reserve_mb.to_string())
             .spawn()
             .unwrap(),
     );
     wait_ready(base).await;
     let api = api(base, &data_dir);
-    let (product, shoppers) = load::stocked(&api, "disk", 8).await;
+    let prefix = test.split(' ').next().unwrap_or("disk");
+    let (product, shoppers) = load::stocked(&api, prefix, 8).await;
     let load = Load::start(&api, &product, shoppers);
+    Some(LoadedSmallDisk {
+        dbs,
+        data_dir,
+        base,
+        child,
+        api,
+        product,
+        load,
+        _disk: disk,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_disk_loses_no_answered_order_and_the_shop_heals_when_space_returns() {
+    // No reserve: the database layer itself must lose nothing when a write finds no room.
+    let Some(shop) = loaded_small_disk("full disk", 48, 0).await else {
+        return;
+    };
+    let LoadedSmallDisk {
+        dbs,
+        data_dir,
+        base,
+        child,
+        load,
+        _disk,
+        ..
+    } = shop;
     Load::wait_for(&load.completed, 50).await;
     let filler = data_dir.join("filler");
     let taken = fill(&filler);
@@ -271,27 +310,20 @@ async fn every_write_ahead_log_stays_bounded_under_load() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_disk_filled_by_the_shops_own_growth_heals_without_a_restart() {
-    let dbs = Databases::fresh().await;
-    let Databases::Sqlite(dir) = &dbs else {
-        println!("own growth: SQLite only");
-        return;
-    };
-    let data_dir = dir.path().to_owned();
     // 40 MiB with a reserve of 16: the six write-ahead logs alone can take what is left.
-    let Some(_disk) = SmallDisk::mount_or_skip(&data_dir, 40, "own growth") else {
+    let Some(shop) = loaded_small_disk("own growth", 40, 16).await else {
         return;
     };
-    let base = free_base_port();
-    let _child = ShopProcess(
-        command(&dbs, &data_dir, base, &[])
-            .env("SHOP_DISK_RESERVE_MB", "16")
-            .spawn()
-            .unwrap(),
-    );
-    wait_ready(base).await;
-    let api = api(base, &data_dir);
-    let (product, shoppers) = load::stocked(&api, "own", 8).await;
-    let load = Load::start(&api, &product, shoppers);
+    let LoadedSmallDisk {
+        dbs,
+        base,
+        api,
+        product,
+        load,
+        child: _child,
+        _disk,
+        ..
+    } = shop;
     // The load runs until the shop's own files take the disk below its reserve.
     let started = Instant::now();
     let low = |port: u16| async move {

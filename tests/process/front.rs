@@ -7,12 +7,8 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_front_door_routes_as_the_ingress_and_serves_one_docs_page() {
-    let dbs = Databases::fresh().await;
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data_dir(&dbs, &data);
-    let base = free_base_port();
-    let _child = start(&dbs, &data_dir, base, &[]);
-    wait_ready(base).await;
+    let shop = started(&[]).await;
+    let base = shop.base;
     let front = format!("http://127.0.0.1:{}", base - 1);
     let api = shop_tests::Api::new(
         std::array::from_fn(|_| front.clone()),

@@ -128,6 +128,32 @@ fn data_dir(dbs: &Databases, spare: &tempfile::TempDir) -> std::path::PathBuf {
     }
 }
 
+/// A fresh `shop` on the test's databases, ready.
+struct Started {
+    _dbs: Databases,
+    data_dir: std::path::PathBuf,
+    base: u16,
+    _child: ShopProcess,
+    _spare: tempfile::TempDir,
+}
+
+/// Starts a fresh `shop` with `extra` arguments and waits until all six services are ready.
+async fn started(extra: &[&str]) -> Started {
+    let dbs = Databases::fresh().await;
+    let spare = tempfile::tempdir().unwrap();
+    let data_dir = data_dir(&dbs, &spare);
+    let base = free_base_port();
+    let child = start(&dbs, &data_dir, base, extra);
+    wait_ready(base).await;
+    Started {
+        _dbs: dbs,
+        data_dir,
+        base,
+        _child: child,
+        _spare: spare,
+    }
+}
+
 /// The text of `port`'s `/metrics`.
 async fn metrics_text(port: u16) -> String {
     reqwest::get(format!("http://127.0.0.1:{port}/metrics"))

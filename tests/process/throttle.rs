@@ -50,14 +50,9 @@ async fn statuses(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_cannot_lock_anyone_else_out_through_the_front_door() {
-    let dbs = Databases::fresh().await;
-    let data = tempfile::tempdir().unwrap();
-    let data_dir = data_dir(&dbs, &data);
-    let base = free_base_port();
-    let _child = start(&dbs, &data_dir, base, &[]);
-    wait_ready(base).await;
-    let front = format!("http://127.0.0.1:{}", base - 1);
-    let api = api(base, &data_dir);
+    let shop = started(&[]).await;
+    let front = format!("http://127.0.0.1:{}", shop.base - 1);
+    let api = api(shop.base, &shop.data_dir);
     api.register("ann").await;
 
     // 110 failed logins with 110 usernames from one client: it is refused from the 101st on.

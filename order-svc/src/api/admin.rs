@@ -9,6 +9,8 @@ use shop_kit::auth::UserAuth;
 use shop_kit::page::{Page, PageRequest};
 use uuid::Uuid;
 
+use super::answers::{SagaAnswer, answer};
+use super::progress::{Progress, within};
 use super::{Order, Tag, deadline_in, drive_within, order_page};
 use crate::domain::OrderStatus;
 use crate::domain::history::{self, Event};
@@ -22,13 +24,31 @@ pub struct AdminApi {
 }
 
 #[derive(ApiResponse)]
-enum RetryResponse {
+pub(super) enum RetryResponse {
     /// The saga finished: the order is completed, cancelled or refunded.
     #[oai(status = 200)]
     Finished(Json<Order>),
     /// The saga goes on in the background (or was set aside again).
     #[oai(status = 202)]
     Accepted(Json<Order>, #[oai(header = "Location")] String),
+}
+
+impl SagaAnswer for RetryResponse {
+    fn parts(&self) -> (u16, &Order) {
+        match self {
+            Self::Finished(o) => (200, &o.0),
+            Self::Accepted(o, _) => (202, &o.0),
+        }
+    }
+
+    fn rebuild(status: u16, order: Order) -> Option<Self> {
+        let location = format!("/orders/{}", order.id);
+        match status {
+            200 => Some(Self::Finished(Json(order))),
+            202 => Some(Self::Accepted(Json(order), location)),
+            _ => None,
+        }
+    }
 }
 
 /// An order's saga history.
@@ -122,13 +142,31 @@ impl AdminApi {
     #[oai(path = "/admin/orders/:id/retry", method = "post", operation_id = "admin_retry_order")]
     async fn retry(&self, auth: UserAuth, id: Path<Uuid>) -> ApiResult<RetryResponse> {
         auth.0.require_admin()?;
+        let until = deadline_in(self.request_deadline);
+        let progress = Progress::default();
+        let retrying = self.redrive(auth.0.user_id, id.0, until, &progress);
+        within(until, &self.runner.store, progress.clone(), retrying).await
+    }
+}
+
+impl AdminApi {
+    /// Claims order `id` for a re-drive by `admin` and drives it up to `until`; once the claim
+    /// may be written, `progress` knows the order (a deadline then answers 202 with it).
+    async fn redrive(
+        &self,
+        admin: Uuid,
+        id: Uuid,
+        until: tokio::time::Instant,
+        progress: &Progress,
+    ) -> ApiResult<RetryResponse> {
         let store = &self.runner.store;
+        let found = store.order(id).await?.ok_or(Error::NoSuchOrder)?;
+        progress.writing(&found);
         let claimed = store
-            .claim_for_redrive(id.0, self.runner.lease_until(), auth.0.user_id)
+            .claim_for_redrive(id, self.runner.lease_until(), admin)
             .await?;
         let Some(order) = claimed else {
-            let found = store.order(id.0).await?;
-            let found = found.ok_or(Error::NoSuchOrder)?;
+            let found = store.order(id).await?.unwrap_or(found);
             return Err(Error::NotRedrivable {
                 order_id: found.id,
                 status: found.order_status()?,
@@ -136,14 +174,8 @@ impl AdminApi {
             .into());
         };
         tracing::info!(order_id = %order.id, step = %order.step, "an admin re-drives the order");
-        let current = drive_within(&self.runner, order, deadline_in(self.request_deadline)).await;
+        let current = drive_within(&self.runner, order, until).await;
         let terminal = current.order_status()?.is_terminal();
-        let location = format!("/orders/{}", current.id);
-        let current = Order::try_from(current)?;
-        Ok(if terminal {
-            RetryResponse::Finished(Json(current))
-        } else {
-            RetryResponse::Accepted(Json(current), location)
-        })
+        answer(if terminal { 200 } else { 202 }, current)
     }
 }

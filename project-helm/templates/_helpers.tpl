@@ -202,3 +202,26 @@ app.kubernetes.io/instance: {{ .Release.Name }}
       key: {{ $svc.name }}
 {{- end -}}
 {{- end -}}
+
+{{/*
+A network policy's peer outside the release: by namespace and pod labels when the selector
+names a namespace (inside the cluster: CNIs such as Cilium never match pod addresses with an
+ipBlock), else the CIDR. Takes (list CIDR SELECTOR).
+*/}}
+{{- define "shop.peer" -}}
+{{- $cidr := index . 0 }}
+{{- $selector := index . 1 }}
+{{- if $selector.namespace }}
+- namespaceSelector:
+    matchLabels:
+      kubernetes.io/metadata.name: {{ $selector.namespace }}
+  {{- with $selector.podLabels }}
+  podSelector:
+    matchLabels:
+      {{- toYaml . | nindent 6 }}
+  {{- end }}
+{{- else }}
+- ipBlock:
+    cidr: {{ $cidr }}
+{{- end }}
+{{- end }}

@@ -175,16 +175,25 @@ impl Faults {
         self.state().calls.get(target).copied().unwrap_or(0)
     }
 
-    /// Resolves once `n` calls in all have reached `target`'s proxy.
+    /// Resolves once `n` calls in all have reached `target`'s proxy; panics after a minute
+    /// without them (a test never hangs on calls that do not come).
     pub async fn wait_for_calls(&self, target: &str, n: u64) {
-        loop {
-            let called = self.called.notified();
-            tokio::pin!(called);
-            called.as_mut().enable();
-            if self.calls(target) >= n {
-                return;
+        let waiting = async {
+            loop {
+                let called = self.called.notified();
+                tokio::pin!(called);
+                called.as_mut().enable();
+                if self.calls(target) >= n {
+                    return;
+                }
+                called.await;
             }
-            called.await;
+        };
+        if tokio::time::timeout(Duration::from_secs(60), waiting)
+            .await
+            .is_err()
+        {
+            panic!("{n} calls to {target} did not come within a minute");
         }
     }
 

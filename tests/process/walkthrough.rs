@@ -95,7 +95,13 @@ async fn the_readme_walkthrough_prints_what_the_readme_says() {
         .collect::<Vec<_>>()
         .join("\n");
     let ran =
-        tokio::task::spawn_blocking(move || Command::new("bash").arg("-c").arg(&pointed).output())
+        // A shop that stops answering fails the test in two minutes rather than hang it.
+        tokio::task::spawn_blocking(move || {
+            Command::new("timeout")
+                .args(["120", "bash", "-c"])
+                .arg(&pointed)
+                .output()
+        })
             .await
             .unwrap()
             .unwrap();

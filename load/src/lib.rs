@@ -9,6 +9,7 @@ use std::time::Duration;
 
 mod books;
 mod client;
+pub mod commits;
 pub mod cpu;
 mod drive;
 mod report;
@@ -86,21 +87,36 @@ pub struct Plan {
     pub health: Duration,
     /// The shop's process, whose CPU time the orders phase costs (`None`: not measured).
     pub shop_pid: Option<i32>,
+    /// The shop's PostgreSQL databases, whose commits the orders phase costs (`None`: not
+    /// counted).
+    pub postgres: Option<commits::ShopDatabases>,
 }
 
 /// Runs `plan` against the shop at `urls`, logged in as the admin with `admin_password`.
 pub async fn run(urls: &Urls, admin_password: &str, plan: &Plan) -> anyhow::Result<Report> {
     let http = client::Http::new(plan.concurrency)?;
     let world = std::sync::Arc::new(setup::World::create(&http, urls, admin_password, plan).await?);
+    let counter = match &plan.postgres {
+        Some(dbs) => Some(commits::Counter::connect(dbs).await?),
+        None => None,
+    };
+    let commits_before = match &counter {
+        Some(c) => Some(c.commits_after().await?),
+        None => None,
+    };
     let cpu_before = plan.shop_pid.and_then(cpu::seconds);
     let orders = drive::orders(&http, urls, world.clone(), plan).await;
     let cpu_after = plan.shop_pid.and_then(cpu::seconds);
     let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
+    let commits = match (&counter, commits_before) {
+        (Some(c), Some(before)) => Some(c.commits_after().await? - before),
+        _ => None,
+    };
     let health = if plan.health.is_zero() {
         None
     } else {
         Some(drive::health(&http, urls, plan.concurrency, plan.health).await)
     };
     let books = books::check(&http, urls, &world).await?;
-    Ok(Report::new(plan, orders, health, books, cpu))
+    Ok(Report::new(plan, orders, health, books, cpu, commits))
 }

@@ -65,6 +65,13 @@ struct Args {
     /// that listens on order-svc's port, when it runs on this machine.
     #[arg(long)]
     shop_pid: Option<i32>,
+    /// The PostgreSQL server the shop runs on (as `shop --postgres` names it): the run reports
+    /// the transactions its databases committed per order.
+    #[arg(long, env = "SHOP_POSTGRES_URL")]
+    postgres: Option<String>,
+    /// The prefix of the shop's PostgreSQL databases (`shop --database-prefix`).
+    #[arg(long, env = "SHOP_DATABASE_PREFIX", default_value = "shop")]
+    database_prefix: String,
 }
 
 #[tokio::main]
@@ -107,6 +114,12 @@ async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let order = shop_kit::topology::ORDER.consecutive_port(args.base_port)?;
             shop_load::cpu::listening_on(order)
         }),
+        postgres: args
+            .postgres
+            .map(|server| shop_load::commits::ShopDatabases {
+                server,
+                prefix: args.database_prefix,
+            }),
     };
     let urls = Urls::consecutive(&args.host, args.base_port);
     let report = shop_load::run(&urls, &password, &plan).await?;

@@ -34,6 +34,11 @@ pub struct Report {
     /// That ÷ completed orders, in milliseconds: what an order costs the shop, whatever share
     /// of the machine the load tool takes.
     pub cpu_ms_per_order: Option<f64>,
+    /// Transactions the shop's PostgreSQL databases committed during the orders phase
+    /// (`pg_stat_database.xact_commit`; a read in autocommit counts as one).
+    pub database_commits: Option<i64>,
+    /// That ÷ completed orders.
+    pub commits_per_order: Option<f64>,
     pub books: Books,
 }
 
@@ -55,6 +60,7 @@ impl Report {
         health: Option<f64>,
         books: Books,
         cpu: Option<f64>,
+        commits: Option<i64>,
     ) -> Self {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let q = |q: f64| ms(m.latency.value_at_quantile(q));
@@ -86,6 +92,10 @@ impl Report {
             cpu_ms_per_order: cpu
                 .filter(|_| m.completed > 0)
                 .map(|c| c * 1000.0 / m.completed as f64),
+            database_commits: commits,
+            commits_per_order: commits
+                .filter(|_| m.completed > 0)
+                .map(|c| c as f64 / m.completed as f64),
             books,
         }
     }
@@ -125,6 +135,12 @@ impl Report {
             row(
                 "shop CPU",
                 format!("{c:.2} s, {per:.2} ms per completed order"),
+            );
+        }
+        if let (Some(c), Some(per)) = (self.database_commits, self.commits_per_order) {
+            row(
+                "PostgreSQL commits",
+                format!("{c}, {per:.1} per completed order"),
             );
         }
         if let (Some(h), Some(r)) = (self.health_per_second, self.ratio_to_health) {

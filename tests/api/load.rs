@@ -31,6 +31,16 @@ async fn a_short_load_run_balances_its_books() {
         health: Duration::from_millis(200),
         // The shop runs in this process (with the load): the figure's path, not its size.
         shop_pid: i32::try_from(std::process::id()).ok(),
+        // On PostgreSQL, the commits of this test's own databases.
+        postgres: match &shop.dbs {
+            shop_tests::Databases::Postgres { server, prefix } => {
+                Some(shop_load::commits::ShopDatabases {
+                    server: server.clone(),
+                    prefix: prefix.clone(),
+                })
+            }
+            shop_tests::Databases::Sqlite(_) => None,
+        },
     };
     let report = shop_load::run(&urls, ADMIN_PASSWORD, &plan)
         .await
@@ -46,4 +56,11 @@ async fn a_short_load_run_balances_its_books() {
         report.table()
     );
     assert!(report.health_per_second.is_some_and(|h| h > 0.0));
+    // Every order commits in several databases; on SQLite nothing is counted.
+    assert_eq!(
+        report.commits_per_order.is_some_and(|c| c >= 1.0),
+        shop.dbs.is_postgres(),
+        "{}",
+        report.table()
+    );
 }

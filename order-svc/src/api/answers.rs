@@ -153,14 +153,16 @@ pub(super) struct Keys<'a> {
     pub store: &'a OrderStore,
     /// How long a key's first request may run before a repeat takes over.
     pub lock: Duration,
+    /// How long a key's first request may still be running (its deadline, at most `lock`):
+    /// a repeat meanwhile is 409; after it, a repeat answers the order it recorded.
+    pub running: Duration,
     /// The user the keys belong to.
     pub user_id: Uuid,
 }
 
 impl Keys<'_> {
     /// Runs a request under `key` (when given): a repeat with the same `fingerprint` gets the
-    /// first answer, another request with the key is 422, a repeat while the first runs (and has
-    /// recorded nothing yet) 409. `run` gets the order the first request recorded, if it did
+    /// first answer, another request with the key is 422, a repeat while the first runs 409. `run` gets the order the first request recorded, if it did
     /// and stored no answer (it is still running, gave up at its deadline, or died). A key
     /// claimed anew is told to `progress`.
     pub(super) async fn run<R: SagaAnswer, F>(
@@ -176,14 +178,16 @@ impl Keys<'_> {
         let Some(key) = key else {
             return run(None).await;
         };
-        let lock = chrono::TimeDelta::from_std(self.lock).unwrap_or(chrono::TimeDelta::MAX);
+        let ago = |d: Duration| {
+            shop_kit::db::now() - chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX)
+        };
         let claim = self
             .store
             .claim_key(
                 self.user_id,
                 key.as_str(),
                 fingerprint,
-                shop_kit::db::now() - lock,
+                (ago(self.lock), ago(self.running)),
             )
             .await?;
         let answer = match claim {

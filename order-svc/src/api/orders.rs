@@ -98,6 +98,7 @@ impl OrdersApi {
         Keys {
             store: &self.runner.store,
             lock: self.key_lock,
+            running: (self.request_deadline + Duration::from_secs(1)).min(self.key_lock),
             user_id: caller.user_id,
         }
     }
@@ -219,7 +220,8 @@ impl OrdersApi {
     /// with backoff for a few seconds (a restart is no outage). When a service is slow past the
     /// request deadline the answer is 202 (`pending`) and the saga finishes in the background.
     /// Every outcome sends you a message. Send an `Idempotency-Key` to make a retry safe: a repeat
-    /// answers the first answer, or the order's state while its outcome is not known yet.
+    /// answers the first answer, or, once the first request's deadline has passed without one,
+    /// the order's state.
     ///
     /// 201: completed: paid, the stock sold, a courier booked.
     /// 202: the order is recorded and its outcome follows (`Location`): still running, or
@@ -229,7 +231,7 @@ impl OrdersApi {
     /// 402: insufficient funds; the order is recorded cancelled and nothing was charged.
     /// 409: out of stock (`product_id` names the first product short) or no courier free that day;
     /// the order is recorded cancelled and nothing was charged. Or: a request with this
-    /// `Idempotency-Key` is still running and has recorded no order yet.
+    /// `Idempotency-Key` is still running (within its deadline).
     /// 422: a field is invalid (an unknown product, a past date), or the `Idempotency-Key` was used
     /// with another body; no order is recorded.
     /// 503: nothing was recorded (the database or the catalogue did not answer in time); retry

@@ -25,10 +25,10 @@ pub enum KeyClaim {
     },
     /// Used before for a different request.
     Mismatch,
-    /// The first request with this key is still running and has recorded no order yet.
+    /// The first request with this key is still within its deadline.
     InFlight,
-    /// The first request recorded this order and stored no answer: it is still running, gave
-    /// up at its deadline, or died. The order's state is the answer.
+    /// The first request recorded this order and stored no answer: it gave up at its deadline,
+    /// or died. The order's state is the answer.
     Abandoned {
         /// The order it recorded.
         order_id: Uuid,
@@ -36,16 +36,18 @@ pub enum KeyClaim {
 }
 
 impl OrderStore {
-    /// Claims `key` for `user_id`'s request with `fingerprint`. A claim without an answer hands
-    /// back the order its request recorded, if any; one that recorded none and was made before
-    /// `stale_before` belongs to a request that died: the key is claimed anew.
+    /// Claims `key` for `user_id`'s request with `fingerprint`. A claim without an answer made
+    /// after `running_after` belongs to a request still within its deadline: in flight. An older
+    /// one hands back the order its request recorded, if any (the request gave up at its
+    /// deadline or died); one that recorded none and was made before `stale_before` belongs to a
+    /// request that died: the key is claimed anew.
     #[tracing::instrument(skip(self, key, fingerprint))]
     pub async fn claim_key(
         &self,
         user_id: Uuid,
         key: &str,
         fingerprint: &str,
-        stale_before: DateTime<Utc>,
+        (stale_before, running_after): (DateTime<Utc>, DateTime<Utc>),
     ) -> Result<KeyClaim, DbErr> {
         let row = idempotency_key::ActiveModel {
             user_id: Set(user_id),
@@ -78,6 +80,9 @@ impl OrderStore {
                 status: u16::try_from(status).unwrap_or(500),
                 body,
             });
+        }
+        if found.created_at >= running_after {
+            return Ok(KeyClaim::InFlight);
         }
         if let Some(order_id) = found.order_id {
             return Ok(KeyClaim::Abandoned { order_id });

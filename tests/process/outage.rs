@@ -4,6 +4,7 @@
 //! afterwards with that outcome (or a later terminal one), the books balance, readiness answered
 //! within its own timeout throughout, and no request outlived its deadline.
 
+use sea_orm_migration::sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
@@ -187,6 +188,56 @@ async fn ten_seconds_without_the_database_hold_no_request_past_its_deadline() {
         partition.set(false);
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_begin_cut_off_by_its_deadline_leaves_the_next_write_committed() {
+    // A request's deadline can drop a transaction's BEGIN after it went out and before its
+    // answer came back. The connection then goes back to the pool: had it stayed inside that
+    // transaction on the server, the next borrower's single-statement writes (a courier's
+    // confirmation is one) would be answered as done and never committed.
+    let dbs = Databases::fresh().await;
+    let Databases::Postgres { server, .. } = &dbs else {
+        println!("cancelled begin: PostgreSQL only (set SHOP_TEST_DATABASE_URL)");
+        return;
+    };
+    let url = dbs.url("begin").await;
+    let host = host_of(server);
+    let partition = Partition::start(host.clone()).await;
+    let through = url.replacen(&host, &format!("127.0.0.1:{}", partition.port), 1);
+    let direct = shop_kit::db::connect_pooled(&url, 1).await.unwrap();
+    shop_kit::db::execute(&direct, "CREATE TABLE written (n int)")
+        .await
+        .unwrap();
+    // One connection, used just now, so that the BEGIN below goes out on it without a ping.
+    let db = shop_kit::db::connect_pooled(&through, 1).await.unwrap();
+    shop_kit::db::execute(&db, "SELECT 1").await.unwrap();
+
+    partition.set(true);
+    let begin = tokio::time::timeout(Duration::from_millis(300), db.begin()).await;
+    assert!(begin.is_err(), "BEGIN was answered through a partition");
+    partition.set(false);
+
+    let write = tokio::time::timeout(
+        Duration::from_secs(30),
+        shop_kit::db::execute(&db, "INSERT INTO written VALUES (1)"),
+    )
+    .await;
+    assert!(matches!(write, Ok(Ok(()))), "the write failed: {write:?}");
+    let seen = direct
+        .query_one_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT count(*) AS n FROM written",
+        ))
+        .await
+        .unwrap()
+        .and_then(|row| row.try_get::<i64>("", "n").ok());
+    assert_eq!(
+        seen,
+        Some(1),
+        "a write answered as done is not committed: it ran inside the transaction the \
+         cancelled BEGIN left open"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

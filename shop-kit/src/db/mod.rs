@@ -199,9 +199,11 @@ pub async fn connect_pooled(url: &str, pool_size: u32) -> Result<DatabaseConnect
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false).acquire_timeout(ACQUIRE_TIMEOUT);
     // A connection whose transaction state is unknown is retired, never handed out again: sqlx
-    // counts a connection's transaction depth itself and only moves the count when a BEGIN,
-    // COMMIT or ROLLBACK succeeds. A dropped transaction's rollback is sent ahead of the
-    // connection's next statement and its depth drops at once.
+    // counts a connection's transaction depth itself, from the moment a BEGIN is sent (0.9.1 and
+    // later: before, a BEGIN dropped in flight left the server inside a transaction the count
+    // did not know, and the next borrower's single-statement writes were never committed). A
+    // dropped transaction's rollback is sent ahead of the connection's next statement and its
+    // depth drops at once.
     opts.map_sqlx_postgres_before_acquire(|conn, _| Box::pin(async move { Ok(settled(conn)) }));
     // A connection in use is known to be alive; one idle for a while is checked first (a
     // restarted server or a dropped NAT entry). Pinging every connection handed out cost a

@@ -13,46 +13,61 @@ use super::*;
 use crate::load::{self, Load};
 
 /// A TCP proxy to PostgreSQL that can stop carrying bytes (a network partition: connections
-/// stay open, nothing gets through, new ones are accepted and left waiting).
+/// stay open, nothing gets through, new ones are accepted and left waiting), or only the
+/// server's answers (a statement reaches the server and its answer is held).
 struct Partition {
     port: u16,
-    cut: watch::Sender<bool>,
+    /// Which directions are held: [`CUT`], [`MUTE`].
+    held: watch::Sender<u8>,
 }
+
+/// Nothing gets through.
+const CUT: u8 = 1;
+/// The server's answers are held.
+const MUTE: u8 = 2;
 
 impl Partition {
     async fn start(upstream: String) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let (cut, _) = watch::channel(false);
-        let watch = cut.subscribe();
+        let (held, _) = watch::channel(0);
+        let watch = held.subscribe();
         tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
                 let upstream = upstream.clone();
-                let mut cut = watch.clone();
+                let mut held = watch.clone();
                 tokio::spawn(async move {
-                    let _ = cut.wait_for(|c| !*c).await;
+                    let _ = held.wait_for(|h| h & CUT == 0).await;
                     let Ok(server) = TcpStream::connect(&upstream).await else {
                         return;
                     };
                     let (cr, cw) = client.into_split();
                     let (sr, sw) = server.into_split();
-                    tokio::join!(carry(cr, sw, cut.clone()), carry(sr, cw, cut));
+                    tokio::join!(
+                        carry(cr, sw, held.clone(), CUT),
+                        carry(sr, cw, held, CUT | MUTE)
+                    );
                 });
             }
         });
-        Self { port, cut }
+        Self { port, held }
     }
 
     fn set(&self, cut: bool) {
-        self.cut.send_replace(cut);
+        self.held.send_replace(if cut { CUT } else { 0 });
+    }
+
+    fn mute(&self, mute: bool) {
+        self.held.send_replace(if mute { MUTE } else { 0 });
     }
 }
 
-/// Copies `from` to `to`, holding each chunk while the partition lasts.
+/// Copies `from` to `to`, holding each chunk while any of `by` is held.
 async fn carry(
     mut from: tokio::net::tcp::OwnedReadHalf,
     mut to: tokio::net::tcp::OwnedWriteHalf,
-    mut cut: watch::Receiver<bool>,
+    mut held: watch::Receiver<u8>,
+    by: u8,
 ) {
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -60,7 +75,8 @@ async fn carry(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if cut.wait_for(|c| !*c).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
+        if held.wait_for(|h| h & by == 0).await.is_err() || to.write_all(&buf[..n]).await.is_err()
+        {
             break;
         }
     }
@@ -213,10 +229,11 @@ async fn a_begin_cut_off_by_its_deadline_leaves_the_next_write_committed() {
     let db = shop_kit::db::connect_pooled(&through, 1).await.unwrap();
     shop_kit::db::execute(&db, "SELECT 1").await.unwrap();
 
-    partition.set(true);
+    // The BEGIN reaches the server; its answer is held until the deadline has passed.
+    partition.mute(true);
     let begin = tokio::time::timeout(Duration::from_millis(300), db.begin()).await;
     assert!(begin.is_err(), "BEGIN was answered through a partition");
-    partition.set(false);
+    partition.mute(false);
 
     let write = tokio::time::timeout(
         Duration::from_secs(30),

@@ -98,6 +98,20 @@ impl Databases {
         }
     }
 
+    /// What order-svc holds of order `id`, its saga history included: what a failed check
+    /// prints to explain itself.
+    async fn order_story(&self, id: Uuid) -> String {
+        let orders = order_svc::store::OrderStore::new(self.connect("order").await);
+        match orders.order(id).await {
+            Ok(Some(o)) => format!(
+                "order-svc has it {} (step {}, holding {:?}, attempts {}), history: {}",
+                o.status, o.step, o.holding, o.attempts, o.history
+            ),
+            Ok(None) => "order-svc has no such order".to_owned(),
+            Err(e) => format!("order-svc's database: {e}"),
+        }
+    }
+
     /// Checks the invariants of a settled shop.
     async fn audit(&self, loyalty: bool) {
         let orders = order_svc::store::OrderStore::new(self.connect("order").await);
@@ -249,12 +263,13 @@ impl Databases {
         let mut live: HashMap<(Uuid, chrono::NaiveDate), i32> = HashMap::new();
         let mut settled = 0;
         for b in delivery.bookings().await.expect("bookings") {
-            assert_ne!(
-                b.state,
-                ReservationState::Reserved,
-                "courier still reserved for order {}",
-                b.order_id
-            );
+            if b.state == ReservationState::Reserved {
+                panic!(
+                    "courier still reserved for order {}; {}",
+                    b.order_id,
+                    self.order_story(b.order_id).await
+                );
+            }
             let Some(o) = books.settled(b.order_id, b.state, "courier booked") else {
                 continue;
             };

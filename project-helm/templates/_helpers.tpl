@@ -110,29 +110,31 @@ external database, each service's URL (`user-svc`, …). */}}
 {{/*
 Every credential the chart generates, made once per render and shared by every template that
 asks (so that each Deployment's checksum agrees with the Secrets it reads), as YAML. Each value
-is kept from the Secret already in the cluster (lookup); on a first install it is generated.
-An upgrade that cannot look the Secret up (helm template, as Argo CD renders) fails and says
-what to set, rather than silently generate credentials the database and the tokens in use do
-not know. With secrets.existingSecret or postgresql.existingSecret the chart generates none of
-theirs.
+is taken from `credentials` in the values, else kept from the Secret already in the cluster
+(lookup), else generated — only by a render that reaches the cluster: `helm template`, as Argo
+CD renders, would invent new credentials on every refresh (passwords the database roles do not
+have, a signing key that voids every token), so it fails instead and says what to set. An
+upgrade that finds the Secret gone fails too. With secrets.existingSecret or
+postgresql.existingSecret the chart generates none of theirs.
 */}}
 {{- define "shop.credentials" -}}
 {{- if not (hasKey . "shopCredentials") -}}
 {{- $creds := dict -}}
+{{- $cluster := or (lookup "v1" "Namespace" "" .Release.Namespace) (lookup "v1" "Namespace" "" "kube-system") | empty | not -}}
 {{- if not .Values.secrets.existingSecret -}}
 {{- $name := include "shop.secretName" . -}}
 {{- $found := (lookup "v1" "Secret" .Release.Namespace $name).data | default dict -}}
-{{- $_ := set $creds "internal-token" (include "shop.credential" (list . $found $name "internal-token" (randAlphaNum 48))) -}}
-{{- $_ := set $creds "admin-password" (include "shop.credential" (list . $found $name "admin-password" (randAlphaNum 24))) -}}
-{{- $_ := set $creds "jwt-signing-key" (include "shop.credential" (list . $found $name "jwt-signing-key" (genPrivateKey "ed25519"))) -}}
+{{- $_ := set $creds "internal-token" (include "shop.credential" (list . $found $name "internal-token" $cluster)) -}}
+{{- $_ := set $creds "admin-password" (include "shop.credential" (list . $found $name "admin-password" $cluster)) -}}
+{{- $_ := set $creds "jwt-signing-key" (include "shop.credential" (list . $found $name "jwt-signing-key" $cluster)) -}}
 {{- end -}}
 {{- if and .Values.postgresql.enabled (not .Values.postgresql.existingSecret) -}}
 {{- $name := include "shop.databaseSecretName" . -}}
 {{- $found := (lookup "v1" "Secret" .Release.Namespace $name).data | default dict -}}
-{{- $_ := set $creds "postgres-password" (include "shop.credential" (list . $found $name "postgres-password" (randAlphaNum 32))) -}}
+{{- $_ := set $creds "postgres-password" (include "shop.credential" (list . $found $name "postgres-password" $cluster)) -}}
 {{- range (include "shop.services" . | fromYamlArray) -}}
 {{- $key := printf "%s-password" .name -}}
-{{- $_ := set $creds $key (include "shop.credential" (list $ $found $name $key (randAlphaNum 32))) -}}
+{{- $_ := set $creds $key (include "shop.credential" (list $ $found $name $key $cluster)) -}}
 {{- end -}}
 {{- end -}}
 {{- $_ := set . "shopCredentials" $creds -}}
@@ -140,17 +142,27 @@ theirs.
 {{- toYaml .shopCredentials -}}
 {{- end -}}
 
-{{/* One kept or generated credential; call with (list $ foundData secretName key fresh). */}}
+{{/* One given, kept or generated credential; call with (list $ foundData secretName key clusterReached). */}}
 {{- define "shop.credential" -}}
 {{- $root := index . 0 -}}
 {{- $found := index . 1 -}}
 {{- $key := index . 3 -}}
-{{- if hasKey $found $key -}}
+{{- if hasKey $root.Values.credentials $key -}}
+{{- index $root.Values.credentials $key -}}
+{{- else if hasKey $found $key -}}
 {{- index $found $key | b64dec -}}
+{{- else if not (index . 4) -}}
+{{- fail (printf "this render cannot reach the cluster (helm template, Argo CD), so the chart will not generate %s: generated here it would change on every render and lock the services out of their database. Keep the credentials in Secrets of your own (secrets.existingSecret, postgresql.existingSecret) or give them in credentials; see docs/operations.md#gitops" $key) -}}
 {{- else if $root.Release.IsUpgrade -}}
-{{- fail (printf "upgrade without the Secret %s (key %s): it is not in the cluster, or this render cannot look it up (helm template and Argo CD cannot). Generating it again would lock the services out of their database and void every token: keep the credentials in Secrets of your own (secrets.existingSecret, postgresql.existingSecret), or upgrade with helm against the cluster that holds them" (index . 2) $key) -}}
+{{- fail (printf "upgrade without the Secret %s (key %s): it is not in the cluster. Generating it again would lock the services out of their database and void every token: restore it, or keep the credentials in Secrets of your own (secrets.existingSecret, postgresql.existingSecret); see docs/operations.md#gitops" (index . 2) $key) -}}
+{{- else if eq $key "jwt-signing-key" -}}
+{{- genPrivateKey "ed25519" -}}
+{{- else if eq $key "internal-token" -}}
+{{- randAlphaNum 48 -}}
+{{- else if eq $key "admin-password" -}}
+{{- randAlphaNum 24 -}}
 {{- else -}}
-{{- index . 4 -}}
+{{- randAlphaNum 32 -}}
 {{- end -}}
 {{- end -}}
 
@@ -225,3 +237,11 @@ ipBlock), else the CIDR. Takes (list CIDR SELECTOR).
     cidr: {{ $cidr }}
 {{- end }}
 {{- end }}
+
+{{/* The Argo CD sync wave of an object when argocd.syncWaves is on, as an annotation line; call
+with (list $ wave). */}}
+{{- define "shop.wave" -}}
+{{- if (index . 0).Values.argocd.syncWaves -}}
+argocd.argoproj.io/sync-wave: {{ index . 1 | quote }}
+{{- end -}}
+{{- end -}}

@@ -390,18 +390,21 @@ def slo_board(objectives):
         "Each SLO's objective, the error budget left over 30 days and the burn rates the alerts watch (recorded by the shop's rules, grafana/slo.py). A burn rate of 1 spends the budget in exactly 30 days.",
         [datasource_var(), *where_vars(), service_var()],
     )
-    for name, what, objective, _, _ in slo.slos(objectives):
+    for name, what, objective, _, _, _ in slo.slos(objectives):
         sel = f'{SVC}, slo="{name}"'
         b.row(f"{name}: {what}")
         b.panel("stat", f"{name}: objective", [
             (f"vector({objective})", "objective"),
         ], "percentunit", w=4, h=6,
-            description="The default objective (project-helm/values.yaml, monitoring.slos); a cluster may set its own.",
+            description="The objective (monitoring.slos in project-helm/values.yaml; the chart's copy of this dashboard shows the values it was installed with).",
             options={"reduceOptions": {"calcs": ["lastNotNull"]}, "textMode": "value"})
+        w_ = slo.BUDGET_WINDOW
+        spent = (f"sum_over_time({slo.bad_record(w_)}{{{sel}}}[30d])\n/ clamp_min(sum_over_time("
+                 f"{slo.events_record(w_)}{{{sel}}}[30d]), 1e-9)")
         b.panel("bargauge", f"{name}: error budget left, 30 days", [
-            (f"1 - avg_over_time({slo.burn_record('5m')}{{{sel}}}[30d])", "{{shop_service}}"),
+            (f"1 - ({spent})\n/ (1 - {objective})", "{{shop_service}}"),
         ], "percentunit", w=8, h=6,
-            description="1 - the budget spent: the 5-minute burn rate averaged over 30 days (over the data there is, when Prometheus holds less).",
+            description="1 - the budget spent: the bad events over 30 days (over the data there is, when Prometheus holds less) as a share of all events, against the share the objective allows. Counted, not averaged: a lull without traffic spends nothing.",
             options={"reduceOptions": {"calcs": ["lastNotNull"]}, "orientation": "horizontal"})
         b.panel("timeseries", f"{name}: burn rates", [
             (f"max by (shop_service) ({slo.burn_record(w)}{{{sel}}})", f"{{{{shop_service}}}} {w}")
@@ -412,6 +415,11 @@ def slo_board(objectives):
 
 
 ROOT = HERE.parent.parent
+
+# The runbook address in grafana/alerts.yaml, which has no values to take it from: replace it
+# with where your on-call reads docs/operations.md when you load the file by hand (the chart
+# takes monitoring.runbookBaseUrl).
+RUNBOOKS_STANDALONE = "https://git.example.org/shop/blob/main/docs/operations.md"
 VALUES = ROOT / "project-helm" / "values.yaml"
 
 
@@ -452,7 +460,7 @@ def main():
         latency_threshold=values["slos"]["latency"]["threshold"],
         saga=values["slos"]["saga"],
         min_rate=values["slos"]["minEventsPerSecond"],
-        runbook_base=values["runbookBaseUrl"],
+        runbook_base=values["runbookBaseUrl"] or RUNBOOKS_STANDALONE,
         namespace=None,
     )
     in_chart = types.SimpleNamespace(
@@ -467,14 +475,23 @@ def main():
     HERE.mkdir(exist_ok=True)
     chart = ROOT / "project-helm" / "files"
     (chart / "dashboards").mkdir(parents=True, exist_ok=True)
-    for board in (overview(), saga(), service_detail(), slo_board(defaults)):
+    # The chart's copies carry the objectives as stand-ins that templates/dashboards.yaml
+    # replaces with the values.
+    for board, in_chart_board in ((overview(), None), (saga(), None), (service_detail(), None),
+                                  (slo_board(defaults), slo_board(in_chart))):
         text = json.dumps(board.json(), indent=2) + "\n"
-        for path in (HERE / f"{board.uid}.json", chart / "dashboards" / f"{board.uid}.json"):
-            path.write_text(text)
-            print(f"wrote {path}")
+        path = HERE / f"{board.uid}.json"
+        path.write_text(text)
+        print(f"wrote {path}")
+        if in_chart_board is not None:
+            text = json.dumps(in_chart_board.json(), indent=2) + "\n"
+        path = chart / "dashboards" / f"{board.uid}.json"
+        path.write_text(text)
+        print(f"wrote {path}")
     (HERE.parent / "alerts.yaml").write_text(dump_rules(slo.rules(defaults), (
         "# The shop's Prometheus rules, written by grafana/build.py from grafana/slo.py with the chart's\n"
-        "# default values: do not edit. Unit-tested in alerts.test.yaml (promtool test rules).\n")))
+        "# default values: do not edit. Unit-tested in alerts.test.yaml (promtool test rules). Loaded\n"
+        f"# by hand, replace {RUNBOOKS_STANDALONE} with where your on-call reads it.\n")))
     text = dump_rules(slo.rules(in_chart), (
         "# The chart's copy of grafana/alerts.yaml, written by grafana/build.py: the values are Helm\n"
         "# expressions, Prometheus's own templates escaped. Rendered by templates/prometheusrule.yaml.\n"))

@@ -46,43 +46,55 @@ def _ratio_or_zero(bad, total):
 
 def slos(p):
     """(name, description, objective, {window: PromQL of the share of bad events},
-    {window: PromQL of the events per second})."""
+    {window: PromQL of the events per second}, {window: PromQL of the bad events per second})."""
     def requests(w):
         return f"sum by ({BY}) (rate(shop_http_requests_total{_sel(p)}[{w}]))"
 
+    def errors(w):
+        return f'sum by ({BY}) (rate(shop_http_requests_total{_sel(p, status="~5..")}[{w}]))'
+
     def availability(w):
-        bad = f'sum by ({BY}) (rate(shop_http_requests_total{_sel(p, status="~5..")}[{w}]))'
-        return _ratio_or_zero(bad, requests(w))
+        return _ratio_or_zero(errors(w), requests(w))
 
     def answered(w):
         return f"sum by ({BY}) (rate(shop_http_request_duration_seconds_count{_sel(p)}[{w}]))"
 
+    def fast(w):
+        # Prometheus 3 writes a bucket bound as a float (le="1.0"), Prometheus 2 as exported
+        # (le="1"): the threshold matches both.
+        le = "~" + f"{p.latency_threshold}" + "(\\\\.0+)?"
+        return (f"sum by ({BY}) (rate(shop_http_request_duration_seconds_bucket"
+                f"{_sel(p, le=le)}[{w}]))")
+
     def latency(w):
-        fast = (f"sum by ({BY}) (rate(shop_http_request_duration_seconds_bucket"
-                f"{_sel(p, le=p.latency_threshold)}[{w}]))")
-        return f"1 - {fast}\n/\n{answered(w)}"
+        return f"1 - {fast(w)}\n/\n{answered(w)}"
+
+    def slow(w):
+        return f"{answered(w)}\n- {fast(w)}"
 
     def finished(w):
         ended = (f'rate(shop_saga_outcomes_total{_sel(p, outcome="~completed|cancelled")}[{w}])'
                  f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])")
         return f"sum by ({BY}) (\n  {ended}\n)"
 
+    def failed(w):
+        return (f'sum by ({BY}) (\n  rate(shop_saga_outcomes_total{_sel(p, reason="service_unavailable")}[{w}])'
+                f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])\n)")
+
     def saga(w):
-        bad = (f'sum by ({BY}) (\n  rate(shop_saga_outcomes_total{_sel(p, reason="service_unavailable")}[{w}])'
-               f"\n  or rate(shop_saga_needs_attention_total{_sel(p)}[{w}])\n)")
-        return _ratio_or_zero(bad, finished(w))
+        return _ratio_or_zero(failed(w), finished(w))
 
     return [
         ("availability",
          "real requests (probes and scrapes are not counted) answered without a 5xx",
-         p.availability, availability, requests),
+         p.availability, availability, requests, errors),
         ("latency",
          f"real requests answered within {p.latency_threshold} s",
-         p.latency, latency, answered),
+         p.latency, latency, answered, slow),
         ("saga",
          "orders not failed by an unreachable participant (service_unavailable) nor set aside "
          "as needs_attention",
-         p.saga, saga, finished),
+         p.saga, saga, finished, failed),
     ]
 
 
@@ -165,9 +177,19 @@ def events_record(window):
     return f"namespace_shop_service:shop_slo_events:rate{window}"
 
 
+def bad_record(window):
+    return f"namespace_shop_service:shop_slo_bad_events:rate{window}"
+
+
+# The window of the bad events' record: summed over 30 days beside the events' record of the
+# same window, they give the budget spent from counts, which a lull cannot turn into NaN.
+BUDGET_WINDOW = "5m"
+
+
 def recording_rules(p):
     rules = []
-    for name, _, objective, bad_share, events in slos(p):
+    for name, _, objective, bad_share, events, bad in slos(p):
+        rules.append({"record": bad_record(BUDGET_WINDOW), "expr": f"{bad(BUDGET_WINDOW)}\nor {events(BUDGET_WINDOW)} * 0", "labels": {"slo": name}})
         for w in WINDOWS:
             rules.append({"record": events_record(w), "expr": events(w), "labels": {"slo": name}})
             rules.append({"record": ratio_record(w), "expr": bad_share(w), "labels": {"slo": name}})
@@ -181,7 +203,7 @@ def recording_rules(p):
 
 def burn_alerts(p):
     alerts = []
-    for name, what, _, _, _ in slos(p):
+    for name, what, _, _, _, _ in slos(p):
         for severity, pairs in BURN_ALERTS:
             # Below the floor of events over the long window, a burn rate is a handful of
             # events: one 5xx at one request a minute is no page.

@@ -2,12 +2,13 @@
 //! service under the data directory), or on PostgreSQL (one database per service).
 #![forbid(unsafe_code)]
 
+mod backup;
 mod front;
 mod secrets;
 
 use std::path::PathBuf;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use poem::listener::{Listener, TcpListener};
 use shop_kit::auth::AuthConfig;
 use shop_kit::config::{CommonConfig, Secret, env_opt};
@@ -19,8 +20,11 @@ use tokio::sync::watch;
 #[derive(Parser, Debug)]
 #[command(version, about)]
 struct Args {
+    /// Without a command, `shop` runs the shop.
+    #[command(subcommand)]
+    command: Option<Command>,
     /// Where the SQLite databases and the generated secrets live.
-    #[arg(long, env = "SHOP_DATA_DIR", default_value = "./shop-data")]
+    #[arg(long, env = "SHOP_DATA_DIR", default_value = "./shop-data", global = true)]
     data_dir: PathBuf,
     /// Address every service binds.
     #[arg(long, env = "SHOP_HOST", default_value = "127.0.0.1")]
@@ -67,6 +71,25 @@ struct Args {
     rotate_signing_key: bool,
 }
 
+/// What `shop` does besides running the shop.
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Copy each service's database (while the shop runs: a consistent snapshot of each) and
+    /// the secrets into a new directory, with a manifest. The embedded default only: on
+    /// PostgreSQL, `pg_dump` each database (docs/operations.md#backups).
+    Backup {
+        /// The new directory.
+        dir: std::path::PathBuf,
+    },
+    /// Put a backup made by `shop backup` in place of the data directory's databases and
+    /// secrets. The shop must be stopped; start it afterwards and repair the books
+    /// (`POST /order/admin/audit/repair`, docs/operations.md#backups).
+    Restore {
+        /// The backup's directory.
+        dir: std::path::PathBuf,
+    },
+}
+
 /// `--database-pool-size`, checked as the services check `SHOP_DATABASE_POOL_SIZE`.
 fn pool_size(raw: &str) -> anyhow::Result<u32> {
     shop_kit::config::pool_size(raw.parse()?)
@@ -80,7 +103,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> std::process::ExitCode {
     // One process, one `service.name`; each span names its service in `shop.service`.
     let _telemetry = shop_kit::telemetry::init("shop");
-    match start(Args::parse()).await {
+    let args = Args::parse();
+    let done = match &args.command {
+        Some(command) => manage(command, &args),
+        None => start(args).await,
+    };
+    match done {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             // One clear line (e.g. the port in use), not a backtrace.
@@ -88,6 +116,42 @@ async fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Backs the data directory up, or restores it.
+fn manage(command: &Command, args: &Args) -> anyhow::Result<()> {
+    if args.postgres.is_some() {
+        anyhow::bail!(
+            "on PostgreSQL, back up and restore each database with pg_dump and pg_restore \
+             (docs/operations.md#backups)"
+        );
+    }
+    match command {
+        Command::Backup { dir } => {
+            let manifest = backup::backup(&args.data_dir, dir)?;
+            for d in &manifest.databases {
+                println!("{:<13} {} bytes at {}", d.service, d.bytes, d.taken_at);
+            }
+            println!(
+                "backed up into {} ({} secrets beside the databases)",
+                dir.display(),
+                manifest.secrets.len()
+            );
+        }
+        Command::Restore { dir } => {
+            std::fs::create_dir_all(&args.data_dir)?;
+            // A running shop holds the lock: its data is never overwritten.
+            let _lock = secrets::lock_data_dir(&args.data_dir)?;
+            let manifest = backup::restore(dir, &args.data_dir)?;
+            println!(
+                "restored the backup of {} into {}: start the shop, then repair the books \
+                 (POST /order/admin/audit/repair?apply=true as the admin, page by page)",
+                manifest.started_at,
+                args.data_dir.display()
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn start(args: Args) -> anyhow::Result<()> {

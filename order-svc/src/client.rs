@@ -6,7 +6,7 @@ use reqwest::{Method, StatusCode};
 use shop_kit::client::{CallError, Reply, ServiceClient};
 use shop_kit::contract::delivery::CourierBooking;
 use shop_kit::contract::notify::SendMessage;
-use shop_kit::contract::participant::RefusalProblem;
+use shop_kit::contract::participant::{RefusalProblem, ReservationList};
 use shop_kit::contract::stock::Product;
 use shop_kit::ledger::Reservations;
 use uuid::Uuid;
@@ -124,6 +124,17 @@ impl Participants {
         self.answer(p, reply, &[StatusCode::OK, StatusCode::NO_CONTENT], |_| {
             Ok(())
         })
+    }
+
+    /// A page of a participant's reservations, by order id, after `after`: what the books
+    /// audit compares with the orders.
+    pub async fn list(
+        &self,
+        p: Participant,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<ReservationList, CallError> {
+        self.reservations(p).list(after, limit).await
     }
 
     /// Cancels an order's confirmed reservation with a participant (the refund saga).

@@ -103,6 +103,9 @@ pub struct SagaSettings {
     /// it recorded none.
     #[arg(long, env = "ORDER_SVC_KEY_LOCK_MS", default_value = "60000", value_parser = millis)]
     pub key_lock: Duration,
+    /// How often the books audit runs, publishing `shop_books_discrepancies`; 0: never.
+    #[arg(long, env = "ORDER_SVC_AUDIT_INTERVAL_SECS", default_value = "3600")]
+    pub audit_interval_secs: u64,
 }
 
 /// A duration in milliseconds.

@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod audit;
 pub mod background;
 pub mod client;
 pub mod config;
@@ -32,6 +33,7 @@ impl App {
         let wake = Arc::new(Notify::new());
         let mut runner = None;
         let mut notifier = None;
+        let mut books = None;
         let service = shop_kit::server::build_service::<store::Migrator, _>(
             &topology::ORDER,
             &config.common,
@@ -66,6 +68,7 @@ impl App {
                     .live_examples
                     .set(api::place_order_example(participants.clone()));
                 let metrics = Arc::new(metrics::SagaMetrics::new(parts.metrics.registry())?);
+                books = Some(audit::BooksMetrics::new(parts.metrics.registry())?);
                 let store = store::OrderStore::of(db, config.definition.clone());
                 parts
                     .metrics
@@ -97,9 +100,19 @@ impl App {
             let runner = runner.clone();
             Box::new(move |stop| Box::pin(background::send_messages(runner, notifier, wake, stop)))
         };
+        let books = books.ok_or_else(|| anyhow::anyhow!("order-svc: books metrics missing"))?;
+        let every = config.saga.audit_interval_secs;
+        let auditor: BackgroundTask = {
+            let runner = runner.clone();
+            let every = (every > 0).then(|| std::time::Duration::from_secs(every));
+            Box::new(move |stop| Box::pin(audit::run_periodically(runner, books, every, stop)))
+        };
         let interval = config.saga.recovery_interval;
         let driver: BackgroundTask =
             Box::new(move |stop| Box::pin(background::recover_orders(runner, interval, stop)));
-        Ok(service.with_background(sender).with_background(driver))
+        Ok(service
+            .with_background(sender)
+            .with_background(driver)
+            .with_background(auditor))
     }
 }

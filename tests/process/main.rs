@@ -27,6 +27,7 @@ mod drain;
 mod front;
 mod load;
 mod outage;
+mod restore;
 mod silent;
 mod throttle;
 mod trace;

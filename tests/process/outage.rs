@@ -75,8 +75,7 @@ async fn carry(
             Ok(0) | Err(_) => break,
             Ok(n) => n,
         };
-        if held.wait_for(|h| h & by == 0).await.is_err() || to.write_all(&buf[..n]).await.is_err()
-        {
+        if held.wait_for(|h| h & by == 0).await.is_err() || to.write_all(&buf[..n]).await.is_err() {
             break;
         }
     }

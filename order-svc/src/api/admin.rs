@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::answers::{SagaAnswer, answer};
 use super::progress::{Progress, within};
 use super::{Order, Tag, deadline_in, drive_within, order_page};
+use crate::audit;
 use crate::domain::OrderStatus;
 use crate::domain::history::{self, Event};
 use crate::error::{ApiResult, Error};
@@ -146,6 +147,80 @@ impl AdminApi {
         let progress = Progress::default();
         let retrying = self.redrive(auth.0.user_id, id.0, until, &progress);
         within(until, &self.runner.store, progress.clone(), retrying).await
+    }
+}
+
+#[derive(ApiResponse)]
+enum AuditResponse {
+    /// A page of the audit: the disagreements in its range of orders.
+    #[oai(status = 200)]
+    Ok(Json<audit::AuditPage>),
+}
+
+#[derive(ApiResponse)]
+enum RepairResponse {
+    /// A page of repairs: made, or (a dry run) planned.
+    #[oai(status = 200)]
+    Ok(Json<audit::RepairPage>),
+}
+
+/// `/admin/audit`: the books audit and its repairs.
+pub struct AuditApi {
+    pub runner: SagaRunner,
+}
+
+#[OpenApi(tag = "Tag::Admin")]
+impl AuditApi {
+    /// Audit the books (admin)
+    ///
+    /// Compares every finished order with what payment, stock and delivery hold for it (each
+    /// through its own `GET /internal/reservations`), a range of orders at a time: from the
+    /// first, or `after` an order id (a page's `next`), at most `limit` orders (1 to 1000,
+    /// default 500). Each disagreement is named by kind (`held_for_finished`, `held_for_unknown`,
+    /// `captured_for_unknown`, `captured_for_cancelled`, `unconfirmed`, `refund_half_done`) with
+    /// its remedy. Orders that changed within the last minute are still moving and left for the
+    /// next audit. Nothing is changed.
+    ///
+    /// 403: only admins audit.
+    /// 503: a participant did not answer; nothing is known of this page.
+    #[oai(path = "/admin/audit", method = "get", operation_id = "admin_audit")]
+    async fn audit(
+        &self,
+        auth: UserAuth,
+        after: Query<Option<Uuid>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
+    ) -> ApiResult<AuditResponse> {
+        auth.0.require_admin()?;
+        let page = audit::page(&self.runner, after.0, limit.0.unwrap_or(500)).await?;
+        Ok(AuditResponse::Ok(Json(page)))
+    }
+
+    /// Repair the books (admin)
+    ///
+    /// Audits a page as `GET /admin/audit` does and, with `apply=true`, repairs each
+    /// disagreement through the participants' own operations and the saga: a reservation held
+    /// for a finished or unknown order is released, a refund half done is finished, a completed
+    /// order's missing confirmation is re-driven (a participant with nothing to confirm refuses
+    /// it, and the order is set aside), what only a person can decide is set aside as
+    /// `needs_attention`, and money or stock captured for an unknown order is listed as
+    /// `manual`. Without `apply` (the default) it changes nothing and says what it would do.
+    /// Each repair is in the order's history, with the admin who asked.
+    ///
+    /// 403: only admins repair.
+    /// 503: a participant did not answer; what was repaired before is in the histories.
+    #[oai(path = "/admin/audit/repair", method = "post", operation_id = "admin_audit_repair")]
+    async fn repair(
+        &self,
+        auth: UserAuth,
+        after: Query<Option<Uuid>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
+        apply: Query<Option<bool>>,
+    ) -> ApiResult<RepairResponse> {
+        auth.0.require_admin()?;
+        let apply = apply.0.unwrap_or(false);
+        let limit = limit.0.unwrap_or(500);
+        let page = audit::repair(&self.runner, after.0, limit, apply, Some(auth.0.user_id)).await?;
+        Ok(RepairResponse::Ok(Json(page)))
     }
 }
 

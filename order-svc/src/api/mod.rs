@@ -29,9 +29,10 @@ pub fn apis(runner: SagaRunner, config: &crate::Config) -> impl poem_openapi::Op
             key_lock: config.saga.key_lock,
         },
         admin::AdminApi {
-            runner,
+            runner: runner.clone(),
             request_deadline: config.saga.request_deadline,
         },
+        admin::AuditApi { runner },
     )
 }
 

@@ -26,6 +26,9 @@ pub enum EventKind {
     RefundRequested,
     /// The saga ended: completed, cancelled or refunded.
     Finished,
+    /// The books audit found it disagreeing with a participant (`detail`: how), and what
+    /// repaired it (`action`).
+    Audited,
 }
 
 /// One entry of an order's history. Only the fields its kind has are set.

@@ -316,7 +316,7 @@ impl OrderStore {
 impl OrderStore {
     /// `update` writing the saga's durable state: its step, what it holds (by name, and the
     /// count the previous release reads) and why it is cancelled.
-    fn with_state(
+    pub(super) fn with_state(
         &self,
         update: UpdateMany<order::Entity>,
         state: SagaState,
@@ -346,7 +346,10 @@ const HISTORY_CAP: i64 = 64 * 1024;
 
 /// `update` appending `events` to the order's history, in the same statement (up to
 /// [`HISTORY_CAP`]).
-fn appending(update: UpdateMany<order::Entity>, events: &[Event]) -> UpdateMany<order::Entity> {
+pub(super) fn appending(
+    update: UpdateMany<order::Entity>,
+    events: &[Event],
+) -> UpdateMany<order::Entity> {
     if events.is_empty() {
         return update;
     }

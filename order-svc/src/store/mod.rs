@@ -1,5 +1,6 @@
 //! The only place order-svc touches its database.
 
+mod audit;
 mod claims;
 mod entities;
 mod health;

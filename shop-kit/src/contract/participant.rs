@@ -84,6 +84,26 @@ pub enum Reply<T: ParseFromJSON + ToJSON + Send + Sync> {
     Marked,
 }
 
+/// One order's reservation as the books audit reads it.
+#[derive(Object, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HeldFor {
+    /// The order.
+    pub order_id: Uuid,
+    /// Its reservation's state (`released` too for a mark left by an early release).
+    pub state: super::ReservationState,
+}
+
+/// A page of reservations, by order id.
+#[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReservationList {
+    /// The reservations, by order id.
+    pub items: Vec<HeldFor>,
+    /// The last order id of a full page (more may follow: ask `after` it); absent on the last.
+    #[oai(skip_serializing_if_is_none)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<Uuid>,
+}
+
 /// A participant's problem: a [`Problem`] that, when stock is short, names the first product
 /// short of units.
 #[derive(Object, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

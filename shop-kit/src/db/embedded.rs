@@ -363,6 +363,23 @@ fn settle(held: &mut Held) {
     held.0 = None;
 }
 
+/// Copies the SQLite database at `path` into a new file `into` while others read and write it:
+/// `VACUUM INTO` writes one consistent snapshot (the last commit before it began), compacted.
+pub fn copy_into(path: &std::path::Path, into: &std::path::Path) -> Result<(), DbErr> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(conn_err)?;
+    conn.busy_timeout(Duration::from_secs(10))
+        .map_err(conn_err)?;
+    let target = into
+        .to_str()
+        .ok_or_else(|| DbErr::Custom(format!("{} is not UTF-8", into.display())))?;
+    conn.execute("VACUUM INTO ?1", [target]).map_err(exec_err)?;
+    Ok(())
+}
+
 fn open(path: &std::path::Path) -> Result<Connection, DbErr> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
         | OpenFlags::SQLITE_OPEN_CREATE

@@ -14,7 +14,7 @@ use crate::health::ReadinessCheck;
 
 mod embedded;
 
-pub use embedded::{Columns, Embedded};
+pub use embedded::{Columns, Embedded, copy_into};
 
 /// A service's migrations, and the columns of the tables they make (the embedded database reads
 /// rows by them: see [`Columns`]).

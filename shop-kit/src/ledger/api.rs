@@ -3,7 +3,8 @@
 //! [`Ledger`]), their reserve request and their refusal.
 
 use crate::db::Db;
-use poem_openapi::param::Path;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 use poem_openapi::{OpenApi, Tags};
 use serde::de::DeserializeOwned;
@@ -13,8 +14,10 @@ use super::{Ledger, LedgerMetrics};
 use crate::JsonBody;
 use crate::auth::InternalAuth;
 use crate::client::{CallError, Reply, ServiceClient};
-use crate::contract::participant::{ParticipantResult, Shortage, released, reserved, settled};
-use crate::problem::ApiError;
+use crate::contract::participant::{
+    HeldFor, ParticipantResult, ReservationList, Shortage, released, reserved, settled,
+};
+use crate::problem::{ApiError, ApiResult};
 
 /// A ledger that order-svc's saga calls over HTTP.
 pub trait Participant:
@@ -47,11 +50,19 @@ pub enum ReservationOp {
     Release,
     /// `POST /internal/reservations/{order_id}/cancel`.
     Cancel,
+    /// `GET /internal/reservations`: the reservations by order id, a page at a time.
+    List,
 }
 
 impl ReservationOp {
     /// Every operation.
-    pub const ALL: [Self; 4] = [Self::Reserve, Self::Confirm, Self::Release, Self::Cancel];
+    pub const ALL: [Self; 5] = [
+        Self::Reserve,
+        Self::Confirm,
+        Self::Release,
+        Self::Cancel,
+        Self::List,
+    ];
 
     /// Its method and path for `order_id` (`{order_id}` gives the spec's template).
     pub fn path(self, order_id: impl std::fmt::Display) -> (reqwest::Method, String) {
@@ -62,6 +73,7 @@ impl ReservationOp {
             Self::Confirm => (Method::POST, format!("{BASE}/{order_id}/confirm")),
             Self::Release => (Method::DELETE, format!("{BASE}/{order_id}")),
             Self::Cancel => (Method::POST, format!("{BASE}/{order_id}/cancel")),
+            Self::List => (Method::GET, BASE.to_owned()),
         }
     }
 }
@@ -93,6 +105,25 @@ impl Reservations<'_> {
     /// Gives back what a confirmation captured for `order_id` (a refund).
     pub async fn cancel(&self, order_id: Uuid) -> Result<Reply, CallError> {
         self.call::<()>(ReservationOp::Cancel, order_id, None).await
+    }
+
+    /// The reservations of the orders after `after` (from the first without it), by order
+    /// id, at most `limit`.
+    pub async fn list(
+        &self,
+        after: Option<Uuid>,
+        limit: u32,
+    ) -> Result<ReservationList, CallError> {
+        let (method, path) = ReservationOp::List.path(Uuid::nil());
+        let query = match after {
+            Some(after) => format!("{path}?limit={limit}&after={after}"),
+            None => format!("{path}?limit={limit}"),
+        };
+        let reply = self.0.send::<()>(method, &query, None).await?;
+        if reply.status != reqwest::StatusCode::OK {
+            return Err(reply.unexpected());
+        }
+        reply.json()
     }
 
     async fn call<B: serde::Serialize + Sync>(
@@ -180,6 +211,30 @@ impl<P: Participant> ReservationsApi<P> {
         order_id: Path<Uuid>,
     ) -> ParticipantResult<P::Reservation> {
         released(super::release(&self.ledger, &self.db, &self.metrics, order_id.0).await?)
+    }
+
+    /// List reservations
+    ///
+    /// Every order's reservation, by order id, after `after` (from the first without it), at most
+    /// `limit` (1 to 1000, default 500): its state only. `next` is the last order id of a full
+    /// page: the next page is `after` it. What order-svc's books audit compares with its orders.
+    #[oai(path = "/reservations", method = "get", operation_id = "list_reservations")]
+    async fn list(
+        &self,
+        _auth: InternalAuth,
+        after: Query<Option<Uuid>>,
+        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
+    ) -> ApiResult<Json<ReservationList>> {
+        let limit = limit.0.unwrap_or(500);
+        let rows = super::list::<P>(&self.db, after.0, u64::from(limit)).await?;
+        let next = (rows.len() == limit as usize)
+            .then(|| rows.last().map(|(id, _)| *id))
+            .flatten();
+        let items = rows
+            .into_iter()
+            .map(|(order_id, state)| HeldFor { order_id, state })
+            .collect();
+        Ok(Json(ReservationList { items, next }))
     }
 
     /// Cancel an order's confirmed reservation

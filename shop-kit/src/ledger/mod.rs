@@ -8,7 +8,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait,
-    QueryFilter,
+    QueryFilter, QueryOrder, QuerySelect,
 };
 use uuid::Uuid;
 
@@ -100,6 +100,28 @@ pub async fn find<L: Ledger>(
     L::Entity::find()
         .filter(L::ORDER_ID.eq(order_id))
         .one(db)
+        .await
+}
+
+/// The reservations of the orders after `after` (all, without it), by order id, at most
+/// `limit`: each order's id and state, what the books audit compares with order-svc's orders.
+pub async fn list<L: Ledger>(
+    db: &impl ConnectionTrait,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, ReservationState)>, DbErr> {
+    let mut query = L::Entity::find()
+        .select_only()
+        .column(L::ORDER_ID)
+        .column(L::STATE);
+    if let Some(after) = after {
+        query = query.filter(L::ORDER_ID.gt(after));
+    }
+    query
+        .order_by_asc(L::ORDER_ID)
+        .limit(limit)
+        .into_tuple()
+        .all(db)
         .await
 }
 

@@ -1,0 +1,329 @@
+//! A backup taken while shoppers order, get refused and cancel (refund sagas in flight), so that
+//! the six copies disagree; restored into a fresh shop; the books audit finds where they
+//! disagree, its repair mends it through the participants and the saga, a second audit finds
+//! nothing, and then money, units and couriers are conserved and nothing is held for a finished
+//! order. On SQLite with `shop backup` and `shop restore`; on PostgreSQL with `pg_dump` and
+//! `pg_restore` of each database, as docs/operations.md says.
+
+use reqwest::StatusCode;
+use uuid::Uuid;
+
+use super::*;
+use crate::load::{self, Load};
+
+/// The order the databases are copied in: `shop backup`'s (order-svc's last).
+const COPY_ORDER: [&str; 6] = ["user", "payment", "stock", "delivery", "notify", "order"];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_restores_and_the_audit_repairs_its_books() {
+    let dbs = Databases::fresh().await;
+    let spare = tempfile::tempdir().unwrap();
+    let data = data_dir(&dbs, &spare);
+    let base = free_base_port();
+    let child = start(&dbs, &data, base, &[]);
+    wait_ready(base).await;
+    let api = api(base, &data);
+    let (product, mut shoppers) = load::stocked(&api, "bak", 6).await;
+    let rich = shoppers.clone();
+    // Two shoppers who can pay for two orders: the rest are refused.
+    for i in 0..2 {
+        let poor = api.register(&format!("poor{i}")).await;
+        api.deposit(&poor, 25).await;
+        shoppers.push(poor);
+    }
+    let load = Load::start(&api, &product, shoppers);
+    let stop = Arc::new(AtomicBool::new(false));
+    let refunds = tokio::spawn(refund_until(api.clone(), rich, stop.clone()));
+    Load::wait_for(&load.completed, 40).await;
+
+    // Backups until one whose copies disagree (most do: a copy of six databases spans many
+    // orders in flight), each restored into fresh databases and compared there directly.
+    let backups = tempfile::tempdir().unwrap();
+    let mut tries = 0;
+    let (restored, spare, expected) = loop {
+        tries += 1;
+        let backup = backups.path().join(format!("backup-{tries}"));
+        take_backup(&dbs, &data, &backup).await;
+        let restored = Databases::fresh().await;
+        let spare = tempfile::tempdir().unwrap();
+        restore_backup(&restored, &backup, &data_dir(&restored, &spare)).await;
+        let expected = disagreements(&restored).await;
+        if !expected.is_empty() {
+            break (restored, spare, expected);
+        }
+        assert!(
+            tries < 30,
+            "30 backups taken under load, every one consistent"
+        );
+    };
+    stop.store(true, Ordering::Relaxed);
+    let _ = load.finish().await;
+    let refunded = refunds.await.unwrap();
+    drop(child);
+    println!(
+        "restore: backup {tries} disagrees on {} orders ({refunded} refunds asked for meanwhile)",
+        expected.len()
+    );
+
+    let data = data_dir(&restored, &spare);
+    let base = free_base_port();
+    let _child = start(&restored, &data, base, &[]);
+    wait_ready(base).await;
+    let api = self::api(base, &data);
+    let admin = api.admin().await;
+    // The recovery driver finishes what was in flight in the copies first.
+    restored.settle().await;
+
+    let found = audit(&api, &admin).await;
+    println!("restore: the audit found {found:?}");
+    // What was finished in the copies and disagreed there is found (the recovery driver may
+    // have finished more since, which may disagree too).
+    for (kind, order, participant) in &expected {
+        assert!(
+            found.contains(&(kind.clone(), *order, participant.clone())),
+            "the audit missed {kind} of order {order} at {participant}: it found {found:?}"
+        );
+    }
+    assert!(
+        !found
+            .iter()
+            .any(|(kind, _, _)| kind == "captured_for_unknown"),
+        "a participant's copy captured for an order order-svc's copy does not know: {found:?}"
+    );
+    let repaired = repair(&api, &admin).await;
+    println!("restore: the repair did {repaired:?}");
+    assert!(
+        repaired.iter().all(|(_, outcome)| outcome == "done"),
+        "a repair did not go through: {repaired:?}"
+    );
+    restored.settle().await;
+    let left = audit(&api, &admin).await;
+    assert!(left.is_empty(), "the repair left {left:?}");
+    restored.check_books_after_repair().await;
+}
+
+/// Cancels completed orders of `shoppers` (each a refund saga) until `stop`; how many it asked
+/// for.
+async fn refund_until(api: Api, shoppers: Vec<Shopper>, stop: Arc<AtomicBool>) -> usize {
+    let mut asked = 0;
+    while !stop.load(Ordering::Relaxed) {
+        for s in &shoppers {
+            let url = format!("{}/orders?status=completed&limit=1", api.order);
+            let Ok(page) = api
+                .try_request(Method::GET, &url, Some(&s.token), None, &[])
+                .await
+            else {
+                return asked;
+            };
+            let Some(id) = page.body["items"][0]["id"].as_str() else {
+                continue;
+            };
+            let url = format!("{}/orders/{id}/cancel", api.order);
+            if api
+                .try_request(Method::POST, &url, Some(&s.token), None, &[])
+                .await
+                .is_ok()
+            {
+                asked += 1;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    asked
+}
+
+/// Backs the shop on `dbs` (its secrets in `data`) up into `into`, while it serves.
+async fn take_backup(dbs: &Databases, data: &Path, into: &Path) {
+    match dbs {
+        Databases::Sqlite(_) => {
+            let done = Command::new(env!("CARGO_BIN_EXE_shop"))
+                .arg("backup")
+                .arg(into)
+                .arg("--data-dir")
+                .arg(data)
+                .output()
+                .unwrap();
+            assert!(
+                done.status.success(),
+                "shop backup: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        Databases::Postgres { .. } => {
+            std::fs::create_dir_all(into).unwrap();
+            for short in COPY_ORDER {
+                let url = dbs.url(short).await;
+                let dump = into.join(format!("{short}.dump"));
+                let done = Command::new("pg_dump")
+                    .args(["--format=custom", "--no-owner", "--file"])
+                    .arg(&dump)
+                    .arg(&url)
+                    .output()
+                    .unwrap();
+                assert!(
+                    done.status.success(),
+                    "pg_dump {short}: {}",
+                    String::from_utf8_lossy(&done.stderr)
+                );
+            }
+            for secret in ["internal-token", "jwt-signing-key.pem"] {
+                std::fs::copy(data.join(secret), into.join(secret)).unwrap();
+            }
+        }
+    }
+}
+
+/// Restores the backup in `from` onto `dbs`, its secrets into `data`.
+async fn restore_backup(dbs: &Databases, from: &Path, data: &Path) {
+    match dbs {
+        Databases::Sqlite(_) => {
+            let done = Command::new(env!("CARGO_BIN_EXE_shop"))
+                .arg("restore")
+                .arg(from)
+                .arg("--data-dir")
+                .arg(data)
+                .output()
+                .unwrap();
+            assert!(
+                done.status.success(),
+                "shop restore: {}",
+                String::from_utf8_lossy(&done.stderr)
+            );
+        }
+        Databases::Postgres { .. } => {
+            for short in COPY_ORDER {
+                let url = dbs.url(short).await;
+                let done = Command::new("pg_restore")
+                    .args(["--no-owner", "--exit-on-error", "--dbname"])
+                    .arg(&url)
+                    .arg(from.join(format!("{short}.dump")))
+                    .output()
+                    .unwrap();
+                assert!(
+                    done.status.success(),
+                    "pg_restore {short}: {}",
+                    String::from_utf8_lossy(&done.stderr)
+                );
+            }
+            for secret in ["internal-token", "jwt-signing-key.pem"] {
+                std::fs::copy(from.join(secret), data.join(secret)).unwrap();
+            }
+        }
+    }
+}
+
+/// A disagreement: its kind, the order, the participant.
+type Disagreement = (String, Uuid, String);
+
+/// The disagreements between the orders and the participants' reservations in `dbs`, read
+/// from the databases themselves and judged by the audit's rule.
+async fn disagreements(dbs: &Databases) -> std::collections::BTreeSet<Disagreement> {
+    use shop_kit::contract::ReservationState;
+    use std::collections::HashMap;
+    let orders = order_svc::store::OrderStore::new(dbs.connect("order").await);
+    let statuses: HashMap<Uuid, order_svc::domain::OrderStatus> = orders
+        .all_orders()
+        .await
+        .unwrap()
+        .iter()
+        .filter_map(|o| Some((o.id, order_svc::domain::OrderStatus::parse(&o.status)?)))
+        .collect();
+    let detached = || shop_kit::ledger::LedgerMetrics::detached().unwrap();
+    let payment = payment_svc::store::PaymentStore::new(dbs.connect("payment").await, detached());
+    let stock = stock_svc::store::StockStore::new(dbs.connect("stock").await, detached());
+    let delivery =
+        delivery_svc::store::DeliveryStore::new(dbs.connect("delivery").await, detached());
+    let held: [(&str, HashMap<Uuid, ReservationState>); 3] = [
+        (
+            "payment",
+            payment
+                .reservations()
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.order_id, r.state))
+                .collect(),
+        ),
+        (
+            "stock",
+            stock
+                .reservations()
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.order_id, r.state))
+                .collect(),
+        ),
+        (
+            "delivery",
+            delivery
+                .bookings()
+                .await
+                .unwrap()
+                .iter()
+                .map(|b| (b.order_id, b.state))
+                .collect(),
+        ),
+    ];
+    let mut found = std::collections::BTreeSet::new();
+    for (participant, states) in &held {
+        let orders = statuses.keys().chain(states.keys());
+        for order in orders.collect::<std::collections::BTreeSet<_>>() {
+            let judged =
+                order_svc::audit::judge(statuses.get(order).copied(), states.get(order).copied());
+            if let Some((kind, _)) = judged {
+                found.insert((kind.as_str().to_owned(), *order, (*participant).to_owned()));
+            }
+        }
+    }
+    found
+}
+
+/// Every disagreement the audit finds, page by page.
+async fn audit(api: &Api, admin: &Shopper) -> Vec<Disagreement> {
+    let mut found = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/admin/audit?limit=50", api.order);
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let page = api.get(&url, Some(&admin.token)).await;
+        assert_eq!(page.status, StatusCode::OK, "audit: {}", page.body);
+        for f in page.body["findings"].as_array().unwrap() {
+            let id = f["order_id"].as_str().unwrap().parse().unwrap();
+            let kind = f["kind"].as_str().unwrap().to_owned();
+            found.push((kind, id, f["participant"].as_str().unwrap().to_owned()));
+        }
+        match page.body["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => return found,
+        }
+    }
+}
+
+/// Repairs every page: (remedy, outcome) of each repair.
+async fn repair(api: &Api, admin: &Shopper) -> Vec<(String, String)> {
+    let mut made = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let mut url = format!("{}/admin/audit/repair?limit=50&apply=true", api.order);
+        if let Some(a) = &after {
+            url.push_str(&format!("&after={a}"));
+        }
+        let page = api
+            .request(Method::POST, &url, Some(&admin.token), None, &[])
+            .await;
+        assert_eq!(page.status, StatusCode::OK, "repair: {}", page.body);
+        for r in page.body["repairs"].as_array().unwrap() {
+            made.push((
+                r["remedy"].as_str().unwrap().to_owned(),
+                r["outcome"].as_str().unwrap().to_owned(),
+            ));
+        }
+        match page.body["next"].as_str() {
+            Some(next) => after = Some(next.to_owned()),
+            None => return made,
+        }
+    }
+}

@@ -13,6 +13,7 @@ Then it checks:
 - the seed's scenario: register, deposit 1000, order for 10 -> 990 and a "paid" message; order
   for 10000 -> 402, still 990, an "insufficient funds" message (order-svc's replicas take turns);
 - ten failed logins for one name spread over two user-svc replicas lock it on both (429);
+- the backup CronJob's script dumps the six databases pg_restore can read, keeping `keep` runs;
 - SIGTERM stops every replica cleanly (exit 0).
 
 Usage: chart_run.py RENDERED.yaml BIN_DIR POSTGRES_URL
@@ -607,6 +608,46 @@ def run_migrate_job(manifest, bin_dir, service_urls, postgres):
     print("chart-run: the migrate Job's six containers apply the migrations and exit 0")
 
 
+def run_backup_cronjob(manifest, postgres_url):
+    """The backup CronJob's container, run three times against the local server with its
+    rendered script and environment (the volume a directory, the server local): each run is a
+    directory of six dumps that pg_restore reads, order-svc's dumped last, and `keep` of them
+    stay."""
+    jobs = manifest.by_kind.get("CronJob", [])
+    if len(jobs) != 1:
+        fail(f"{len(jobs)} backup CronJobs rendered, not one")
+    spec = jobs[0]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    (container,) = spec["containers"]
+    (mount,) = container["volumeMounts"]
+    target = urllib.parse.urlparse(postgres_url)
+    with tempfile.TemporaryDirectory() as volume:
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        for item in container["env"]:
+            if "value" in item:
+                env[item["name"]] = str(item["value"]).replace(mount["mountPath"], volume)
+        env["PGHOST"] = target.hostname or "127.0.0.1"
+        env["PGPORT"] = str(target.port or 5432)
+        env["PGUSER"] = target.username or "postgres"
+        databases = env["SHOP_DATABASES"].split()
+        if len(databases) != 6 or not databases[-1].endswith("_order"):
+            fail(f"the CronJob dumps {databases}: six, order-svc's last")
+        keep = int(env["SHOP_KEEP"])
+        for _ in range(keep + 1):
+            done = subprocess.run(container["command"], env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                fail(f"the backup CronJob's script failed: {done.stderr[-500:]}")
+            time.sleep(1.1)  # its runs are named by the second
+        runs = sorted(os.listdir(volume))
+        if len(runs) != keep or any(r.endswith(".partial") for r in runs):
+            fail(f"after {keep + 1} runs the volume holds {runs}, not the last {keep}")
+        for db in databases:
+            dump = os.path.join(volume, runs[-1], f"{db}.dump")
+            listed = subprocess.run(["pg_restore", "--list", dump], capture_output=True)
+            if listed.returncode != 0 or b"TABLE" not in listed.stdout:
+                fail(f"{dump} is not a dump pg_restore reads: {listed.stderr[-300:]!r}")
+    print(f"chart-run: the backup CronJob dumps the six databases (order-svc's last); {keep} runs kept")
+
+
 def stop_all(manifest, everyone):
     """SIGTERM: every replica is unready at once, serves on through its shutdown delay, and
     exits 0 inside its pod's grace period, which covers the delay and the drain."""
@@ -701,6 +742,7 @@ def main():
         run_helm_test(manifest, bin_dir, service_urls)
         scenario(manifest, replicas)
         rollout(manifest, replicas, bin_dir, log_dir, postgres_url)
+        run_backup_cronjob(manifest, postgres_url)
         everyone = [r for rs in replicas.values() for r in rs]
         stop_all(manifest, everyone)
         failed = False

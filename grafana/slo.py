@@ -157,6 +157,18 @@ def static_alerts(p):
                f'sum by ({BY}) (rate(shop_logins_total{_sel(p, outcome="throttled")}[5m])) > 1',
                "ticket", "more than one throttled login per second: a password-guessing attack?",
                "login-throttling", for_="5m"),
+        _alert(p, "ShopBooksDisagree",
+               f"max by ({BY}, kind) (shop_books_discrepancies{_sel(p)}) > 0",
+               "ticket",
+               "the books audit found {{ $value }} orders on which order-svc and a participant "
+               "disagree ({{ $labels.kind }})", "books"),
+        _alert(p, "ShopDatabaseVolumeFilling",
+               f'kubelet_volume_stats_available_bytes{_sel(p, persistentvolumeclaim="~.*-postgresql-0|.*-backup")}\n'
+               f'/ kubelet_volume_stats_capacity_bytes{_sel(p, persistentvolumeclaim="~.*-postgresql-0|.*-backup")} < 0.15',
+               "page",
+               "{{ $labels.persistentvolumeclaim }} has {{ $value | humanizePercentage }} free: the "
+               "chart's PostgreSQL stops when its volume is full, its dumps when theirs is",
+               "volume-filling", for_="10m"),
         _alert(p, "ShopDiskLow",
                f"shop_db_disk_free_bytes{_sel(p)} < 2 * shop_db_disk_reserve_bytes{_sel(p)}",
                "page",

@@ -327,3 +327,76 @@ async fn repair(api: &Api, admin: &Shopper) -> Vec<(String, String)> {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shop_under_load_audits_its_books_clean() {
+    // The soak: SHOP_SOAK_SECS of orders, refusals and refunds (20 s here; docs/testing.md
+    // says how long it ran for longer) with the books audited every second.
+    let secs: u64 = std::env::var("SHOP_SOAK_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20);
+    let dbs = Databases::fresh().await;
+    let spare = tempfile::tempdir().unwrap();
+    let data = data_dir(&dbs, &spare);
+    let base = free_base_port();
+    let _child = ShopProcess(
+        command(&dbs, &data, base, &[])
+            .env("ORDER_SVC_AUDIT_INTERVAL_SECS", "1")
+            .spawn()
+            .unwrap(),
+    );
+    wait_ready(base).await;
+    let api = api(base, &data);
+    let admin = api.admin().await;
+    let (product, mut shoppers) = load::stocked(&api, "soak", 6).await;
+    let rich = shoppers.clone();
+    for i in 0..2 {
+        let poor = api.register(&format!("poor{i}")).await;
+        api.deposit(&poor, 25).await;
+        shoppers.push(poor);
+    }
+    let load = Load::start(&api, &product, shoppers);
+    let stop = Arc::new(AtomicBool::new(false));
+    let refunds = tokio::spawn(refund_until(api.clone(), rich, stop.clone()));
+    let started = Instant::now();
+    let mut audits = 0;
+    let mut last_audit = 0.0;
+    while started.elapsed() < Duration::from_secs(secs) {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let text = metrics_text(base + 1).await;
+        let found: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("shop_books_discrepancies{"))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum();
+        assert_eq!(
+            found, 0.0,
+            "the audit found disagreements under load:\n{text}"
+        );
+        let at = text
+            .lines()
+            .find(|l| l.starts_with("shop_books_audit_timestamp_seconds"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .unwrap_or(0.0);
+        if at > last_audit {
+            audits += 1;
+            last_audit = at;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let seen = load.finish().await;
+    let refunded = refunds.await.unwrap();
+    let left = audit(&api, &admin).await;
+    assert!(left.is_empty(), "the audit after the load found {left:?}");
+    println!(
+        "soak: {} orders and {refunded} refunds over {secs} s, {audits} whole audits, none \
+         found a disagreement",
+        seen.len()
+    );
+    assert!(
+        audits >= 2,
+        "the periodic audit ran {audits} times in {secs} s"
+    );
+    dbs.check_invariants().await;
+}

@@ -132,83 +132,72 @@ async fn refund_until(api: Api, shoppers: Vec<Shopper>, stop: Arc<AtomicBool>) -
     asked
 }
 
+/// Runs `program` with `args`; panics with its error output when it fails.
+fn run(program: &str, args: &[&std::ffi::OsStr]) {
+    let done = Command::new(program).args(args).output().unwrap();
+    assert!(
+        done.status.success(),
+        "{program} {args:?}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+}
+
+/// The secrets a PostgreSQL shop keeps in its data directory.
+const SECRETS: [&str; 2] = ["internal-token", "jwt-signing-key.pem"];
+
 /// Backs the shop on `dbs` (its secrets in `data`) up into `into`, while it serves.
 async fn take_backup(dbs: &Databases, data: &Path, into: &Path) {
-    match dbs {
-        Databases::Sqlite(_) => {
-            let done = Command::new(env!("CARGO_BIN_EXE_shop"))
-                .arg("backup")
-                .arg(into)
-                .arg("--data-dir")
-                .arg(data)
-                .output()
-                .unwrap();
-            assert!(
-                done.status.success(),
-                "shop backup: {}",
-                String::from_utf8_lossy(&done.stderr)
-            );
-        }
-        Databases::Postgres { .. } => {
-            std::fs::create_dir_all(into).unwrap();
-            for short in COPY_ORDER {
-                let url = dbs.url(short).await;
-                let dump = into.join(format!("{short}.dump"));
-                let done = Command::new("pg_dump")
-                    .args(["--format=custom", "--no-owner", "--file"])
-                    .arg(&dump)
-                    .arg(&url)
-                    .output()
-                    .unwrap();
-                assert!(
-                    done.status.success(),
-                    "pg_dump {short}: {}",
-                    String::from_utf8_lossy(&done.stderr)
-                );
-            }
-            for secret in ["internal-token", "jwt-signing-key.pem"] {
-                std::fs::copy(data.join(secret), into.join(secret)).unwrap();
-            }
-        }
+    if let Databases::Sqlite(_) = dbs {
+        let args = [
+            "backup".as_ref(),
+            into.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ];
+        return run(env!("CARGO_BIN_EXE_shop"), &args);
+    }
+    std::fs::create_dir_all(into).unwrap();
+    for short in COPY_ORDER {
+        let url = dbs.url(short).await;
+        let dump = into.join(format!("{short}.dump"));
+        let args = [
+            "--format=custom".as_ref(),
+            "--file".as_ref(),
+            dump.as_os_str(),
+            url.as_ref(),
+        ];
+        run("pg_dump", &args);
+    }
+    for secret in SECRETS {
+        std::fs::copy(data.join(secret), into.join(secret)).unwrap();
     }
 }
 
 /// Restores the backup in `from` onto `dbs`, its secrets into `data`.
 async fn restore_backup(dbs: &Databases, from: &Path, data: &Path) {
-    match dbs {
-        Databases::Sqlite(_) => {
-            let done = Command::new(env!("CARGO_BIN_EXE_shop"))
-                .arg("restore")
-                .arg(from)
-                .arg("--data-dir")
-                .arg(data)
-                .output()
-                .unwrap();
-            assert!(
-                done.status.success(),
-                "shop restore: {}",
-                String::from_utf8_lossy(&done.stderr)
-            );
-        }
-        Databases::Postgres { .. } => {
-            for short in COPY_ORDER {
-                let url = dbs.url(short).await;
-                let done = Command::new("pg_restore")
-                    .args(["--no-owner", "--exit-on-error", "--dbname"])
-                    .arg(&url)
-                    .arg(from.join(format!("{short}.dump")))
-                    .output()
-                    .unwrap();
-                assert!(
-                    done.status.success(),
-                    "pg_restore {short}: {}",
-                    String::from_utf8_lossy(&done.stderr)
-                );
-            }
-            for secret in ["internal-token", "jwt-signing-key.pem"] {
-                std::fs::copy(from.join(secret), data.join(secret)).unwrap();
-            }
-        }
+    if let Databases::Sqlite(_) = dbs {
+        let args = [
+            "restore".as_ref(),
+            from.as_os_str(),
+            "--data-dir".as_ref(),
+            data.as_os_str(),
+        ];
+        return run(env!("CARGO_BIN_EXE_shop"), &args);
+    }
+    for short in COPY_ORDER {
+        let url = dbs.url(short).await;
+        let dump = from.join(format!("{short}.dump"));
+        let args = [
+            "--no-owner".as_ref(),
+            "--exit-on-error".as_ref(),
+            "--dbname".as_ref(),
+            url.as_ref(),
+            dump.as_os_str(),
+        ];
+        run("pg_restore", &args);
+    }
+    for secret in SECRETS {
+        std::fs::copy(from.join(secret), data.join(secret)).unwrap();
     }
 }
 

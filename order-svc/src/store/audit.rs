@@ -49,19 +49,13 @@ impl OrderStore {
             crate::domain::Step::Refund => OrderStatus::Refunding,
             _ => OrderStatus::Pending,
         };
-        let update = appending(order::Entity::update_many(), std::slice::from_ref(event));
-        let res = self
-            .with_state(update, state)
+        let update = self
+            .with_state(order::Entity::update_many(), state)
             .col_expr(order::Column::Status, Expr::value(status.as_str()))
             .col_expr(order::Column::LeaseOwner, Expr::value(Option::<Uuid>::None))
             .col_expr(order::Column::LeaseUntil, Expr::value(now()))
-            .col_expr(order::Column::Attempts, Expr::value(0))
-            .col_expr(order::Column::UpdatedAt, Expr::value(now()))
-            .filter(order::Column::Id.eq(order_id))
-            .filter(order::Column::Status.eq(from.as_str()))
-            .exec(&self.db)
-            .await?;
-        Ok(res.rows_affected == 1)
+            .col_expr(order::Column::Attempts, Expr::value(0));
+        self.moved_from(update, order_id, from, event).await
     }
 
     /// Sets order `order_id`, still `from`, aside as `needs_attention`, with `event` (what a
@@ -72,11 +66,22 @@ impl OrderStore {
         from: OrderStatus,
         event: &Event,
     ) -> Result<bool, DbErr> {
-        let res = appending(order::Entity::update_many(), std::slice::from_ref(event))
-            .col_expr(
-                order::Column::Status,
-                Expr::value(OrderStatus::NeedsAttention.as_str()),
-            )
+        let update = order::Entity::update_many().col_expr(
+            order::Column::Status,
+            Expr::value(OrderStatus::NeedsAttention.as_str()),
+        );
+        self.moved_from(update, order_id, from, event).await
+    }
+
+    /// Runs `update` on order `order_id` if it is still `from`, with `event` in its history.
+    async fn moved_from(
+        &self,
+        update: sea_orm::UpdateMany<order::Entity>,
+        order_id: Uuid,
+        from: OrderStatus,
+        event: &Event,
+    ) -> Result<bool, DbErr> {
+        let res = appending(update, std::slice::from_ref(event))
             .col_expr(order::Column::UpdatedAt, Expr::value(now()))
             .filter(order::Column::Id.eq(order_id))
             .filter(order::Column::Status.eq(from.as_str()))

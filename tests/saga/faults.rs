@@ -82,7 +82,8 @@ async fn reserves_that_arrive_after_the_timeout_and_the_release_hold_nothing() {
         1000,
     );
     cancelled_unavailable(w.shop.api.order(&w.ann, w.product, 4, None).await);
-    tokio::time::sleep(Duration::from_millis(1500)).await; // the late reserves land
+    // Every late attempt lands at stock-svc, and is answered, before the books are read.
+    w.shop.faults.wait_for_delayed("stock").await;
     w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
@@ -211,7 +212,7 @@ async fn a_step_gives_up_at_its_deadline_even_with_retries_left() {
         1,
     );
     cancelled_unavailable(w.shop.api.order(&w.ann, w.product, 1, None).await);
-    tokio::time::sleep(Duration::from_millis(2100)).await; // the late reserve lands
+    w.shop.faults.wait_for_delayed("stock").await; // the late reserve is done
     w.shop.settle().await;
     assert_eq!(w.shop.api.available(w.product).await, 100);
     assert_eq!(w.shop.api.balance(&w.ann).await, (1000, 0));
@@ -241,7 +242,7 @@ async fn a_reserve_delivered_late_after_its_refusal_holds_nothing() {
     );
     let (status, _) = w.shop.api.deposit(&w.ann, 1000).await;
     assert_eq!(status, 200);
-    tokio::time::sleep(Duration::from_millis(1000)).await; // the late attempt lands
+    w.shop.faults.wait_for_delayed("payment").await; // the late attempt is done
     w.shop.settle().await;
     assert_eq!(w.shop.api.balance(&w.ann).await, (1010, 0));
 }

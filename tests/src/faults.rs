@@ -108,6 +108,10 @@ struct State {
     injected: BTreeMap<&'static str, u64>,
     /// Calls that reached each target's proxy.
     calls: BTreeMap<&'static str, u64>,
+    /// Calls each target's proxy delayed.
+    delayed: BTreeMap<&'static str, u64>,
+    /// Delayed calls that reached each target itself and were answered.
+    landed: BTreeMap<&'static str, u64>,
 }
 
 /// The fault plan shared by every proxy of a test shop.
@@ -175,15 +179,37 @@ impl Faults {
         self.state().calls.get(target).copied().unwrap_or(0)
     }
 
+    /// How many delayed calls reached `target` itself, late, and were answered.
+    pub fn landed(&self, target: &str) -> u64 {
+        self.state().landed.get(target).copied().unwrap_or(0)
+    }
+
     /// Resolves once `n` calls in all have reached `target`'s proxy; panics after a minute
     /// without them (a test never hangs on calls that do not come).
     pub async fn wait_for_calls(&self, target: &str, n: u64) {
+        self.wait_until(
+            || self.calls(target) >= n,
+            &format!("{n} calls to {target}"),
+        )
+        .await;
+    }
+
+    /// Resolves once every call to `target` delayed so far has landed there and been
+    /// answered: what a late call did is done. Panics after a minute without them.
+    pub async fn wait_for_delayed(&self, target: &str) {
+        let n = self.state().delayed.get(target).copied().unwrap_or(0);
+        let what = format!("{n} delayed calls to {target}");
+        self.wait_until(|| self.landed(target) >= n, &what).await;
+    }
+
+    /// Resolves once `done` holds, looked at after each counted call; panics after a minute.
+    async fn wait_until(&self, done: impl Fn() -> bool, what: &str) {
         let waiting = async {
             loop {
                 let called = self.called.notified();
                 tokio::pin!(called);
                 called.as_mut().enable();
-                if self.calls(target) >= n {
+                if done() {
                     return;
                 }
                 called.await;
@@ -193,12 +219,17 @@ impl Faults {
             .await
             .is_err()
         {
-            panic!("{n} calls to {target} did not come within a minute");
+            panic!("{what} did not come within a minute");
         }
     }
 
     fn count_call(&self, target: &'static str) {
         *self.state().calls.entry(target).or_default() += 1;
+        self.called.notify_waiters();
+    }
+
+    fn count_landed(&self, target: &'static str) {
+        *self.state().landed.entry(target).or_default() += 1;
         self.called.notify_waiters();
     }
 
@@ -328,10 +359,13 @@ impl Proxy {
                     .body(problem.to_string())
             }
             Fault::Delay(d) => {
+                *self.faults.state().delayed.entry(self.target).or_default() += 1;
                 let proxy = self.clone();
                 let late = tokio::spawn(async move {
                     tokio::time::sleep(d).await;
-                    proxy.send(&f).await
+                    let answer = proxy.send(&f).await;
+                    proxy.faults.count_landed(proxy.target);
+                    answer
                 });
                 late.await.unwrap_or_else(|_| {
                     Response::builder().status(StatusCode::BAD_GATEWAY).finish()

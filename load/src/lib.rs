@@ -8,6 +8,7 @@
 use std::time::Duration;
 
 mod books;
+pub mod calls;
 mod client;
 pub mod commits;
 pub mod cpu;
@@ -104,9 +105,13 @@ pub async fn run(urls: &Urls, admin_password: &str, plan: &Plan) -> anyhow::Resu
         Some(c) => Some(c.commits_after().await?),
         None => None,
     };
+    let calls_before = calls::so_far(urls).await;
     let cpu_before = plan.shop_pid.and_then(cpu::seconds);
     let orders = drive::orders(&http, urls, world.clone(), plan).await;
     let cpu_after = plan.shop_pid.and_then(cpu::seconds);
+    let calls = calls_before
+        .zip(calls::so_far(urls).await)
+        .map(|(b, a)| a - b);
     let cpu = cpu_before.zip(cpu_after).map(|(b, a)| a - b);
     let commits = match (&counter, commits_before) {
         (Some(c), Some(before)) => Some(c.commits_after().await? - before),
@@ -118,5 +123,15 @@ pub async fn run(urls: &Urls, admin_password: &str, plan: &Plan) -> anyhow::Resu
         Some(drive::health(&http, urls, plan.concurrency, plan.health).await)
     };
     let books = books::check(&http, urls, &world).await?;
-    Ok(Report::new(plan, orders, health, books, cpu, commits))
+    Ok(Report::new(
+        plan,
+        orders,
+        health,
+        books,
+        report::Costs {
+            cpu,
+            commits,
+            calls,
+        },
+    ))
 }

@@ -39,6 +39,10 @@ pub struct Report {
     pub database_commits: Option<i64>,
     /// That ÷ completed orders.
     pub commits_per_order: Option<f64>,
+    /// Calls the services made to each other during the orders phase (every attempt).
+    pub internal_calls: Option<f64>,
+    /// Those per completed order.
+    pub calls_per_order: Option<f64>,
     pub books: Books,
 }
 
@@ -53,14 +57,27 @@ pub struct Latency {
     pub max: f64,
 }
 
+/// What the orders phase cost the shop, where it was measured.
+pub(crate) struct Costs {
+    /// The shop process's CPU seconds.
+    pub(crate) cpu: Option<f64>,
+    /// PostgreSQL's commits.
+    pub(crate) commits: Option<i64>,
+    /// The services' calls to each other.
+    pub(crate) calls: Option<f64>,
+}
+
 impl Report {
     pub(crate) fn new(
         plan: &Plan,
         m: Measured,
         health: Option<f64>,
         books: Books,
-        cpu: Option<f64>,
-        commits: Option<i64>,
+        Costs {
+            cpu,
+            commits,
+            calls,
+        }: Costs,
     ) -> Self {
         let ms = |micros: u64| micros as f64 / 1000.0;
         let q = |q: f64| ms(m.latency.value_at_quantile(q));
@@ -96,6 +113,10 @@ impl Report {
             commits_per_order: commits
                 .filter(|_| m.completed > 0)
                 .map(|c| c as f64 / m.completed as f64),
+            internal_calls: calls,
+            calls_per_order: calls
+                .filter(|_| m.completed > 0)
+                .map(|c| c / m.completed as f64),
             books,
         }
     }
@@ -141,6 +162,12 @@ impl Report {
             row(
                 "PostgreSQL commits",
                 format!("{c}, {per:.1} per completed order"),
+            );
+        }
+        if let (Some(c), Some(per)) = (self.internal_calls, self.calls_per_order) {
+            row(
+                "calls between services",
+                format!("{c:.0}, {per:.1} per completed order"),
             );
         }
         if let (Some(h), Some(r)) = (self.health_per_second, self.ratio_to_health) {

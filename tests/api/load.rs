@@ -56,6 +56,13 @@ async fn a_short_load_run_balances_its_books() {
         report.table()
     );
     assert!(report.health_per_second.is_some_and(|h| h > 0.0));
+    // A completed order costs at least a reservation and a confirmation with each of the three
+    // participants and its message: seven calls between the services.
+    assert!(
+        report.calls_per_order.is_some_and(|c| c >= 7.0),
+        "{}",
+        report.table()
+    );
     // Every order commits in several databases; on SQLite nothing is counted.
     assert_eq!(
         report.commits_per_order.is_some_and(|c| c >= 1.0),

@@ -7,7 +7,7 @@
 //! paid after payment's copy was taken). order-svc's is taken last, so every reservation a
 //! participant's copy holds belongs to an order order-svc's copy knows (an order is recorded
 //! before its first call); what they disagree on, the books audit finds and repairs after a
-//! restore (`POST /order/admin/audit/repair`).
+//! restore (`POST /admin/audit/repair`).
 
 use std::fs;
 use std::path::Path;

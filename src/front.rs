@@ -155,6 +155,7 @@ mod tests {
         };
         assert_eq!(front.route("/orders/1"), Some("http://order"));
         assert_eq!(front.route("/admin/orders"), Some("http://order"));
+        assert_eq!(front.route("/admin/audit/repair"), Some("http://order"));
         assert_eq!(front.route("/auth/login"), Some("http://user"));
         assert_eq!(front.route("/payment/docs/"), Some("http://payment"));
         assert_eq!(front.route("/balance/deposit"), Some("http://payment"));

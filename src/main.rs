@@ -83,7 +83,7 @@ enum Command {
     },
     /// Put a backup made by `shop backup` in place of the data directory's databases and
     /// secrets. The shop must be stopped; start it afterwards and repair the books
-    /// (`POST /order/admin/audit/repair`, docs/operations.md#backups).
+    /// (`POST /admin/audit/repair`, docs/operations.md#backups).
     Restore {
         /// The backup's directory.
         dir: std::path::PathBuf,
@@ -145,7 +145,7 @@ fn manage(command: &Command, args: &Args) -> anyhow::Result<()> {
             let manifest = backup::restore(dir, &args.data_dir)?;
             println!(
                 "restored the backup of {} into {}: start the shop, then repair the books \
-                 (POST /order/admin/audit/repair?apply=true as the admin, page by page)",
+                 (POST /admin/audit/repair?apply=true as the admin, page by page)",
                 manifest.started_at,
                 args.data_dir.display()
             );

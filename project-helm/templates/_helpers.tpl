@@ -16,7 +16,7 @@ Ingresses against the services' live OpenAPI specs, so the two cannot drift apar
   short: order
   env: ORDER_SVC
   port: 8082
-  prefixes: [/orders, /admin/orders]
+  prefixes: [/orders, /admin/orders, /admin/audit]
   calls: [payment-svc, stock-svc, delivery-svc, notify-svc]
 - key: paymentSvc
   name: payment-svc

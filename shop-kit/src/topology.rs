@@ -77,7 +77,7 @@ pub const ORDER: ServiceInfo = service!(
     "order",
     "ORDER",
     8082,
-    &["/orders", "/admin/orders"],
+    &["/orders", "/admin/orders", "/admin/audit"],
     "Orders and their saga: placing an order reserves funds, stock and a courier, then confirms all three, or gives everything back and cancels it. Shoppers place, read and cancel their orders; admins list every order, read its saga history and re-drive orders set aside as `needs_attention`."
 );
 /// payment-svc: balances and fund reservations.

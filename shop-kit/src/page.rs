@@ -112,3 +112,9 @@ mod tests {
         assert!(PageRequest::parse(None, Some("not a cursor!")).is_err());
     }
 }
+
+/// The size of a page of a listing that is read through, not browsed (the participants'
+/// reservations, the books audit): 500, of at most 1,000.
+pub fn long_page_size() -> u32 {
+    500
+}

@@ -188,10 +188,14 @@ impl AuditApi {
         &self,
         auth: UserAuth,
         after: Query<Option<Uuid>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
+        #[oai(
+            default = "shop_kit::page::long_page_size",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
     ) -> ApiResult<AuditResponse> {
         auth.0.require_admin()?;
-        let page = audit::page(&self.runner, after.0, limit.0.unwrap_or(500)).await?;
+        let page = audit::page(&self.runner, after.0, limit.0).await?;
         Ok(AuditResponse::Ok(Json(page)))
     }
 
@@ -213,13 +217,16 @@ impl AuditApi {
         &self,
         auth: UserAuth,
         after: Query<Option<Uuid>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
-        apply: Query<Option<bool>>,
+        #[oai(
+            default = "shop_kit::page::long_page_size",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
+        #[oai(default)] apply: Query<bool>,
     ) -> ApiResult<RepairResponse> {
         auth.0.require_admin()?;
-        let apply = apply.0.unwrap_or(false);
-        let limit = limit.0.unwrap_or(500);
-        let page = audit::repair(&self.runner, after.0, limit, apply, Some(auth.0.user_id)).await?;
+        let by = Some(auth.0.user_id);
+        let page = audit::repair(&self.runner, after.0, limit.0, apply.0, by).await?;
         Ok(RepairResponse::Ok(Json(page)))
     }
 }

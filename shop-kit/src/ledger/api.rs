@@ -223,9 +223,13 @@ impl<P: Participant> ReservationsApi<P> {
         &self,
         _auth: InternalAuth,
         after: Query<Option<Uuid>>,
-        #[oai(validator(minimum(value = "1"), maximum(value = "1000")))] limit: Query<Option<u32>>,
+        #[oai(
+            default = "crate::page::long_page_size",
+            validator(minimum(value = "1"), maximum(value = "1000"))
+        )]
+        limit: Query<u32>,
     ) -> ApiResult<Json<ReservationList>> {
-        let limit = limit.0.unwrap_or(500);
+        let limit = limit.0;
         let rows = super::list::<P>(&self.db, after.0, u64::from(limit)).await?;
         let next = (rows.len() == limit as usize)
             .then(|| rows.last().map(|(id, _)| *id))

@@ -84,7 +84,24 @@ fn parameter(path: &str, param: &mut Map<String, Value>) {
     };
     let (description, default) = match (param.get("in").and_then(Value::as_str), name) {
         (Some("path"), _) => (of_path(), None),
-        (_, "limit") => ("How many items a page holds, 1 to 100.".to_owned(), Some(json!(20))),
+        (_, "limit") => {
+            let most = param
+                .get("schema")
+                .and_then(|s| s.get("maximum"))
+                .and_then(Value::as_f64)
+                .map_or(100, |m| m as u64);
+            (format!("How many items a page holds, 1 to {most}."), Some(json!(20)))
+        }
+        (_, "after") => (
+            "Where the page starts: after this order id, the `next` of the page before; leave it out for the first page."
+                .to_owned(),
+            None,
+        ),
+        (_, "apply") => (
+            "`true` makes the repairs; left out (or `false`), the answer only says what they would be."
+                .to_owned(),
+            None,
+        ),
         (_, "cursor") => (
             "Where the page starts: the `next_cursor` of the page before; leave it out for the first page."
                 .to_owned(),
@@ -106,8 +123,9 @@ fn parameter(path: &str, param: &mut Map<String, Value>) {
         _ => return,
     };
     param.insert("description".into(), description.into());
+    // An operation that declares its own default keeps it.
     if let (Some(default), Some(Value::Object(schema))) = (default, param.get_mut("schema")) {
-        schema.insert("default".into(), default);
+        schema.entry("default").or_insert(default);
     }
 }
 

@@ -86,6 +86,12 @@ impl<T: ParseFromJSON + ToJSON + Type + Send + Sync> Page<T> {
     }
 }
 
+/// The size of a page of a listing that is read through, not browsed (the participants'
+/// reservations, the books audit): 500, of at most 1,000.
+pub fn long_page_size() -> u32 {
+    500
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,10 +117,4 @@ mod tests {
         assert_eq!(page.and_then(|p| p.before), Some(id));
         assert!(PageRequest::parse(None, Some("not a cursor!")).is_err());
     }
-}
-
-/// The size of a page of a listing that is read through, not browsed (the participants'
-/// reservations, the books audit): 500, of at most 1,000.
-pub fn long_page_size() -> u32 {
-    500
 }

@@ -207,7 +207,6 @@ type Disagreement = (String, Uuid, String);
 /// The disagreements between the orders and the participants' reservations in `dbs`, read
 /// from the databases themselves and judged by the audit's rule.
 async fn disagreements(dbs: &Databases) -> std::collections::BTreeSet<Disagreement> {
-    use shop_kit::contract::ReservationState;
     use std::collections::HashMap;
     let orders = order_svc::store::OrderStore::new(dbs.connect("order").await);
     let statuses: HashMap<Uuid, order_svc::domain::OrderStatus> = orders
@@ -217,41 +216,18 @@ async fn disagreements(dbs: &Databases) -> std::collections::BTreeSet<Disagreeme
         .iter()
         .filter_map(|o| Some((o.id, order_svc::domain::OrderStatus::parse(&o.status)?)))
         .collect();
-    let detached = || shop_kit::ledger::LedgerMetrics::detached().unwrap();
-    let payment = payment_svc::store::PaymentStore::new(dbs.connect("payment").await, detached());
-    let stock = stock_svc::store::StockStore::new(dbs.connect("stock").await, detached());
-    let delivery =
-        delivery_svc::store::DeliveryStore::new(dbs.connect("delivery").await, detached());
-    let held: [(&str, HashMap<Uuid, ReservationState>); 3] = [
+    let held = [
         (
             "payment",
-            payment
-                .reservations()
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.order_id, r.state))
-                .collect(),
+            held::<payment_svc::store::FundsLedger>(dbs, "payment").await,
         ),
         (
             "stock",
-            stock
-                .reservations()
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| (r.order_id, r.state))
-                .collect(),
+            held::<stock_svc::store::UnitsLedger>(dbs, "stock").await,
         ),
         (
             "delivery",
-            delivery
-                .bookings()
-                .await
-                .unwrap()
-                .iter()
-                .map(|b| (b.order_id, b.state))
-                .collect(),
+            held::<delivery_svc::store::SeatsLedger>(dbs, "delivery").await,
         ),
     ];
     let mut found = std::collections::BTreeSet::new();
@@ -266,6 +242,18 @@ async fn disagreements(dbs: &Databases) -> std::collections::BTreeSet<Disagreeme
         }
     }
     found
+}
+
+/// What participant `service`'s ledger `L` holds in `dbs`, by order: its reservations' states.
+async fn held<L: shop_kit::ledger::Ledger>(
+    dbs: &Databases,
+    service: &str,
+) -> std::collections::HashMap<Uuid, shop_kit::contract::ReservationState> {
+    let db = dbs.connect(service).await;
+    let all = shop_kit::ledger::list::<L>(&db, None, i64::MAX as u64)
+        .await
+        .unwrap();
+    all.into_iter().collect()
 }
 
 /// Every disagreement the audit finds, page by page.

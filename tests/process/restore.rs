@@ -258,49 +258,52 @@ async fn held<L: shop_kit::ledger::Ledger>(
 
 /// Every disagreement the audit finds, page by page.
 async fn audit(api: &Api, admin: &Shopper) -> Vec<Disagreement> {
-    let mut found = Vec::new();
-    let mut after: Option<String> = None;
-    loop {
-        let mut url = format!("{}/admin/audit?limit=50", api.order);
-        if let Some(a) = &after {
-            url.push_str(&format!("&after={a}"));
-        }
-        let page = api.get(&url, Some(&admin.token)).await;
-        assert_eq!(page.status, StatusCode::OK, "audit: {}", page.body);
-        for f in page.body["findings"].as_array().unwrap() {
-            let id = f["order_id"].as_str().unwrap().parse().unwrap();
-            let kind = f["kind"].as_str().unwrap().to_owned();
-            found.push((kind, id, f["participant"].as_str().unwrap().to_owned()));
-        }
-        match page.body["next"].as_str() {
-            Some(next) => after = Some(next.to_owned()),
-            None => return found,
-        }
-    }
+    let findings = every_page(api, admin, Method::GET, "/admin/audit?limit=50", "findings").await;
+    let text = |f: &serde_json::Value, key: &str| f[key].as_str().unwrap().to_owned();
+    findings
+        .iter()
+        .map(|f| {
+            let id = text(f, "order_id").parse().unwrap();
+            (text(f, "kind"), id, text(f, "participant"))
+        })
+        .collect()
 }
 
 /// Repairs every page: (remedy, outcome) of each repair.
 async fn repair(api: &Api, admin: &Shopper) -> Vec<(String, String)> {
-    let mut made = Vec::new();
+    let path = "/admin/audit/repair?limit=50&apply=true";
+    let repairs = every_page(api, admin, Method::POST, path, "repairs").await;
+    let text = |r: &serde_json::Value, key: &str| r[key].as_str().unwrap().to_owned();
+    repairs
+        .iter()
+        .map(|r| (text(r, "remedy"), text(r, "outcome")))
+        .collect()
+}
+
+/// The `items` of every page of order-svc's `path` as the admin, each page `after` the last
+/// one's `next`.
+async fn every_page(
+    api: &Api,
+    admin: &Shopper,
+    method: Method,
+    path: &str,
+    items: &str,
+) -> Vec<serde_json::Value> {
+    let mut all = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let mut url = format!("{}/admin/audit/repair?limit=50&apply=true", api.order);
+        let mut url = format!("{}{path}", api.order);
         if let Some(a) = &after {
             url.push_str(&format!("&after={a}"));
         }
         let page = api
-            .request(Method::POST, &url, Some(&admin.token), None, &[])
+            .request(method.clone(), &url, Some(&admin.token), None, &[])
             .await;
-        assert_eq!(page.status, StatusCode::OK, "repair: {}", page.body);
-        for r in page.body["repairs"].as_array().unwrap() {
-            made.push((
-                r["remedy"].as_str().unwrap().to_owned(),
-                r["outcome"].as_str().unwrap().to_owned(),
-            ));
-        }
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        all.extend(page.body[items].as_array().unwrap().iter().cloned());
         match page.body["next"].as_str() {
             Some(next) => after = Some(next.to_owned()),
-            None => return made,
+            None => return all,
         }
     }
 }

@@ -6,6 +6,7 @@
 #![allow(clippy::unwrap_used)]
 
 pub mod attention;
+mod audit;
 mod blips;
 mod connections;
 pub mod crashes;
